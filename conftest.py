@@ -1,0 +1,200 @@
+"""Backend matrix for the whole test suite.
+
+Every test that takes the ``backend`` fixture (or ``xp``) runs once per selected
+backend. Selection: the environment variable ``ANYIOU_BACKENDS``, a comma-separated
+list of names from :data:`BACKEND_NAMES` or ``all``.
+
+* unset: every backend whose library imports (GPU ones only where a GPU is present);
+* set: exactly those backends; one that cannot be imported, or a GPU backend without a
+  GPU, makes the run **fail** (so CI can never silently test NumPy alone).
+
+JAX runs with ``jax_enable_x64`` so float64 references can be compared exactly; tests
+that need float32 ask for it explicitly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+ENV_VAR = "ANYIOU_BACKENDS"
+
+
+@dataclass
+class Backend:
+    """One array library on one device, with converters used by the tests."""
+
+    name: str
+    module: str
+    gpu: bool = False
+    lib: Any = field(default=None, repr=False)
+
+    # -- construction -----------------------------------------------------------------
+    def load(self) -> Backend:
+        self.lib = importlib.import_module(self.module)
+        if self.name.startswith("jax"):
+            import jax
+
+            jax.config.update("jax_enable_x64", True)
+            if self.gpu and not any(d.platform == "gpu" for d in jax.devices()):
+                raise RuntimeError("jax_gpu requested but JAX sees no GPU")
+        if self.name == "torch_cuda" and not self.lib.cuda.is_available():
+            raise RuntimeError("torch_cuda requested but torch.cuda.is_available() is False")
+        if self.name == "cupy":
+            self.lib.cuda.runtime.getDeviceCount()
+        return self
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def xp(self) -> Any:
+        import array_api_compat
+
+        return array_api_compat.array_namespace(self.asarray(np.zeros(1, np.float32)))
+
+    @property
+    def lazy(self) -> bool:
+        return self.name in ("dask",) or self.name.startswith("jax")
+
+    @property
+    def has_autodiff(self) -> bool:
+        return self.name.startswith(("torch", "jax"))
+
+    @property
+    def checks_values(self) -> bool:
+        """Whether eager value checks (label ranges) run on this backend."""
+        return self.name in ("numpy", "array_api_strict", "torch")
+
+    # -- conversion -------------------------------------------------------------------
+    def asarray(self, a: Any, dtype: Any = None) -> Any:
+        a = np.asarray(a) if dtype is None else np.asarray(a, dtype=dtype)
+        n = self.name
+        if n == "numpy":
+            return a.copy()
+        if n == "array_api_strict":
+            return self.lib.asarray(a.copy())
+        if n == "torch":
+            return self.lib.from_numpy(a.copy())
+        if n == "torch_cuda":
+            return self.lib.from_numpy(a.copy()).cuda()
+        if n.startswith("jax"):
+            dev = self.lib.devices("gpu" if self.gpu else "cpu")[0]
+            import jax.numpy as jnp
+
+            return self.lib.device_put(jnp.asarray(a), dev)
+        if n == "dask":
+            chunks = tuple(max(1, (s + 1) // 2) for s in a.shape)
+            return self.lib.from_array(a, chunks=chunks)
+        if n == "cupy":
+            return self.lib.asarray(a)
+        raise AssertionError(n)
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        n = self.name
+        if n.startswith("torch"):
+            return x.detach().cpu().numpy()
+        if n == "dask":
+            return np.asarray(x.compute())
+        if n == "cupy":
+            return self.lib.asnumpy(x)
+        if n == "array_api_strict":
+            return np.asarray(self.lib.asarray(x, copy=True)._array)
+        return np.asarray(x)
+
+    def value_and_grad(
+        self, fn: Callable[[Any], Any], x: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Value of ``fn(asarray(x))`` and its gradient w.r.t. that input, as NumPy."""
+        if self.name.startswith("torch"):
+            t = self.asarray(x).requires_grad_(True)
+            out = fn(t)
+            (g,) = self.lib.autograd.grad(out, t)
+            return self.to_numpy(out), self.to_numpy(g)
+        if self.name.startswith("jax"):
+            import jax
+
+            v, g = jax.value_and_grad(fn)(self.asarray(x))
+            return np.asarray(v), np.asarray(g)
+        raise NotImplementedError(f"{self.name} has no autodiff")
+
+
+BACKEND_NAMES = {
+    "numpy": Backend("numpy", "numpy"),
+    "array_api_strict": Backend("array_api_strict", "array_api_strict"),
+    "torch": Backend("torch", "torch"),
+    "jax": Backend("jax", "jax"),
+    "dask": Backend("dask", "dask.array"),
+    "cupy": Backend("cupy", "cupy", gpu=True),
+    "torch_cuda": Backend("torch_cuda", "torch", gpu=True),
+    "jax_gpu": Backend("jax_gpu", "jax", gpu=True),
+}
+
+SELECTED: list[Backend] = []
+
+
+def _select() -> list[Backend]:
+    raw = os.environ.get(ENV_VAR, "").strip()
+    if raw in ("", "auto"):
+        chosen = []
+        for b in BACKEND_NAMES.values():
+            try:
+                chosen.append(b.load())
+            except Exception:
+                continue
+        return chosen
+    names = list(BACKEND_NAMES) if raw == "all" else [s.strip() for s in raw.split(",") if s.strip()]
+    unknown = [n for n in names if n not in BACKEND_NAMES]
+    if unknown:
+        raise pytest.UsageError(
+            f"{ENV_VAR}: unknown backend(s) {unknown}; choose from {sorted(BACKEND_NAMES)}"
+        )
+    chosen = []
+    for n in names:
+        try:
+            chosen.append(BACKEND_NAMES[n].load())
+        except Exception as exc:
+            raise pytest.UsageError(
+                f"{ENV_VAR} requests backend {n!r} but it is not usable here: {exc!r}"
+            ) from exc
+    return chosen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    SELECTED[:] = _select()
+    config.addinivalue_line("markers", "skip_backends(*names, reason): skip on these backends")
+    config.addinivalue_line("markers", "only_backends(*names, reason): run only on these")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"anyiou backends: {', '.join(b.name for b in SELECTED) or '(none)'}"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", SELECTED, ids=[b.name for b in SELECTED], indirect=True)
+    if "ad_backend" in metafunc.fixturenames:
+        ad = [b for b in SELECTED if b.has_autodiff]
+        metafunc.parametrize("ad_backend", ad, ids=[b.name for b in ad])
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> Backend:
+    b: Backend = request.param
+    for mark in request.node.iter_markers("skip_backends"):
+        if b.name in mark.args:
+            pytest.skip(mark.kwargs.get("reason", f"not supported on {b.name}"))
+    for mark in request.node.iter_markers("only_backends"):
+        if b.name not in mark.args:
+            pytest.skip(mark.kwargs.get("reason", f"only for {', '.join(mark.args)}"))
+    return b
+
+
+@pytest.fixture
+def xp(backend: Backend) -> Any:
+    return backend.xp

@@ -1,0 +1,12 @@
+"""anyiou: the Jaccard (IoU) loss family and IoU metrics for semantic segmentation,
+written once against the Python array API standard.
+
+Works unchanged on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict arrays.
+"""
+
+from . import losses
+from .losses import JaccardLoss
+
+__version__ = "0.1.0"
+
+__all__ = ["JaccardLoss", "__version__", "losses"]

@@ -1,0 +1,103 @@
+"""Namespace, device and dtype helpers shared by every public function.
+
+Nothing here imports a framework: libraries are recognised through
+``array_api_compat`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat as aac
+
+__all__ = [
+    "accumulation_dtype",
+    "device_of",
+    "get_namespace",
+    "index_dtype",
+    "is_floating",
+    "is_integral",
+    "values_checkable",
+]
+
+
+def get_namespace(**arrays: Any) -> Any:
+    """Return the array-API namespace shared by the named arrays.
+
+    Raises ``TypeError`` naming the arguments when an argument is not an array or when
+    the arrays come from different libraries, and ``ValueError`` when they live on
+    different devices.
+    """
+    for name, x in arrays.items():
+        if not aac.is_array_api_obj(x):
+            raise TypeError(
+                f"{name} must be an array (NumPy, CuPy, PyTorch, JAX, Dask or any array-API "
+                f"library), got {type(x).__name__}"
+            )
+    try:
+        xp = aac.array_namespace(*arrays.values())
+    except TypeError as exc:
+        kinds = ", ".join(f"{n}: {type(x).__module__}.{type(x).__name__}" for n, x in arrays.items())
+        raise TypeError(
+            f"{' and '.join(arrays)} must come from the same array library ({kinds})"
+        ) from exc
+    names = list(arrays)
+    first = device_of(arrays[names[0]])
+    for name in names[1:]:
+        other = device_of(arrays[name])
+        if first is not None and other is not None and str(first) != str(other):
+            raise ValueError(
+                f"{names[0]} and {name} must be on the same device, got {first} and {other}"
+            )
+    return xp
+
+
+def device_of(x: Any) -> Any:
+    """The device of ``x`` (``None`` for JAX tracers, which carry none)."""
+    try:
+        return aac.device(x)
+    except Exception:  # pragma: no cover - exotic libraries
+        return None
+
+
+def index_dtype(xp: Any, device: Any = None) -> Any:
+    """The namespace's default indexing dtype (int64, or int32 for JAX without x64)."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes(device=device)["indexing"]
+    except Exception:  # pragma: no cover - namespaces without the inspection API
+        return xp.int64
+
+
+def is_floating(xp: Any, dtype: Any) -> bool:
+    """True for real floating dtypes, including float16 and bfloat16."""
+    return bool(xp.isdtype(dtype, "real floating"))
+
+
+def is_integral(xp: Any, dtype: Any) -> bool:
+    """True for signed/unsigned integer dtypes and bool."""
+    return bool(xp.isdtype(dtype, ("integral", "bool")))
+
+
+def accumulation_dtype(xp: Any, dtype: Any) -> Any:
+    """dtype used for reductions: float64 stays, everything narrower becomes float32.
+
+    float16/bfloat16 sums over a 512x512 image overflow float16 (max 65504); summing in
+    float32 keeps the loss finite.
+    """
+    if dtype == xp.float64:
+        return xp.float64
+    return xp.float32
+
+
+def values_checkable(x: Any) -> bool:
+    """Whether a value check on ``x`` is cheap and possible.
+
+    False for lazy arrays (JAX, including eager JAX arrays, and Dask: checking would force
+    a computation or fail under ``jit``) and for arrays on an accelerator (CuPy, torch
+    CUDA/MPS), where a check costs a host synchronisation.
+    """
+    if aac.is_lazy_array(x) or aac.is_cupy_array(x):
+        return False
+    if aac.is_torch_array(x):
+        return x.device.type == "cpu"
+    return True

@@ -1,0 +1,131 @@
+"""Mode dispatch, activation, ignore masking and per-class overlap statistics.
+
+One code path for every overlap loss: :func:`overlap_statistics` turns a
+``(y_pred, y_true)`` pair of any mode into three (N, C) arrays, the intersection
+``I``, the prediction sum ``Sp = I + FP`` and the target sum ``St = I + FN``, per
+sample and class. Losses only add their score and aggregation on top.
+
+Semantics follow segmentation_models_pytorch 0.6.0:
+
+* multiclass labels become a one-hot target *implicitly*: no (N, C, *S) one-hot is
+  built; the intersection is the sum of each pixel's probability of its true class,
+  gathered and scattered per class (``_dispatch.take_labels``/``label_sums``);
+* ignored pixels get prediction 0 and target 0 in every class;
+* hard (integer/bool) binary and multilabel targets use ``I = sum(p * t)``; float
+  targets use the L1 form ``I = (sum(p) + sum(t) - sum(|p - t|)) / 2``, which equals
+  the product for 0/1 targets and is 0-loss at ``p == t`` for soft targets.
+
+All sums accumulate in float32 or wider (see ``accumulation_dtype``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from . import _dispatch
+from ._namespace import accumulation_dtype, device_of, index_dtype, is_integral
+from ._validation import (
+    MULTICLASS_MODE,
+    check_labels_in_range,
+    check_pair,
+    check_targets_in_unit_interval,
+)
+
+__all__ = ["OverlapStats", "activate", "overlap_statistics"]
+
+
+class OverlapStats(NamedTuple):
+    """Per-sample, per-class sums, each of shape (N, C) in the accumulation dtype."""
+
+    intersection: Any
+    pred_sum: Any
+    target_sum: Any
+
+
+def activate(xp: Any, y_pred: Any, mode: str, axis: int = 1) -> Any:
+    """Softmax over ``axis`` in multiclass mode, sigmoid otherwise."""
+    if mode == MULTICLASS_MODE:
+        return _dispatch.softmax(xp, y_pred, axis)
+    return _dispatch.sigmoid(xp, y_pred)
+
+
+def _to_channels_first(xp: Any, x: Any, axis: int) -> Any:
+    return x if axis == 1 else xp.moveaxis(x, axis, 1)
+
+
+def overlap_statistics(
+    xp: Any,
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    from_logits: bool,
+    ignore_index: int | None,
+    class_axis: int = 1,
+) -> OverlapStats:
+    """Compute :class:`OverlapStats` for a validated mode and options.
+
+    Shapes: see SPEC section 1; ``y_pred`` is moved to (N, C, P) with P the flattened
+    spatial size, ``y_true`` to (N, P) labels (multiclass) or (N, C, P) targets.
+    """
+    axis = check_pair(xp, y_pred, y_true, mode, class_axis)
+    n = y_pred.shape[0]
+    if mode == MULTICLASS_MODE:
+        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, y_pred.shape[axis], -1))
+        labels = xp.reshape(y_true, (n, -1))
+        check_labels_in_range(xp, labels, p.shape[1], ignore_index)
+        if from_logits:
+            p = activate(xp, p, mode)
+        return _multiclass_statistics(xp, p, labels, ignore_index)
+
+    if axis >= 0:  # multilabel
+        c = y_pred.shape[axis]
+        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, c, -1))
+        t = xp.reshape(_to_channels_first(xp, y_true, axis), (n, c, -1))
+    else:  # binary: the channel axis, if any, is a singleton
+        p = xp.reshape(y_pred, (n, 1, -1))
+        t = xp.reshape(y_true, (n, 1, -1))
+    check_targets_in_unit_interval(xp, t, ignore_index)
+    if from_logits:
+        p = activate(xp, p, mode)
+    return _dense_statistics(xp, p, t, ignore_index)
+
+
+def _multiclass_statistics(xp: Any, p: Any, labels: Any, ignore_index: int | None) -> OverlapStats:
+    n, c, _ = p.shape
+    acc = accumulation_dtype(xp, p.dtype)
+    dev = device_of(p)
+    labels = xp.astype(labels, index_dtype(xp, dev))
+    in_range = (labels >= 0) & (labels < c)
+    # Pixels that are ignored (or, on arrays whose values cannot be checked, out of
+    # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
+    valid = in_range if ignore_index is None else in_range & (labels != ignore_index)
+    binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
+    safe = xp.where(valid, labels, xp.zeros_like(labels))
+
+    p_true = xp.astype(_dispatch.take_labels(xp, p, safe), acc)
+    intersection = _dispatch.label_sums(xp, p_true, binned, c + 1)[:, :c]
+    target_sum = xp.astype(_dispatch.label_counts(xp, binned, c + 1)[:, :c], acc)
+    if ignore_index is not None:
+        p = xp.where(xp.expand_dims(valid, axis=1), p, xp.zeros((), dtype=p.dtype, device=dev))
+    pred_sum = xp.sum(p, axis=2, dtype=acc)
+    return OverlapStats(intersection, pred_sum, target_sum)
+
+
+def _dense_statistics(xp: Any, p: Any, t: Any, ignore_index: int | None) -> OverlapStats:
+    acc = accumulation_dtype(xp, p.dtype)
+    dev = device_of(p)
+    hard = is_integral(xp, t.dtype)
+    if ignore_index is not None:
+        valid = t != ignore_index
+        t = xp.where(valid, t, xp.zeros_like(t))
+        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=dev))
+    t = xp.astype(t, p.dtype)
+    pred_sum = xp.sum(p, axis=2, dtype=acc)
+    target_sum = xp.sum(t, axis=2, dtype=acc)
+    if hard:
+        intersection = xp.sum(p * t, axis=2, dtype=acc)
+    else:
+        l1 = xp.sum(xp.abs(p - t), axis=2, dtype=acc)
+        intersection = (pred_sum + target_sum - l1) / 2
+    return OverlapStats(intersection, pred_sum, target_sum)

@@ -1,0 +1,125 @@
+"""Jaccard (IoU) loss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._overlap import OverlapLoss
+
+__all__ = ["JaccardLoss"]
+
+
+class JaccardLoss(OverlapLoss):
+    r"""Soft Jaccard (intersection over union) loss, a drop-in for smp 0.6.0.
+
+    Per class :math:`c`, with probabilities :math:`p` and targets :math:`t` summed over
+    the batch and all spatial positions (or per sample with ``per_image=True``):
+
+    .. math::
+
+        I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
+        J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
+        \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
+
+    For hard targets :math:`I_c = \sum p\,t`. A class with no target pixels gets
+    :math:`\ell_c = 0` and still counts in the mean (smp's rule; see ``empty``).
+
+    Parameters
+    ----------
+    mode : {"binary", "multiclass", "multilabel"}
+        Input layout, see *Shapes*.
+    classes : sequence of int, optional
+        Channels that enter the average (default: all). Not for binary mode.
+    log_loss : bool, default False
+        Return ``-log(J)`` instead of ``1 - J``.
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels (e.g. 255, -1, or a class id): they get prediction 0
+        and target 0 in every class. Any integer works in every mode.
+    eps : float, default 1e-7
+        Lower bound of the denominator (and of ``J`` inside the log).
+    class_weights : sequence of float, optional
+        One non-negative weight per class (length C); the mean becomes
+        ``sum(w * l) / sum(w)`` over the selected classes. Not for binary mode.
+    per_image : bool, default False, keyword-only
+        Compute the statistics per sample and average the (N, C) losses.
+    reduction : {"mean", "sum", "none"}, default "mean", keyword-only
+        ``"none"`` returns the per-class losses, (len(classes),) or with ``per_image``
+        (N, len(classes)), unweighted.
+    empty : {"zero", "exclude"}, default "zero", keyword-only
+        Classes without target pixels: loss 0 and counted in the mean (smp), or left out
+        of the mean (0 if no class is present).
+    class_axis : int, default 1, keyword-only
+        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+
+    Shapes
+    ------
+    =============  =========================  ======================================
+    mode           y_pred (float)             y_true
+    =============  =========================  ======================================
+    binary         (N, 1, \*S) or (N, \*S)    same number of elements; 0/1 or [0, 1]
+    multiclass     (N, C, \*S)                (N, \*S) or (N, 1, \*S) integer labels
+    multilabel     (N, C, \*S)                (N, C, \*S); 0/1 or soft in [0, 1]
+    =============  =========================  ======================================
+
+    ``*S`` is any number of spatial axes. The result is a 0-d array (or the
+    ``reduction="none"`` shape) of ``y_pred``'s library and device, float32 for
+    float16/bfloat16 input (sums accumulate in float32), differentiable.
+
+    Examples
+    --------
+    The worked example of the docs: one binary image of four pixels.
+
+    >>> import numpy as np
+    >>> from anyiou import JaccardLoss
+    >>> p = np.array([[0.8, 0.6, 0.2, 0.0]])
+    >>> t = np.array([[1, 1, 0, 0]])
+    >>> loss = JaccardLoss("binary", from_logits=False)
+    >>> round(float(loss(p, t)), 6)  # I = 1.4, union = 1.6 + 2 - 1.4 = 2.2
+    0.363636
+
+    Multiclass logits with a void label:
+
+    >>> logits = np.zeros((1, 3, 2, 2), dtype=np.float32)
+    >>> labels = np.array([[[0, 1], [2, 255]]])
+    >>> loss = JaccardLoss("multiclass", ignore_index=255)
+    >>> round(float(loss(logits, labels)), 6)  # each class: (1/3) / (1 + 1 - 1/3)
+    0.8
+    """
+
+    alpha = 1.0
+    beta = 1.0
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        reduction: str = "mean",
+        empty: str = "zero",
+        class_axis: int = 1,
+    ) -> None:
+        self._configure(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            per_image=per_image,
+            reduction=reduction,
+            empty=empty,
+            class_axis=class_axis,
+        )

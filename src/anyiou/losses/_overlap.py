@@ -1,0 +1,124 @@
+"""The shared machinery of the overlap losses (Jaccard, Dice, Tversky).
+
+Each concrete loss is a thin subclass that fixes ``alpha``/``beta`` (the weights of
+false positives and false negatives in the Tversky index) and documents itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._lib._aggregate import reduce_class_losses, tversky_score
+from .._lib._namespace import get_namespace
+from .._lib._stats import OverlapStats, overlap_statistics
+from .._lib._validation import (
+    EMPTY_RULES,
+    MODES,
+    REDUCTIONS,
+    check_choice,
+    check_class_axis,
+    check_class_weights,
+    check_classes,
+    check_ignore_index,
+    check_nonnegative,
+)
+
+__all__ = ["OverlapLoss"]
+
+
+class OverlapLoss:
+    """Base class: statistics -> Tversky score -> per-class loss -> reduction.
+
+    Not meant to be instantiated directly; use :class:`~anyiou.JaccardLoss`,
+    :class:`~anyiou.DiceLoss` or :class:`~anyiou.TverskyLoss`.
+    """
+
+    alpha: float = 1.0
+    beta: float = 1.0
+    gamma: float = 1.0
+
+    def _configure(
+        self,
+        mode: str,
+        classes: Sequence[int] | None,
+        log_loss: bool,
+        from_logits: bool,
+        smooth: float,
+        ignore_index: int | None,
+        eps: float,
+        class_weights: Sequence[float] | None,
+        *,
+        per_image: bool,
+        reduction: str,
+        empty: str,
+        class_axis: int,
+    ) -> None:
+        self.mode = check_choice("mode", mode, MODES)
+        self.classes = check_classes(classes, mode)
+        self.log_loss = bool(log_loss)
+        self.from_logits = bool(from_logits)
+        self.smooth = check_nonnegative("smooth", smooth)
+        self.ignore_index = check_ignore_index(ignore_index)
+        self.eps = check_nonnegative("eps", eps)
+        self.class_weights = check_class_weights(class_weights, mode)
+        self.per_image = bool(per_image)
+        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+        self.empty = check_choice("empty", empty, EMPTY_RULES)
+        self.class_axis = check_class_axis(class_axis)
+
+    # -- the pipeline -----------------------------------------------------------------
+    def statistics(self, y_pred: Any, y_true: Any) -> OverlapStats:
+        """Per-sample, per-class ``(intersection, pred_sum, target_sum)``, each (N, C)."""
+        xp = get_namespace(y_pred=y_pred, y_true=y_true)
+        return overlap_statistics(
+            xp,
+            y_pred,
+            y_true,
+            mode=self.mode,
+            from_logits=self.from_logits,
+            ignore_index=self.ignore_index,
+            class_axis=self.class_axis,
+        )
+
+    def loss_from_statistics(self, xp: Any, stats: OverlapStats) -> Any:
+        """Reduce (N, C) statistics to the loss (see the class docstring for shapes)."""
+        intersection, pred_sum, target_sum = stats
+        if not self.per_image:
+            intersection, pred_sum, target_sum = (
+                xp.sum(s, axis=0) for s in (intersection, pred_sum, target_sum)
+            )
+        score = tversky_score(
+            xp, intersection, pred_sum, target_sum, self.alpha, self.beta, self.smooth, self.eps
+        )
+        if self.log_loss:
+            loss = -xp.log(xp.clip(score, min=self.eps))
+        else:
+            loss = 1.0 - score
+        return reduce_class_losses(
+            xp,
+            loss,
+            target_sum > 0,
+            classes=self.classes,
+            class_weights=self.class_weights,
+            empty=self.empty,
+            reduction=self.reduction,
+            gamma=self.gamma,
+        )
+
+    def __call__(self, y_pred: Any, y_true: Any) -> Any:
+        xp = get_namespace(y_pred=y_pred, y_true=y_true)
+        return self.loss_from_statistics(xp, self.statistics(y_pred, y_true))
+
+    forward = __call__
+
+    # -- drop-in conveniences for code written against torch.nn.Module losses ----------
+    def to(self, *args: Any, **kwargs: Any) -> OverlapLoss:
+        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
+        return self
+
+    def __repr__(self) -> str:
+        opts = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_")
+        )
+        return f"{type(self).__name__}({opts})"
