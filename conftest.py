@@ -167,32 +167,34 @@ def _select() -> list[Backend]:
 
 def pytest_configure(config: pytest.Config) -> None:
     SELECTED[:] = _select()
-    config.addinivalue_line("markers", "skip_backends(*names, reason): skip on these backends")
-    config.addinivalue_line("markers", "only_backends(*names, reason): run only on these")
+    config.addinivalue_line(
+        "markers", "skip_backends(*names, reason): do not generate the test for these backends"
+    )
+    config.addinivalue_line("markers", "only_backends(*names): generate the test only for these")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"anyiou backends: {', '.join(b.name for b in SELECTED) or '(none)'}"
 
 
+def _wanted(metafunc: pytest.Metafunc, candidates: list[Backend]) -> list[Backend]:
+    """Backends a test runs on: ``only_backends``/``skip_backends`` marks filter at
+    collection, so a test is never even generated for a backend it does not support."""
+    chosen = list(candidates)
+    for mark in metafunc.definition.iter_markers("only_backends"):
+        chosen = [b for b in chosen if b.name in mark.args]
+    for mark in metafunc.definition.iter_markers("skip_backends"):
+        chosen = [b for b in chosen if b.name not in mark.args]
+    return chosen
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
-        metafunc.parametrize("backend", SELECTED, ids=[b.name for b in SELECTED], indirect=True)
+        chosen = _wanted(metafunc, SELECTED)
+        metafunc.parametrize("backend", chosen, ids=[b.name for b in chosen])
     if "ad_backend" in metafunc.fixturenames:
-        ad = [b for b in SELECTED if b.has_autodiff]
-        metafunc.parametrize("ad_backend", ad, ids=[b.name for b in ad])
-
-
-@pytest.fixture
-def backend(request: pytest.FixtureRequest) -> Backend:
-    b: Backend = request.param
-    for mark in request.node.iter_markers("skip_backends"):
-        if b.name in mark.args:
-            pytest.skip(mark.kwargs.get("reason", f"not supported on {b.name}"))
-    for mark in request.node.iter_markers("only_backends"):
-        if b.name not in mark.args:
-            pytest.skip(mark.kwargs.get("reason", f"only for {', '.join(mark.args)}"))
-    return b
+        chosen = _wanted(metafunc, [b for b in SELECTED if b.has_autodiff])
+        metafunc.parametrize("ad_backend", chosen, ids=[b.name for b in chosen])
 
 
 @pytest.fixture

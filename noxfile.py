@@ -1,0 +1,98 @@
+"""Test matrix: ``nox`` runs every CPU backend, lint and the docs build.
+
+Each ``tests`` session installs anyiou with its test oracles plus one backend's extra,
+then runs the whole suite on that backend alone (``ANYIOU_BACKENDS``), so a backend
+that fails to install fails the session instead of being skipped. torch is pinned by
+``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["tests", "lint"]
+nox.options.reuse_existing_virtualenvs = True
+
+CONSTRAINTS = ("-c", "constraints.txt")
+# backend -> (extras of anyiou, other requirements)
+CPU_BACKENDS = {
+    "numpy": ([], []),
+    "array_api_strict": ([], []),
+    "torch": ([], []),
+    "jax": (["jax"], []),
+    "dask": (["dask"], []),
+}
+GPU_BACKENDS = {"cupy": (["cupy"], []), "torch_cuda": ([], []), "jax_gpu": ([], ["jax[cuda12]"])}
+
+
+def _install_test_env(session: nox.Session, extra: tuple[list[str], list[str]]) -> None:
+    extras, others = extra
+    session.install(*CONSTRAINTS, "-e", f".[{','.join(['test', *extras])}]", *others)
+    # smp's losses/metrics are the reference; its timm/torchvision deps are not needed.
+    session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
+
+
+def _check_report(session: nox.Session, report: Path, backend: str) -> None:
+    """Fail when the backend ran no test, or when a test was skipped for a missing import."""
+    root = ET.parse(report).getroot()
+    passed, bad_skips = 0, []
+    for case in root.iter("testcase"):
+        name = case.get("name", "")
+        skipped = case.find("skipped")
+        failed = case.find("failure") is not None or case.find("error") is not None
+        if skipped is not None:
+            msg = (skipped.get("message") or "").lower()
+            if any(w in msg for w in ("import", "not installed", "not available", "missing")):
+                bad_skips.append(f"{name}: {msg}")
+        elif not failed:
+            passed += 1
+    if bad_skips:
+        session.error("tests skipped for a missing install:\n" + "\n".join(bad_skips))
+    if passed == 0:
+        session.error(f"no test passed on backend {backend!r}")
+    session.log(f"{backend}: {passed} tests passed")
+
+
+def _run_tests(session: nox.Session, backend: str) -> None:
+    report = Path(session.create_tmp()) / f"junit-{backend}.xml"
+    session.run(
+        "pytest",
+        f"--junitxml={report}",
+        *session.posargs,
+        env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0"},
+    )
+    _check_report(session, report, backend)
+
+
+@nox.session
+@nox.parametrize("backend", list(CPU_BACKENDS))
+def tests(session: nox.Session, backend: str) -> None:
+    """The test suite on one CPU backend."""
+    _install_test_env(session, CPU_BACKENDS[backend])
+    _run_tests(session, backend)
+
+
+@nox.session(name="tests-gpu")
+@nox.parametrize("backend", list(GPU_BACKENDS))
+def tests_gpu(session: nox.Session, backend: str) -> None:
+    """The test suite on a GPU backend (needs a GPU; never part of CI)."""
+    _install_test_env(session, GPU_BACKENDS[backend])
+    _run_tests(session, backend)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py", "conftest.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark (prints ratios, writes JSON and a PNG chart)."""
+    session.install(*CONSTRAINTS, "-e", ".[test,jax]", "optax", "matplotlib")
+    session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
+    session.run("python", "benchmarks/run.py", *session.posargs)

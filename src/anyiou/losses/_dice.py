@@ -1,0 +1,72 @@
+"""Dice (F1) loss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._overlap import OverlapLoss
+
+__all__ = ["DiceLoss"]
+
+
+class DiceLoss(OverlapLoss):
+    r"""Soft Dice loss, a drop-in for smp 0.6.0 ``DiceLoss``.
+
+    Per class :math:`c`, with the intersection :math:`I_c` of :class:`~anyiou.JaccardLoss`:
+
+    .. math::
+
+        D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
+        \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+
+    Without ``smooth`` this is :math:`2 I_c / (\sum p + \sum t)`, the F1 score.
+    smp computes this form (the Tversky index with alpha = beta = 0.5), so ``smooth``
+    and ``eps`` act on the halved sums; anyiou does the same.
+
+    Parameters, shapes, output and options are those of :class:`~anyiou.JaccardLoss`
+    (``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights``
+    positionally, then keyword-only ``per_image, reduction, empty, class_axis``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou import DiceLoss
+    >>> p = np.array([[0.8, 0.6, 0.2, 0.0]])
+    >>> t = np.array([[1, 1, 0, 0]])
+    >>> round(float(DiceLoss("binary", from_logits=False)(p, t)), 6)  # 1 - 2*1.4/3.6
+    0.222222
+    """
+
+    alpha = 0.5
+    beta = 0.5
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        reduction: str = "mean",
+        empty: str = "zero",
+        class_axis: int = 1,
+    ) -> None:
+        self._configure(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            per_image=per_image,
+            reduction=reduction,
+            empty=empty,
+            class_axis=class_axis,
+        )

@@ -1,0 +1,90 @@
+"""Tversky and focal Tversky loss."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .._lib._validation import check_nonnegative
+from ._overlap import OverlapLoss
+
+__all__ = ["TverskyLoss"]
+
+
+class TverskyLoss(OverlapLoss):
+    r"""Tversky loss (and focal Tversky with ``gamma``), a drop-in for smp 0.6.0.
+
+    .. math::
+
+        T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
+        \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+
+    ``alpha`` weighs false positives, ``beta`` false negatives (Salehi et al. 2017,
+    arXiv:1706.05721). ``alpha = beta = 0.5`` is :class:`~anyiou.DiceLoss`, ``alpha =
+    beta = 1`` is :class:`~anyiou.JaccardLoss`. ``gamma`` raises the *reduced* loss to a
+    power as smp does (focal Tversky, Abraham & Khan 2019, arXiv:1810.07842); with
+    ``reduction="none"`` each per-class loss is raised to ``gamma``.
+
+    Keras (before keras-team/keras#23333, 2026) applied ``alpha`` to false negatives and
+    ``beta`` to false positives; to reproduce such numbers swap the two.
+
+    Parameters
+    ----------
+    mode, classes, log_loss, from_logits, smooth, ignore_index, eps
+        As in :class:`~anyiou.JaccardLoss`.
+    alpha : float, default 0.5
+        Weight of false positives.
+    beta : float, default 0.5
+        Weight of false negatives.
+    gamma : float, default 1.0
+        Focal exponent applied to the reduced loss.
+    class_weights
+        As in :class:`~anyiou.JaccardLoss`.
+    per_image, reduction, empty, class_axis : keyword-only
+        As in :class:`~anyiou.JaccardLoss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou import TverskyLoss
+    >>> p = np.array([[0.7, 0.2, 0.9, 0.4]]); t = np.array([[1, 1, 0, 0]])
+    >>> loss = TverskyLoss("binary", from_logits=False, alpha=0.3, beta=0.7)
+    >>> round(float(loss(p, t)), 6)  # 1 - 0.9 / (0.9 + 0.3*1.3 + 0.7*1.1)
+    0.563107
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        gamma: float = 1.0,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        reduction: str = "mean",
+        empty: str = "zero",
+        class_axis: int = 1,
+    ) -> None:
+        self._configure(
+            mode,
+            classes,
+            log_loss,
+            from_logits,
+            smooth,
+            ignore_index,
+            eps,
+            class_weights,
+            per_image=per_image,
+            reduction=reduction,
+            empty=empty,
+            class_axis=class_axis,
+        )
+        self.alpha = check_nonnegative("alpha", alpha)
+        self.beta = check_nonnegative("beta", beta)
+        self.gamma = check_nonnegative("gamma", gamma)
