@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -148,7 +149,10 @@ def _select() -> list[Backend]:
             except Exception:
                 continue
         return chosen
-    names = list(BACKEND_NAMES) if raw == "all" else [s.strip() for s in raw.split(",") if s.strip()]
+    if raw == "all":
+        names = list(BACKEND_NAMES)
+    else:
+        names = [s.strip() for s in raw.split(",") if s.strip()]
     unknown = [n for n in names if n not in BACKEND_NAMES]
     if unknown:
         raise pytest.UsageError(

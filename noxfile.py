@@ -87,7 +87,8 @@ def tests_gpu(session: nox.Session, backend: str) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check."""
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py", "conftest.py")
+    paths = [p for p in ("src", "tests", "benchmarks", "docs") if Path(p).is_dir()]
+    session.run("ruff", "check", *paths, "noxfile.py", "conftest.py")
 
 
 @nox.session

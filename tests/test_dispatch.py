@@ -63,3 +63,20 @@ def test_extreme_logits_standard_sigmoid_has_finite_gradient(ad_backend, monkeyp
     loss = anyiou.JaccardLoss("binary")
     value, grad = ad_backend.value_and_grad(lambda p: loss(p, t), x)
     assert np.isfinite(value) and np.all(np.isfinite(grad))
+
+
+@pytest.mark.only_backends("torch")
+def test_torch_fused_backward_twice_with_retain_graph(backend):
+    """The fused softmax path reuses its buffer for the gradient; a second backward
+    (retain_graph=True) must still give smp's gradient."""
+    torch = backend.lib
+    y_pred, y = Case("mc", "multiclass", (2, 4, 5, 5), "labels", {"ignore_index": 255},
+                     void=255).make(seed=3)
+    _, expected_grad = smp_value_and_grad("JaccardLoss", {"mode": "multiclass", "ignore_index": 255},
+                                          y_pred, y)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    out = anyiou.JaccardLoss("multiclass", ignore_index=255)(x, torch.from_numpy(y))
+    (g1,) = torch.autograd.grad(out, x, retain_graph=True)
+    (g2,) = torch.autograd.grad(out, x)
+    np.testing.assert_allclose(g1.numpy(), expected_grad, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(g2.numpy(), expected_grad, rtol=1e-4, atol=1e-7)

@@ -169,7 +169,7 @@ def test_all_pixels_ignored_gives_zero_loss_and_gradient(backend, loss_name, mod
         assert out == 0.0
         if backend.has_autodiff:
             t = backend.asarray(y)
-            value, grad = backend.value_and_grad(lambda p, loss=loss: loss(p, t), y_pred)
+            value, grad = backend.value_and_grad(lambda p, loss=loss, t=t: loss(p, t), y_pred)
             assert value == 0.0 and np.all(grad == 0.0)
 
 

@@ -5,8 +5,8 @@ Works unchanged on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict arrays.
 """
 
 from . import losses
-from .losses import DiceLoss, JaccardLoss, TverskyLoss
+from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"
 
-__all__ = ["DiceLoss", "JaccardLoss", "TverskyLoss", "__version__", "losses"]
+__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss", "__version__", "losses"]

@@ -62,7 +62,7 @@ def run() -> int:
     rng = np.random.default_rng(0)
     libs = available_backends()
     print(f"anyiou demo: backends found: {', '.join(libs)}")
-    print("loss value (and gradient norm where the library differentiates), same inputs everywhere\n")
+    print("loss value (and gradient norm where the library differentiates), same inputs\n")
     header = f"{'loss':<12}{'mode':<12}" + "".join(f"{n:>22}" for n in libs)
     print(header)
     print("-" * len(header))

@@ -21,8 +21,11 @@ __all__ = [
     "USE_NATIVE",
     "label_counts",
     "label_sums",
+    "probs_label_stats",
     "sigmoid",
     "softmax",
+    "softmax_label_stats",
+    "sort_along_last",
     "take_labels",
 ]
 
@@ -117,3 +120,228 @@ def label_counts(xp: Any, labels: Any, num_bins: int) -> Any:
     bins = xp.arange(num_bins, dtype=labels.dtype, device=aac.device(labels))
     match = xp.expand_dims(labels, axis=1) == bins[None, :, None]
     return xp.count_nonzero(match, axis=2)
+
+
+def probs_label_stats(
+    xp: Any, p: Any, safe: Any, binned: Any, valid: Any | None, acc: Any
+) -> tuple[Any, Any]:
+    """Multiclass ``(I, Sp)`` from probabilities ``p`` (N, C, P), each (N, C) in ``acc``.
+
+    ``I[n, c]`` sums ``p[n, c, i]`` over pixels labelled ``c``; ``Sp[n, c]`` sums
+    ``p[n, c, i]`` over valid pixels (all pixels when ``valid`` is None). ``safe`` (N, P)
+    holds labels clipped to [0, C); ``binned`` (N, P) holds labels in [0, C] where C marks
+    ignored pixels. Pure standard apart from the gather/scatter helpers above.
+    """
+    c = p.shape[1]
+    p_true = xp.astype(take_labels(xp, p, safe), acc)
+    intersection = label_sums(xp, p_true, binned, c + 1)[:, :c]
+    if valid is not None:
+        zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
+        p = xp.where(xp.expand_dims(valid, axis=1), p, zero)
+    return intersection, xp.sum(p, axis=2, dtype=acc)
+
+
+def softmax_label_stats(
+    xp: Any, logits: Any, safe: Any, binned: Any, valid: Any | None, acc: Any
+) -> tuple[Any, Any]:
+    """:func:`probs_label_stats` of ``softmax(logits, axis=1)``, fused on torch.
+
+    The torch path is one autograd function whose only logits-sized buffer is the
+    softmax output: the backward pass turns it into the gradient in place, so
+    forward+backward needs about one extra logits-sized buffer instead of the four or
+    five that autograd of the composed operations allocates.
+    """
+    if USE_NATIVE and (torch := _torch(logits)) is not None:
+        fn = _torch_softmax_label_stats(torch)
+        return fn.apply(logits, safe.to(torch.int64), binned.to(torch.int64), valid, acc)
+    return probs_label_stats(xp, softmax(xp, logits, 1), safe, binned, valid, acc)
+
+
+_TORCH_FUNCTIONS: dict[str, Any] = {}
+
+
+def _torch_softmax_label_stats(torch: Any) -> Any:
+    """Build (once) the torch.autograd.Function behind :func:`softmax_label_stats`."""
+    if "softmax_label_stats" in _TORCH_FUNCTIONS:
+        return _TORCH_FUNCTIONS["softmax_label_stats"]
+
+    class SoftmaxLabelStats(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, safe, binned, valid, acc):  # type: ignore[override]
+            n, c, _ = x.shape
+            p = torch.softmax(x, dim=1, dtype=acc)
+            p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
+            inter = torch.zeros((n, c + 1), dtype=acc, device=x.device)
+            inter = inter.scatter_add_(1, binned, p_true)[:, :c]
+            if valid is None:
+                pred_sum = p.sum(dim=2)
+            else:
+                pred_sum = torch.bmm(p, valid.to(acc).unsqueeze(2)).squeeze(2)
+            # p (an intermediate, not an input or output, so outside autograd's version
+            # tracking) is kept for the backward pass, which turns it into the gradient.
+            ctx.save_for_backward(x, safe, binned, valid)
+            ctx.acc = acc
+            ctx.probs = p
+            return inter, pred_sum
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g_inter, g_pred):  # type: ignore[override]
+            # L depends on p = softmax(x) through Sp_c = sum_i v_i p_ci and
+            # I_c = sum_i v_i p_ci [y_i = c], so dL/dp_ci = v_i (gSp_c + gI_c [y_i = c]) =: g_ci
+            # and dL/dx_ci = p_ci (g_ci - s_i) with s_i = sum_k p_ki g_ki.
+            x, safe, binned, valid = ctx.saved_tensors
+            n, c, _ = x.shape
+            p, ctx.probs = ctx.probs, None
+            if p is None:  # a second backward (retain_graph=True): p was consumed
+                p = torch.softmax(x, dim=1, dtype=ctx.acc)
+            if g_inter is None:
+                g_inter = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
+            if g_pred is None:
+                g_pred = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
+            g_pad = torch.cat([g_inter, g_inter.new_zeros((n, 1))], dim=1)
+            g_true = g_pad.gather(1, binned)  # gI at each pixel's label, 0 when ignored
+            p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
+            s = torch.bmm(g_pred.unsqueeze(1), p).squeeze(1) + p_true * g_true
+            for i in range(n):  # in place, one (C, P) temporary at a time
+                p[i].mul_(g_pred[i].unsqueeze(1) - s[i].unsqueeze(0))
+            p.scatter_add_(1, safe.unsqueeze(1), (p_true * g_true).unsqueeze(1))
+            if valid is not None:
+                p.mul_(valid.unsqueeze(1))
+            return p.to(x.dtype), None, None, None, None
+
+    _TORCH_FUNCTIONS["softmax_label_stats"] = SoftmaxLabelStats
+    return SoftmaxLabelStats
+
+
+def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
+    """Permute each of ``arrays`` by the descending, stable order of ``key`` on the last axis.
+
+    ``key`` and every array share one shape (..., L). Returns one permuted array per
+    input array (``key`` itself is not returned). Differentiable with respect to
+    ``arrays`` (the permutation is an integer array).
+
+    ``xp.take_along_axis`` where the namespace has it (NumPy, strict, torch, JAX, CuPy);
+    otherwise (the compat Dask namespace lacks it) the same gather as a ``xp.take`` on
+    the flattened array with row offsets, which stays lazy on Dask.
+    """
+    perm = xp.argsort(key, axis=-1, descending=True, stable=True)
+    if USE_NATIVE and hasattr(xp, "take_along_axis"):
+        return tuple(xp.take_along_axis(a, perm, axis=-1) for a in arrays)
+    shape = tuple(key.shape)
+    length = shape[-1]
+    rows = 1
+    for s in shape[:-1]:
+        rows *= s
+    offsets = xp.arange(rows, dtype=perm.dtype, device=aac.device(perm)) * length
+    flat_idx = xp.reshape(xp.reshape(perm, (rows, length)) + offsets[:, None], (-1,))
+    return tuple(xp.reshape(xp.take(xp.reshape(a, (-1,)), flat_idx, axis=0), shape) for a in arrays)
+
+
+# -- integer counting (metrics) -------------------------------------------------------
+__all__ += ["bincount", "pair_counts"]  # noqa: PLE0605
+
+#: Pixels per step of the pure one-hot fallback (float32 one-hot entries stay exact
+#: integers as long as one step counts at most 2**24 of them).
+_FALLBACK_CHUNK_ELEMENTS = 2**24
+
+
+def _native_bincount(x: Any, length: int) -> Any:
+    """The backend's own ``bincount`` of 1-D ``x`` with output length ``length``, or None."""
+    if (torch := _torch(x)) is not None:
+        return torch.bincount(x, minlength=length)
+    if aac.is_numpy_array(x):
+        return sys.modules["numpy"].bincount(x, minlength=length)
+    if aac.is_jax_array(x):
+        return sys.modules["jax.numpy"].bincount(x, length=length)
+    if aac.is_cupy_array(x):
+        return sys.modules["cupy"].bincount(x, minlength=length)
+    if aac.is_dask_array(x):
+        return sys.modules["dask.array"].bincount(x, minlength=length)
+    return None
+
+
+def bincount(xp: Any, x: Any, length: int) -> Any:
+    """Histogram of 1-D integers ``x`` in [0, length): shape (length,), integer counts.
+
+    Values outside [0, length) are a caller error on the native path (NumPy, torch,
+    JAX, CuPy, Dask ``bincount``); the pure fallback does not count them. The result's
+    dtype is the backend's (int64, or int32 for JAX without x64); cast as needed.
+    """
+    if USE_NATIVE:
+        out = _native_bincount(x, length)
+        if out is not None:
+            return out
+    dev = aac.device(x)
+    bins = xp.arange(length, dtype=x.dtype, device=dev)
+    total = x.shape[0]
+    step = max(1, _FALLBACK_CHUNK_ELEMENTS // max(length, 1))
+    out = xp.zeros((length,), dtype=x.dtype, device=dev)
+    for start in range(0, total, step):
+        part = x[start : min(start + step, total)]
+        match = xp.expand_dims(part, axis=1) == xp.expand_dims(bins, axis=0)
+        out = out + xp.astype(xp.count_nonzero(match, axis=0), x.dtype)
+    return out
+
+
+def _native_clip(x: Any, lo: int, hi: int) -> Any:
+    """The backend's own integer clip (array_api_compat's NumPy ``clip`` makes copies)."""
+    if (torch := _torch(x)) is not None:
+        return torch.clamp(x, lo, hi)
+    if aac.is_numpy_array(x):
+        return sys.modules["numpy"].clip(x, lo, hi)
+    if aac.is_jax_array(x):
+        return sys.modules["jax.numpy"].clip(x, lo, hi)
+    if aac.is_cupy_array(x):
+        return sys.modules["cupy"].clip(x, lo, hi)
+    if aac.is_dask_array(x):
+        return sys.modules["dask.array"].clip(x, lo, hi)
+    return None
+
+
+def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
+    """Joint histogram per row, with border bins for values outside the ranges.
+
+    ``a`` and ``b`` are signed integer arrays of one shape (N, P) and dtype. Returns
+    ``out`` of shape (N, num_a + 2, num_b + 2), exact counts in ``a``'s dtype:
+    ``out[n, i + 1, j + 1] = #{k : a[n, k] == i and b[n, k] == j}`` for i in
+    [0, num_a), j in [0, num_b); index 0 of an axis collects the values below 0 and
+    index ``num + 1`` the values from ``num`` up (both are clipped to [-1, num]).
+
+    Native path: the backend's ``clip`` and one ``bincount`` of
+    ``a * (num_b + 2) + b`` plus per-row offsets. Pure fallback: ``xp.clip``, then
+    batched one-hot matrices multiplied (``onehot(a).T @ onehot(b)``) in float32 steps
+    of at most 2**24 pixels, each step's result exact and cast back to integers before
+    summing.
+    """
+    dev = aac.device(a)
+    n, total = a.shape
+    rows_a, rows_b = num_a + 2, num_b + 2
+    if USE_NATIVE:
+        ca, cb = _native_clip(a, -1, num_a), _native_clip(b, -1, num_b)
+        if ca is not None and cb is not None:
+            # ``ca * rows_b`` is a fresh array: the in-place adds save two allocations
+            # (JAX and Dask rebind instead).
+            flat = ca * rows_b
+            flat += cb
+            shift = rows_b + 1  # the code of (a, b) = (-1, -1) becomes 0
+            if n > 1:
+                starts = xp.arange(n, dtype=a.dtype, device=dev) * (rows_a * rows_b) + shift
+                flat += xp.expand_dims(starts, axis=1)
+            else:
+                flat += shift
+            out = _native_bincount(xp.reshape(flat, (-1,)), n * rows_a * rows_b)
+            return xp.reshape(xp.astype(out, a.dtype, copy=False), (n, rows_a, rows_b))
+    a = xp.clip(a, min=-1, max=num_a)
+    b = xp.clip(b, min=-1, max=num_b)
+    bins_a = xp.arange(-1, num_a + 1, dtype=a.dtype, device=dev)
+    bins_b = xp.arange(-1, num_b + 1, dtype=b.dtype, device=dev)
+    budget = _FALLBACK_CHUNK_ELEMENTS // max(n * max(rows_a, rows_b), 1)
+    step = max(1, min(_FALLBACK_CHUNK_ELEMENTS, budget))
+    out = xp.zeros((n, rows_a, rows_b), dtype=a.dtype, device=dev)
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        oa = xp.astype(xp.expand_dims(a[:, start:stop], axis=2) == bins_a, xp.float32)
+        ob = xp.astype(xp.expand_dims(b[:, start:stop], axis=2) == bins_b, xp.float32)
+        out = out + xp.astype(xp.matmul(xp.matrix_transpose(oa), ob), a.dtype)
+    return out

@@ -37,7 +37,9 @@ def get_namespace(**arrays: Any) -> Any:
     try:
         xp = aac.array_namespace(*arrays.values())
     except TypeError as exc:
-        kinds = ", ".join(f"{n}: {type(x).__module__}.{type(x).__name__}" for n, x in arrays.items())
+        kinds = ", ".join(
+            f"{n}: {type(x).__module__}.{type(x).__name__}" for n, x in arrays.items()
+        )
         raise TypeError(
             f"{' and '.join(arrays)} must come from the same array library ({kinds})"
         ) from exc

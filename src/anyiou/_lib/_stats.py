@@ -73,10 +73,8 @@ def overlap_statistics(
     if mode == MULTICLASS_MODE:
         p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, y_pred.shape[axis], -1))
         labels = xp.reshape(y_true, (n, -1))
-        check_labels_in_range(xp, labels, p.shape[1], ignore_index)
-        if from_logits:
-            p = activate(xp, p, mode)
-        return _multiclass_statistics(xp, p, labels, ignore_index)
+        checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
+        return _multiclass_statistics(xp, p, labels, ignore_index, from_logits, checked)
 
     if axis >= 0:  # multilabel
         c = y_pred.shape[axis]
@@ -91,24 +89,36 @@ def overlap_statistics(
     return _dense_statistics(xp, p, t, ignore_index)
 
 
-def _multiclass_statistics(xp: Any, p: Any, labels: Any, ignore_index: int | None) -> OverlapStats:
-    n, c, _ = p.shape
-    acc = accumulation_dtype(xp, p.dtype)
-    dev = device_of(p)
+def _multiclass_statistics(
+    xp: Any,
+    x: Any,
+    labels: Any,
+    ignore_index: int | None,
+    from_logits: bool,
+    in_range: bool,
+) -> OverlapStats:
+    n, c, _ = x.shape
+    acc = accumulation_dtype(xp, x.dtype)
+    dev = device_of(x)
     labels = xp.astype(labels, index_dtype(xp, dev))
-    in_range = (labels >= 0) & (labels < c)
-    # Pixels that are ignored (or, on arrays whose values cannot be checked, out of
+    # Pixels that are ignored (or, on arrays whose values were not checked, out of
     # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
-    valid = in_range if ignore_index is None else in_range & (labels != ignore_index)
-    binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
-    safe = xp.where(valid, labels, xp.zeros_like(labels))
-
-    p_true = xp.astype(_dispatch.take_labels(xp, p, safe), acc)
-    intersection = _dispatch.label_sums(xp, p_true, binned, c + 1)[:, :c]
+    if in_range and ignore_index is None:
+        valid = None
+        binned = safe = labels
+    else:
+        valid = labels != ignore_index if in_range else (labels >= 0) & (labels < c)
+        if ignore_index is not None and not in_range:
+            valid = valid & (labels != ignore_index)
+        binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
+        safe = xp.where(valid, labels, xp.zeros_like(labels))
+    # smp masks the prediction only when ignore_index is given.
+    mask = None if ignore_index is None else valid
+    if from_logits:
+        intersection, pred_sum = _dispatch.softmax_label_stats(xp, x, safe, binned, mask, acc)
+    else:
+        intersection, pred_sum = _dispatch.probs_label_stats(xp, x, safe, binned, mask, acc)
     target_sum = xp.astype(_dispatch.label_counts(xp, binned, c + 1)[:, :c], acc)
-    if ignore_index is not None:
-        p = xp.where(xp.expand_dims(valid, axis=1), p, xp.zeros((), dtype=p.dtype, device=dev))
-    pred_sum = xp.sum(p, axis=2, dtype=acc)
     return OverlapStats(intersection, pred_sum, target_sum)
 
 

@@ -80,7 +80,9 @@ def check_classes(classes: Any, mode: str) -> tuple[int, ...] | None:
     if mode == BINARY_MODE:
         raise ValueError("classes is not supported with mode='binary' (there is one channel)")
     if isinstance(classes, (int, str)) or not hasattr(classes, "__iter__"):
-        raise TypeError(f"classes must be a sequence of class indices, e.g. [1, 2]; got {classes!r}")
+        raise TypeError(
+            f"classes must be a sequence of class indices, e.g. [1, 2]; got {classes!r}"
+        )
     out = []
     for c in classes:
         if isinstance(c, bool) or not hasattr(c, "__index__"):
@@ -194,20 +196,28 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
 
 def check_labels_in_range(
     xp: Any, labels: Any, num_classes: int, ignore_index: int | None, name: str = "y_true"
-) -> None:
-    """Eager arrays only: labels must lie in [0, num_classes) or equal ``ignore_index``."""
+) -> bool:
+    """Eager arrays only: labels must lie in [0, num_classes) or equal ``ignore_index``.
+
+    Returns True when the check ran and every label lies in [0, num_classes), which lets
+    callers skip their own range masking; False when the values were not inspected
+    (lazy or accelerator arrays) or some labels equal an out-of-range ``ignore_index``.
+    """
     if not values_checkable(labels) or aac_size(labels) == 0:
-        return
+        return False
+    lo, hi = int(xp.min(labels)), int(xp.max(labels))
+    if lo >= 0 and hi < num_classes:
+        return True
     bad = (labels < 0) | (labels >= num_classes)
     if ignore_index is not None:
         bad = bad & (labels != ignore_index)
     if bool(xp.any(bad)):
-        lo, hi = int(xp.min(labels)), int(xp.max(labels))
         extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
         raise ValueError(
             f"{name} holds labels outside [0, {num_classes}){extra}: found values in "
             f"[{lo}, {hi}]. Pass ignore_index for void pixels (e.g. ignore_index=255)."
         )
+    return False
 
 
 def check_targets_in_unit_interval(
