@@ -206,3 +206,32 @@ def test_smp_overflows_in_float16_where_anyiou_does_not():
     assert not torch.isfinite(smp_out)
     ours = anyiou.JaccardLoss("multiclass")(logits, labels)
     assert torch.isfinite(ours)
+
+
+@pytest.mark.parametrize("loss_name", ["JaccardLoss", "DiceLoss", "TverskyLoss"])
+def test_sync_hook_gives_the_global_batch_loss(backend, loss_name):
+    """Two 'workers' each see half the batch; a sync that adds the other worker's
+    statistics yields smp's loss on the concatenated batch on both workers."""
+    y_pred, y = Case("x", "multiclass", (4, 3, 5, 5), "labels", {"ignore_index": 255},
+                     void=255).make(seed=2)
+    opts = {"mode": "multiclass", "ignore_index": 255}
+    if loss_name == "TverskyLoss":
+        opts.update(alpha=0.3, beta=0.7)
+    expected, _ = smp_value_and_grad(loss_name, opts, y_pred, y)
+    shards = [(backend.asarray(y_pred[:2]), backend.asarray(y[:2])),
+              (backend.asarray(y_pred[2:]), backend.asarray(y[2:]))]
+    local = getattr(anyiou, loss_name)(**opts)
+    xp = backend.xp
+    partial = [xp.sum(xp.stack(list(local.statistics(p, t))), axis=1) for p, t in shards]
+    for rank in range(2):
+        other = partial[1 - rank]
+        loss = getattr(anyiou, loss_name)(**opts, sync=lambda s, other=other: s + other)
+        got = backend.to_numpy(loss(*shards[rank]))
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_sync_needs_batch_statistics():
+    with pytest.raises(ValueError, match="per_image"):
+        anyiou.JaccardLoss("multiclass", per_image=True, sync=lambda s: s)
+    with pytest.raises(TypeError, match="sync"):
+        anyiou.JaccardLoss("multiclass", sync=3)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._overlap import OverlapLoss
 
@@ -25,7 +26,7 @@ class DiceLoss(OverlapLoss):
 
     Parameters, shapes, output and options are those of :class:`~anyiou.JaccardLoss`
     (``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights``
-    positionally, then keyword-only ``per_image, reduction, empty, class_axis``).
+    positionally, then keyword-only ``per_image, reduction, empty, class_axis, sync``).
 
     Examples
     --------
@@ -55,6 +56,7 @@ class DiceLoss(OverlapLoss):
         reduction: str = "mean",
         empty: str = "zero",
         class_axis: int = 1,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         self._configure(
             mode,
@@ -69,4 +71,5 @@ class DiceLoss(OverlapLoss):
             reduction=reduction,
             empty=empty,
             class_axis=class_axis,
+            sync=sync,
         )

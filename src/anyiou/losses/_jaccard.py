@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._overlap import OverlapLoss
 
@@ -54,6 +55,11 @@ class JaccardLoss(OverlapLoss):
         of the mean (0 if no class is present).
     class_axis : int, default 1, keyword-only
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    sync : callable, optional, keyword-only
+        Distributed training: a function that sums an array over all workers (an
+        all-reduce). The per-class statistics, shape (3, C), pass through it before the
+        ratio, so every worker gets the loss of the global batch. Needs
+        ``per_image=False``.
 
     Shapes
     ------
@@ -108,6 +114,7 @@ class JaccardLoss(OverlapLoss):
         reduction: str = "mean",
         empty: str = "zero",
         class_axis: int = 1,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         self._configure(
             mode,
@@ -122,4 +129,5 @@ class JaccardLoss(OverlapLoss):
             reduction=reduction,
             empty=empty,
             class_axis=class_axis,
+            sync=sync,
         )

@@ -6,7 +6,7 @@ false positives and false negatives in the Tversky index) and documents itself.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._lib._aggregate import reduce_class_losses, tversky_score
@@ -53,6 +53,7 @@ class OverlapLoss:
         reduction: str,
         empty: str,
         class_axis: int,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
         self.classes = check_classes(classes, mode)
@@ -66,6 +67,13 @@ class OverlapLoss:
         self.reduction = check_choice("reduction", reduction, REDUCTIONS)
         self.empty = check_choice("empty", empty, EMPTY_RULES)
         self.class_axis = check_class_axis(class_axis)
+        if sync is not None and not callable(sync):
+            raise TypeError(
+                f"sync must be a callable that sums an array over workers; got {sync!r}"
+            )
+        if sync is not None and per_image:
+            raise ValueError("sync sums batch statistics over workers; it needs per_image=False")
+        self.sync = sync
 
     # -- the pipeline -----------------------------------------------------------------
     def statistics(self, y_pred: Any, y_true: Any) -> OverlapStats:
@@ -85,9 +93,11 @@ class OverlapLoss:
         """Reduce (N, C) statistics to the loss (see the class docstring for shapes)."""
         intersection, pred_sum, target_sum = stats
         if not self.per_image:
-            intersection, pred_sum, target_sum = (
-                xp.sum(s, axis=0) for s in (intersection, pred_sum, target_sum)
-            )
+            stacked = xp.sum(xp.stack([intersection, pred_sum, target_sum]), axis=1)  # (3, C)
+            if self.sync is not None:
+                # Global batch: sum the statistics over workers before the ratio.
+                stacked = self.sync(stacked)
+            intersection, pred_sum, target_sum = stacked[0, ...], stacked[1, ...], stacked[2, ...]
         score = tversky_score(
             xp, intersection, pred_sum, target_sum, self.alpha, self.beta, self.smooth, self.eps
         )

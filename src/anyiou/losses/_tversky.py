@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .._lib._validation import check_nonnegative
 from ._overlap import OverlapLoss
@@ -39,7 +40,7 @@ class TverskyLoss(OverlapLoss):
         Focal exponent applied to the reduced loss.
     class_weights
         As in :class:`~anyiou.JaccardLoss`.
-    per_image, reduction, empty, class_axis : keyword-only
+    per_image, reduction, empty, class_axis, sync : keyword-only
         As in :class:`~anyiou.JaccardLoss`.
 
     Examples
@@ -70,6 +71,7 @@ class TverskyLoss(OverlapLoss):
         reduction: str = "mean",
         empty: str = "zero",
         class_axis: int = 1,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         self._configure(
             mode,
@@ -84,6 +86,7 @@ class TverskyLoss(OverlapLoss):
             reduction=reduction,
             empty=empty,
             class_axis=class_axis,
+            sync=sync,
         )
         self.alpha = check_nonnegative("alpha", alpha)
         self.beta = check_nonnegative("beta", beta)
