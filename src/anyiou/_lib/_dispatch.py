@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import array_api_compat as aac
+import numpy as np
 
 #: Use backend fast paths (torch/JAX/NumPy kernels); False forces the pure standard.
 USE_NATIVE = True
@@ -146,7 +147,8 @@ def softmax_label_stats(
 ) -> tuple[Any, Any]:
     """:func:`probs_label_stats` of ``softmax(logits, axis=1)``, fused on torch.
 
-    The torch path is one autograd function whose only logits-sized buffer is the
+    The JAX path is a ``custom_vjp`` (see :func:`_jax_softmax_label_stats`). The torch
+    path is one autograd function whose only logits-sized buffer is the
     softmax output: the backward pass turns it into the gradient in place, so
     forward+backward needs about one extra logits-sized buffer instead of the four or
     five that autograd of the composed operations allocates.
@@ -154,16 +156,19 @@ def softmax_label_stats(
     if USE_NATIVE and (torch := _torch(logits)) is not None:
         fn = _torch_softmax_label_stats(torch)
         return fn.apply(logits, safe.to(torch.int64), binned.to(torch.int64), valid, acc)
+    if USE_NATIVE and aac.is_jax_array(logits):
+        vmask = None if valid is None else xp.astype(valid, acc)
+        return _jax_softmax_label_stats(logits.shape[1], acc)(logits, binned, vmask)
     return probs_label_stats(xp, softmax(xp, logits, 1), safe, binned, valid, acc)
 
 
-_TORCH_FUNCTIONS: dict[str, Any] = {}
+_BUILT_FUNCTIONS: dict[str, Any] = {}
 
 
 def _torch_softmax_label_stats(torch: Any) -> Any:
     """Build (once) the torch.autograd.Function behind :func:`softmax_label_stats`."""
-    if "softmax_label_stats" in _TORCH_FUNCTIONS:
-        return _TORCH_FUNCTIONS["softmax_label_stats"]
+    if "softmax_label_stats" in _BUILT_FUNCTIONS:
+        return _BUILT_FUNCTIONS["softmax_label_stats"]
 
     class SoftmaxLabelStats(torch.autograd.Function):
         @staticmethod
@@ -210,8 +215,50 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
                 p.mul_(valid.unsqueeze(1))
             return p.to(x.dtype), None, None, None, None
 
-    _TORCH_FUNCTIONS["softmax_label_stats"] = SoftmaxLabelStats
+    _BUILT_FUNCTIONS["softmax_label_stats"] = SoftmaxLabelStats
     return SoftmaxLabelStats
+
+
+def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
+    """Build (once per class count and dtype) the ``jax.custom_vjp`` behind
+    :func:`softmax_label_stats`: the forward pass keeps only the logits, the backward
+    pass recomputes the softmax and forms the gradient in one fused expression (no
+    gather/scatter, whose XLA CPU kernels dominate the autodiff of the composed ops)."""
+    key = ("jax_softmax_label_stats", c, str(acc))
+    if key in _BUILT_FUNCTIONS:
+        return _BUILT_FUNCTIONS[key]
+    jax = sys.modules["jax"]
+    jnp = sys.modules["jax.numpy"]
+
+    def onehot(binned: Any) -> Any:  # (N, C, P) bool, never materialised by XLA
+        return binned[:, None, :] == jnp.arange(c, dtype=binned.dtype)[None, :, None]
+
+    def fwd(x: Any, binned: Any, vmask: Any) -> Any:
+        p = jax.nn.softmax(x.astype(acc), axis=1)
+        inter = jnp.sum(jnp.where(onehot(binned), p, 0), axis=2)
+        pred = jnp.sum(p if vmask is None else p * vmask[:, None, :], axis=2)
+        return (inter, pred), (x, binned, vmask)
+
+    def bwd(res: Any, g: Any) -> Any:
+        # dL/dx_ci = p_ci (g_ci - sum_k p_ki g_ki), g_ci = v_i (gSp_c + gI_c [y_i = c])
+        x, binned, vmask = res
+        g_inter, g_pred = g
+        p = jax.nn.softmax(x.astype(acc), axis=1)
+        gfull = g_pred[:, :, None] + jnp.where(onehot(binned), g_inter[:, :, None], 0)
+        if vmask is not None:
+            gfull = gfull * vmask[:, None, :]
+        s = jnp.sum(p * gfull, axis=1, keepdims=True)
+        zero_int = np.zeros(binned.shape, dtype=jax.dtypes.float0)
+        zero_mask = None if vmask is None else jnp.zeros_like(vmask)
+        return (p * (gfull - s)).astype(x.dtype), zero_int, zero_mask
+
+    @jax.custom_vjp
+    def stats(x: Any, binned: Any, vmask: Any) -> Any:
+        return fwd(x, binned, vmask)[0]
+
+    stats.defvjp(fwd, bwd)
+    _BUILT_FUNCTIONS[key] = stats
+    return stats
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
@@ -317,6 +364,9 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
     dev = aac.device(a)
     n, total = a.shape
     rows_a, rows_b = num_a + 2, num_b + 2
+    if USE_NATIVE and aac.is_jax_array(a):
+        # one compiled program instead of ~8 eagerly compiled ops (inlined under jit)
+        return _jax_pair_counts()(a, b, num_a, num_b)
     if USE_NATIVE:
         ca, cb = _native_clip(a, -1, num_a), _native_clip(b, -1, num_b)
         if ca is not None and cb is not None:
@@ -330,7 +380,7 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
                 flat += xp.expand_dims(starts, axis=1)
             else:
                 flat += shift
-            out = _native_bincount(xp.reshape(flat, (-1,)), n * rows_a * rows_b)
+            out = _native_bincount(xp.reshape(flat, (n * total,)), n * rows_a * rows_b)
             return xp.reshape(xp.astype(out, a.dtype, copy=False), (n, rows_a, rows_b))
     a = xp.clip(a, min=-1, max=num_a)
     b = xp.clip(b, min=-1, max=num_b)
@@ -345,3 +395,51 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
         ob = xp.astype(xp.expand_dims(b[:, start:stop], axis=2) == bins_b, xp.float32)
         out = out + xp.astype(xp.matmul(xp.matrix_transpose(oa), ob), a.dtype)
     return out
+
+
+_JAX_PAIR_COUNTS: list[Any] = []
+
+
+def _jax_pair_counts() -> Any:
+    """``pair_counts``' native path for JAX, jitted once (num_a, num_b static)."""
+    if not _JAX_PAIR_COUNTS:
+        jax = sys.modules["jax"]
+        jnp = sys.modules["jax.numpy"]
+
+        def counts(a: Any, b: Any, num_a: int, num_b: int) -> Any:
+            n = a.shape[0]
+            rows_a, rows_b = num_a + 2, num_b + 2
+            flat = jnp.clip(a, -1, num_a) * rows_b + jnp.clip(b, -1, num_b)
+            starts = jnp.arange(n, dtype=a.dtype) * (rows_a * rows_b) + (rows_b + 1)
+            flat = (flat + starts[:, None]).reshape(n * a.shape[1])
+            out = jnp.bincount(flat, length=n * rows_a * rows_b)
+            return out.astype(a.dtype).reshape(n, rows_a, rows_b)
+
+        _JAX_PAIR_COUNTS.append(jax.jit(counts, static_argnums=(2, 3)))
+    return _JAX_PAIR_COUNTS[0]
+
+
+__all__ += ["run_compiled"]  # noqa: PLE0605
+
+_JAX_COMPILED: dict[Any, Any] = {}
+
+
+def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **kwargs: Any) -> Any:
+    """``fn(xp, *args, **kwargs)``; on JAX arrays as one cached ``jax.jit`` program.
+
+    Eager JAX compiles every operation separately for each new shape; a pure helper made
+    of many small operations compiles once this way (under an outer ``jit`` it is
+    inlined). ``static`` lists the positions in ``args`` that are Python values (hashable);
+    keyword arguments are always static. Other backends call ``fn`` directly.
+    """
+    if not (USE_NATIVE and any(aac.is_jax_array(a) for a in args)):
+        return fn(xp, *args, **kwargs)
+    key = (fn, tuple(static), tuple(sorted(kwargs)))
+    jitted = _JAX_COMPILED.get(key)
+    if jitted is None:
+        jax = sys.modules["jax"]
+        names = tuple(sorted(kwargs))
+        jitted = jax.jit(fn, static_argnums=(0,) + tuple(i + 1 for i in static),
+                         static_argnames=names)
+        _JAX_COMPILED[key] = jitted
+    return jitted(xp, *args, **kwargs)
