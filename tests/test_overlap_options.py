@@ -235,3 +235,16 @@ def test_sync_needs_batch_statistics():
         anyiou.JaccardLoss("multiclass", per_image=True, sync=lambda s: s)
     with pytest.raises(TypeError, match="sync"):
         anyiou.JaccardLoss("multiclass", sync=3)
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("loss_name", ["JaccardLoss", "DiceLoss", "TverskyLoss", "LovaszLoss"])
+def test_empty_batch_gives_zero(backend, loss_name, mode):
+    """N = 0 is defined: no class has target pixels, so the loss is 0 (no NaN, no error)."""
+    c = 1 if mode == "binary" else 3
+    y_pred = np.zeros((0, c, 4, 4), np.float32)
+    y = np.zeros((0, 4, 4) if mode == "multiclass" else (0, c, 4, 4), np.int64)
+    for per_image in (False, True):
+        loss = getattr(anyiou, loss_name)(mode, per_image=per_image)
+        out = backend.to_numpy(loss(backend.asarray(y_pred), backend.asarray(y)))
+        assert out.shape == () and out == 0.0

@@ -98,7 +98,7 @@ def reduce_class_losses(
         w = w * present_f
     if reduction == "sum":
         out = xp.sum(loss * w) if (weights is not None or empty == "exclude") else xp.sum(loss)
-    elif weights is None and empty == "zero":
+    elif weights is None and empty == "zero" and loss.shape[0] > 0:
         out = xp.mean(loss)
     else:
         out = safe_divide(xp, xp.sum(loss * w), xp.sum(w))

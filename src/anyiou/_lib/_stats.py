@@ -20,6 +20,7 @@ All sums accumulate in float32 or wider (see ``accumulation_dtype``).
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 from . import _dispatch
@@ -70,19 +71,27 @@ def overlap_statistics(
     """
     axis = check_pair(xp, y_pred, y_true, mode, class_axis)
     n = y_pred.shape[0]
+    if n == 0:  # empty batch: no statistics; stay connected to y_pred for autodiff
+        acc = accumulation_dtype(xp, y_pred.dtype)
+        c = 1 if axis < 0 else y_pred.shape[axis]
+        zero = xp.zeros((0, c), dtype=acc, device=device_of(y_pred))
+        zero = zero + xp.astype(xp.sum(y_pred), acc) * 0.0
+        return OverlapStats(zero, zero, zero)
+    pixels = math.prod(y_pred.shape) // (n * y_pred.shape[axis])
     if mode == MULTICLASS_MODE:
-        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, y_pred.shape[axis], -1))
-        labels = xp.reshape(y_true, (n, -1))
+        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, y_pred.shape[axis], pixels))
+        labels = xp.reshape(y_true, (n, pixels))
         checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
         return _multiclass_statistics(xp, p, labels, ignore_index, from_logits, checked)
 
     if axis >= 0:  # multilabel
         c = y_pred.shape[axis]
-        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, c, -1))
-        t = xp.reshape(_to_channels_first(xp, y_true, axis), (n, c, -1))
+        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, c, pixels))
+        t = xp.reshape(_to_channels_first(xp, y_true, axis), (n, c, pixels))
     else:  # binary: the channel axis, if any, is a singleton
-        p = xp.reshape(y_pred, (n, 1, -1))
-        t = xp.reshape(y_true, (n, 1, -1))
+        pixels = math.prod(y_pred.shape) // n
+        p = xp.reshape(y_pred, (n, 1, pixels))
+        t = xp.reshape(y_true, (n, 1, pixels))
     check_targets_in_unit_interval(xp, t, ignore_index)
     if from_logits:
         p = activate(xp, p, mode)

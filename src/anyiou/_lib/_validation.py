@@ -154,8 +154,6 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
             f"y_true and y_pred must have the same batch size N; got y_pred {pshape} and "
             f"y_true {tshape}"
         )
-    if pshape[0] == 0:
-        raise ValueError(f"y_pred has an empty batch (shape {pshape}); N must be at least 1")
     if mode == MULTICLASS_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
         if not is_integral(xp, y_true.dtype):
