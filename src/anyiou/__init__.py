@@ -4,9 +4,17 @@ written once against the Python array API standard.
 Works unchanged on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict arrays.
 """
 
-from . import losses
+from . import losses, metrics
 from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"
 
-__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss", "__version__", "losses"]
+__all__ = [
+    "DiceLoss",
+    "JaccardLoss",
+    "LovaszLoss",
+    "TverskyLoss",
+    "__version__",
+    "losses",
+    "metrics",
+]

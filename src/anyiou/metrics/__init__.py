@@ -1,0 +1,66 @@
+"""IoU metrics with exact integer counts, on every array-API library.
+
+Two families (see ``docs/metrics.md`` for which arguments reproduce smp, torchmetrics,
+Keras, sklearn and MONAI numbers):
+
+* smp.metrics parity: :func:`get_stats` -> ``tp, fp, fn, tn`` (N, C), then score
+  functions (:func:`iou_score`, :func:`f1_score`, ...) with smp's reductions;
+* confusion-matrix (dataset-level) mIoU: :func:`confusion_matrix`,
+  :func:`jaccard_index`, :func:`dice_score` and the streaming :class:`MeanIoU`.
+"""
+
+from ._confusion import (
+    confusion_matrix,
+    dice_from_confusion_matrix,
+    dice_score,
+    iou_from_confusion_matrix,
+    jaccard_index,
+)
+from ._scores import (
+    accuracy,
+    balanced_accuracy,
+    f1_score,
+    false_discovery_rate,
+    false_negative_rate,
+    false_omission_rate,
+    false_positive_rate,
+    fbeta_score,
+    iou_score,
+    negative_likelihood_ratio,
+    negative_predictive_value,
+    positive_likelihood_ratio,
+    positive_predictive_value,
+    precision,
+    recall,
+    sensitivity,
+    specificity,
+)
+from ._stats import get_stats
+from ._streaming import MeanIoU
+
+__all__ = [
+    "MeanIoU",
+    "accuracy",
+    "balanced_accuracy",
+    "confusion_matrix",
+    "dice_from_confusion_matrix",
+    "dice_score",
+    "f1_score",
+    "false_discovery_rate",
+    "false_negative_rate",
+    "false_omission_rate",
+    "false_positive_rate",
+    "fbeta_score",
+    "get_stats",
+    "iou_from_confusion_matrix",
+    "iou_score",
+    "jaccard_index",
+    "negative_likelihood_ratio",
+    "negative_predictive_value",
+    "positive_likelihood_ratio",
+    "positive_predictive_value",
+    "precision",
+    "recall",
+    "sensitivity",
+    "specificity",
+]

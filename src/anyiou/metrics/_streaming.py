@@ -1,0 +1,214 @@
+"""``MeanIoU``: a streaming, mergeable accumulator of the confusion matrix.
+
+The state is one integer array (a plain sum over batches), so a distributed sync is a
+sum (``torch.distributed.all_reduce``, ``jax.lax.psum``, ``dask`` ``sum``), and the
+result after any sequence of updates equals one :func:`~anyiou.metrics.jaccard_index`
+call on the concatenated data. ``update_state``/``compute_state`` are pure functions of
+the state, for ``jax.jit`` loops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
+from .._lib._validation import MULTICLASS_MODE, check_choice, check_ignore_index
+from ._confusion import (
+    _MODES,
+    _check_average,
+    _check_zero_division,
+    _reduce_confmat,
+    counts,
+)
+from ._stats import check_num_classes
+
+__all__ = ["MeanIoU"]
+
+State = dict[str, Any]
+
+
+class MeanIoU:
+    """Streaming dataset-level mean IoU (the confusion-matrix mIoU of torchmetrics'
+    ``MulticlassJaccardIndex``, Keras ``MeanIoU``, mmseg).
+
+    Not torchmetrics' ``segmentation.MeanIoU``, which averages per-image scores: for a
+    per-image mean use :func:`get_stats` with ``iou_score(reduction='macro-imagewise')``.
+
+    Parameters
+    ----------
+    num_classes : int
+        C (static: the state has a fixed shape).
+    ignore_index : int, optional
+        Target value whose pixels are not counted (255, -1, or a class in [0, C), which
+        is then also left out of the averages).
+    average : {'macro', 'micro', 'weighted', 'none'}, default 'macro'
+        Reduction of :meth:`compute` (see :func:`jaccard_index`).
+    zero_division : float, default 0
+        Score of a class with an empty union, and the result when nothing was counted.
+    mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+    threshold : float or sequence of float, default 0.5
+        Binary/multilabel floating predictions are positive where ``preds >= threshold``.
+
+    Attributes
+    ----------
+    state : dict or None
+        ``{"confmat": array}``: (C, C) integer counts in multiclass mode (rows target,
+        columns prediction), (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]`` otherwise (C = 1
+        for binary). int64 (int32 for JAX without x64). None before the first update.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.metrics import MeanIoU
+    >>> m = MeanIoU(num_classes=3)
+    >>> _ = m.update(np.array([[0, 1, 1, 1]]), np.array([[0, 0, 1, 1]]))
+    >>> _ = m.update(np.array([[2, 0, 0, 0]]), np.array([[2, 2, 2, 0]]))
+    >>> round(float(m.compute()), 6)
+    0.466667
+    >>> np.round(m.per_class(), 6).tolist()
+    [0.4, 0.666667, 0.333333]
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        ignore_index: int | None = None,
+        *,
+        average: str | None = "macro",
+        zero_division: float = 0.0,
+        mode: str = "multiclass",
+        threshold: Any = 0.5,
+    ) -> None:
+        self.num_classes = check_num_classes(num_classes)
+        self.ignore_index = check_ignore_index(ignore_index)
+        self.average = _check_average(average)
+        self.zero_division = _check_zero_division(zero_division)
+        self.mode = check_choice("mode", mode, _MODES)
+        if self.mode == "binary" and self.num_classes != 1:
+            raise ValueError(
+                f"num_classes must be 1 in binary mode (one foreground channel); got "
+                f"{self.num_classes}"
+            )
+        self.threshold = threshold
+        self._state: State | None = None
+
+    # -- pure functional core ---------------------------------------------------------
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        c = self.num_classes
+        return (c, c) if self.mode == MULTICLASS_MODE else (c, 2, 2)
+
+    def init_state(self, like: Any) -> State:
+        """A zero state in the library and on the device of the array ``like``."""
+        xp = get_namespace(like=like)
+        dev = device_of(like)
+        return {"confmat": xp.zeros(self.state_shape, dtype=index_dtype(xp, dev), device=dev)}
+
+    def update_state(self, state: State | None, preds: Any, target: Any) -> State:
+        """Pure update: ``state + counts(preds, target)``; ``state=None`` starts at zero.
+
+        jit-safe (the configuration is static): ``jax.jit(metric.update_state)``.
+        """
+        new = counts(preds, target, self.num_classes, self.ignore_index, self.mode,
+                     self.threshold)
+        if tuple(new.shape) != self.state_shape:
+            raise ValueError(
+                f"preds have {new.shape[0]} classes but MeanIoU was built with num_classes="
+                f"{self.num_classes}"
+            )
+        if state is None:
+            return {"confmat": new}
+        old = self._checked(state)
+        xp = get_namespace(state=old, update=new)
+        return {"confmat": old + xp.astype(new, old.dtype)}
+
+    def compute_state(self, state: State, average: str | None | object = ...) -> Any:
+        """Pure compute: the IoU of ``state`` (``average`` defaults to the metric's)."""
+        confmat = self._checked(state)
+        avg = self.average if average is ... else _check_average(average)
+        xp = get_namespace(confmat=confmat)
+        return _reduce_confmat(xp, confmat, dice=False, average=avg,
+                               ignore_index=self.ignore_index,
+                               zero_division=self.zero_division)
+
+    def _checked(self, state: Any) -> Any:
+        if not isinstance(state, dict) or "confmat" not in state:
+            raise TypeError(
+                f"state must be a dict {{'confmat': array}}; got {type(state).__name__}"
+            )
+        confmat = state["confmat"]
+        if tuple(confmat.shape) != self.state_shape:
+            raise ValueError(
+                f"state['confmat'] must have shape {self.state_shape}; got {tuple(confmat.shape)}"
+            )
+        return confmat
+
+    # -- stateful API -----------------------------------------------------------------
+
+    @property
+    def state(self) -> State | None:
+        """The accumulated counts ``{"confmat": array}`` (None before the first update)."""
+        return self._state
+
+    @property
+    def confmat(self) -> Any:
+        """The accumulated confusion matrix (None before the first update)."""
+        return None if self._state is None else self._state["confmat"]
+
+    def load_state(self, state: State) -> MeanIoU:
+        """Replace the state, e.g. by the sum of every process's state after a sync."""
+        confmat = self._checked(state)
+        xp = get_namespace(confmat=confmat)
+        if not is_integral(xp, confmat.dtype):
+            raise TypeError(f"state['confmat'] must hold integer counts; got {confmat.dtype}")
+        self._state = {"confmat": confmat}
+        return self
+
+    def update(self, preds: Any, target: Any) -> MeanIoU:
+        """Add one batch (any batch size and spatial shape). Returns ``self``."""
+        self._state = self.update_state(self._state, preds, target)
+        return self
+
+    def compute(self) -> Any:
+        """IoU of everything seen so far, reduced with ``average``."""
+        if self._state is None:
+            raise RuntimeError("MeanIoU.compute() called before any update()")
+        return self.compute_state(self._state)
+
+    def per_class(self) -> Any:
+        """Per-class IoU, shape (C,) (``zero_division`` where the union is empty)."""
+        if self._state is None:
+            raise RuntimeError("MeanIoU.per_class() called before any update()")
+        return self.compute_state(self._state, average="none")
+
+    def merge(self, other: MeanIoU) -> MeanIoU:
+        """Add the counts of another ``MeanIoU`` with the same configuration."""
+        if not isinstance(other, MeanIoU):
+            raise TypeError(f"other must be a MeanIoU; got {type(other).__name__}")
+        mine = (self.num_classes, self.ignore_index, self.mode, self.threshold)
+        theirs = (other.num_classes, other.ignore_index, other.mode, other.threshold)
+        if mine != theirs:
+            raise ValueError(
+                "can only merge MeanIoU metrics with the same num_classes, ignore_index, "
+                f"mode and threshold; got {mine} and {theirs}"
+            )
+        if other._state is None:
+            return self
+        if self._state is None:
+            self._state = {"confmat": other._state["confmat"]}
+            return self
+        get_namespace(state=self._state["confmat"], other=other._state["confmat"])
+        self._state = {"confmat": self._state["confmat"] + other._state["confmat"]}
+        return self
+
+    def reset(self) -> MeanIoU:
+        """Forget every update."""
+        self._state = None
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"MeanIoU(num_classes={self.num_classes}, ignore_index={self.ignore_index}, "
+            f"average={self.average!r}, zero_division={self.zero_division}, mode={self.mode!r})"
+        )
