@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint"]
+nox.options.sessions = ["tests", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 CONSTRAINTS = ("-c", "constraints.txt")
@@ -30,7 +30,8 @@ GPU_BACKENDS = {"cupy": (["cupy"], []), "torch_cuda": ([], []), "jax_gpu": ([], 
 
 def _install_test_env(session: nox.Session, extra: tuple[list[str], list[str]]) -> None:
     extras, others = extra
-    session.install(*CONSTRAINTS, "-e", f".[{','.join(['test', *extras])}]", *others)
+    # the `cli` extra (Pillow, tqdm) lets tests/test_cli.py run `anyiou evaluate`
+    session.install(*CONSTRAINTS, "-e", f".[{','.join(['test', 'cli', *extras])}]", *others)
     # smp's losses/metrics are the reference; its timm/torchvision deps are not needed.
     session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
 
@@ -89,6 +90,16 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     paths = [p for p in ("src", "tests", "benchmarks", "docs") if Path(p).is_dir()]
     session.run("ruff", "check", *paths, "noxfile.py", "conftest.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors (offline; the figures in
+    docs/img are committed: regenerate them with docs/figures/make_figures.py)."""
+    session.install(*CONSTRAINTS, "-e", ".[docs]")
+    site = Path(session.create_tmp()) / "site"
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site),
+                env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

@@ -1,26 +1,12 @@
-"""Command line entry point: ``anyiou`` / ``python -m anyiou``."""
+"""Command line entry point: ``anyiou`` / ``python -m anyiou`` (see :mod:`anyiou.cli`)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from .cli import main
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="anyiou",
-        description="IoU losses and metrics on every array library.",
-    )
-    sub = parser.add_subparsers(dest="command")
-    sub.add_parser("demo", help="compute each loss and its gradient on every installed backend")
-    args = parser.parse_args(argv)
-    if args.command in (None, "demo"):
-        from ._demo import run
-
-        return run()
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
-    return 2
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
     sys.exit(main())

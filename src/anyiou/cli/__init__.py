@@ -1,0 +1,179 @@
+"""The ``anyiou`` command line (also ``python -m anyiou``).
+
+``anyiou evaluate PRED TARGET --num-classes C`` scores folders, files or globs of
+predicted label maps against ground truth: a per-class table (IoU, Dice, precision,
+recall, support) with mIoU and pixel accuracy, or JSON/CSV. ``anyiou evaluate
+--example`` runs on the small dataset shipped in :mod:`anyiou.data`. ``anyiou demo``
+computes every loss on each installed array library.
+
+Exit status: 0 on success, 1 for bad data (missing or unmatched files, shapes, labels,
+unreadable files, an unusable backend), 2 for bad arguments. Nothing but the error is
+written on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+from ._errors import EvaluationError
+
+__all__ = ["EvaluationError", "build_parser", "main"]
+
+_AVERAGES = ("macro", "micro", "weighted")
+# a dask.distributed address: "scheme://..." or "host:port"
+_ADDRESS = re.compile(r"^([a-z]+://.+|[\w.\-\[\]:]+:\d+)$", re.IGNORECASE)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from ._evaluate import BACKENDS, DASK_SCHEDULERS
+    from ._report import FORMATS
+
+    p = sub.add_parser(
+        "evaluate",
+        help="score predicted label maps against ground truth (per-class IoU, mIoU, ...)",
+        description=(
+            "Score predicted label maps against ground truth. PRED and TARGET are folders "
+            "(searched recursively, files matched by relative path or file stem), single "
+            "files, or globs, of PNG/TIFF label maps (palette PNGs read as labels), .npy or "
+            ".npz arrays. A float .npy/.npz prediction of shape (C, *S) holds class scores "
+            "(argmax over axis 0)."
+        ),
+        epilog="Exit status: 0 success, 1 bad data (nothing written but the error), 2 usage.",
+    )
+    p.add_argument("pred", nargs="?", metavar="PRED", help="predicted label maps")
+    p.add_argument("target", nargs="?", metavar="TARGET", help="ground-truth label maps")
+    p.add_argument("-c", "--num-classes", type=int, metavar="C",
+                   help="number of classes (default: the number of --class-names)")
+    p.add_argument("-i", "--ignore-index", type=int, metavar="I",
+                   help="target value of void pixels, left out (e.g. 255)")
+    p.add_argument("--average", choices=_AVERAGES, default="macro",
+                   help="how mIoU/mDice average the classes (default: macro, over the "
+                        "classes present in target or prediction)")
+    p.add_argument("--per-image", action="store_true", help="also score every image")
+    p.add_argument("--backend", choices=BACKENDS, default="numpy",
+                   help="array library that counts (default: numpy)")
+    p.add_argument(
+        "--dask", nargs="?", const="threads", metavar="SCHEDULER_ADDRESS",
+        help=f"count lazily with Dask: a local scheduler ({', '.join(DASK_SCHEDULERS[:3])}; "
+             "default threads) or a dask.distributed address such as tcp://host:8786 "
+             "(write --dask=ADDRESS, or put --dask after PRED TARGET)",
+    )
+    p.add_argument("-f", "--format", choices=FORMATS,
+                   help="output format (default: from --output's suffix, else table)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
+    p.add_argument("--class-names", metavar="FILE",
+                   help="class names: a text file with one per line, or JSON (list or "
+                        "{id: name})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--example", action="store_true",
+                   help="evaluate the small dataset shipped with anyiou (4 classes, void 255)")
+    p.set_defaults(subparser=p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``anyiou`` argument parser (subcommands ``evaluate`` and ``demo``)."""
+    parser = argparse.ArgumentParser(
+        prog="anyiou", description="IoU losses and metrics on every array library."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="{evaluate,demo}")
+    _add_evaluate(sub)
+    sub.add_parser("demo", help="compute each loss and its gradient on every installed backend")
+    return parser
+
+
+def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Fill the defaults of ``--example`` and check what argparse cannot."""
+    from ._evaluate import DASK_SCHEDULERS
+
+    if args.dask is not None and args.dask not in DASK_SCHEDULERS and not _ADDRESS.match(
+        args.dask
+    ):
+        parser.error(
+            f"--dask got {args.dask!r}, which is neither a scheduler "
+            f"({', '.join(DASK_SCHEDULERS[:3])}) nor an address (tcp://host:port); put "
+            "--dask after PRED TARGET, or write --dask=ADDRESS"
+        )
+    if args.example:
+        from ..data import EXAMPLE_IGNORE_INDEX, EXAMPLE_NUM_CLASSES, example_dir
+
+        root = example_dir()
+        args.pred = args.pred or str(root / "preds")
+        args.target = args.target or str(root / "targets")
+        if args.num_classes is None:
+            args.num_classes = EXAMPLE_NUM_CLASSES
+        if args.ignore_index is None:
+            args.ignore_index = EXAMPLE_IGNORE_INDEX
+        args.class_names = args.class_names or str(root / "classes.txt")
+    if args.pred is None or args.target is None:
+        parser.error("evaluate needs PRED and TARGET (or --example)")
+    if args.num_classes is None and args.class_names is None:
+        parser.error("give --num-classes C (or --class-names FILE)")
+    if args.num_classes is not None and args.num_classes < 1:
+        parser.error(f"--num-classes must be at least 1; got {args.num_classes}")
+    if args.format is None:
+        suffix = Path(args.output).suffix.lower() if args.output else ""
+        args.format = {".json": "json", ".csv": "csv"}.get(suffix, "table")
+
+
+def _write(text: str, output: str | None) -> None:
+    """Print, or write ``output`` whole (a temporary file renamed over it)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if tmp is not None and os.path.exists(tmp):
+            os.remove(tmp)
+        raise EvaluationError(f"cannot write --output {output}: {exc}") from exc
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Run ``anyiou evaluate`` on parsed arguments; raises :class:`EvaluationError`."""
+    from ._evaluate import count, resolve_backend
+    from ._files import match
+    from ._io import read_class_names
+    from ._report import build_report, render
+
+    names = None
+    if args.class_names is not None:
+        names = read_class_names(args.class_names, args.num_classes)
+    num_classes = args.num_classes if args.num_classes is not None else len(names)
+    if args.dask is None:
+        resolve_backend(args.backend)  # a missing library fails before any file is read
+    pairs = match(args.pred, args.target)
+    counts = count(
+        pairs, num_classes, args.ignore_index, backend=args.backend,
+        per_image=args.per_image, progress=not args.quiet, dask=args.dask,
+    )
+    backend = "dask" if args.dask is not None else args.backend
+    report = build_report(counts, ignore_index=args.ignore_index, average=args.average,
+                          class_names=names, backend=backend)
+    _write(render(report, args.format), args.output)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``anyiou`` / ``python -m anyiou``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "demo"):
+        from .._demo import run
+
+        return run()
+    _resolve(args, args.subparser)
+    try:
+        return evaluate(args)
+    except EvaluationError as exc:
+        print(f"anyiou evaluate: error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,190 @@
+"""Counting: the exact (C, C) confusion matrix of every pair, streamed or with Dask.
+
+Each pair is read and checked on the host (NumPy), handed to the chosen array library
+(``--backend``), counted there by :func:`anyiou.metrics.confusion_matrix`, and the
+per-file counts are summed on the host in int64: the state of
+:class:`anyiou.metrics.MeanIoU`, exact however many files there are (JAX without x64
+counts in int32, so the sum is never left to the device).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..metrics import confusion_matrix
+from ._checks import expected_shape, label_dtype, load_pair
+from ._errors import EvaluationError
+from ._files import Pair
+from ._io import peek
+
+__all__ = ["BACKENDS", "DASK_SCHEDULERS", "Counts", "count", "resolve_backend"]
+
+BACKENDS = ("numpy", "torch", "jax", "cupy")
+#: ``--dask`` values that name a local scheduler; anything else is an address.
+DASK_SCHEDULERS = ("threads", "processes", "synchronous", "sync")
+
+
+@dataclass
+class Counts:
+    """The result of counting: the dataset's confusion matrix and, optionally, each pair's."""
+
+    confmat: np.ndarray  # (C, C) int64, rows target, columns prediction
+    pairs: list[Pair]
+    per_pair: list[np.ndarray] | None = None  # (C, C) int64 each, with --per-image
+
+
+def resolve_backend(name: str) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], np.ndarray]]:
+    """(NumPy -> backend array, backend array -> NumPy) for ``--backend name``."""
+    if name == "numpy":
+        return (lambda a: a), np.asarray
+    package = {"torch": "torch", "jax": "jax", "cupy": "cupy"}[name]
+    try:
+        if name == "torch":
+            import torch
+
+            return torch.from_numpy, lambda x: x.cpu().numpy()
+        if name == "jax":
+            import jax.numpy as jnp
+
+            return jnp.asarray, np.asarray
+        import cupy
+
+        cupy.cuda.runtime.getDeviceCount()
+        return cupy.asarray, cupy.asnumpy
+    except ImportError as exc:
+        raise EvaluationError(
+            f"--backend {name} needs {package}, which is not installed here "
+            f"(pip install {package})"
+        ) from exc
+    except Exception as exc:  # cupy without a usable GPU
+        raise EvaluationError(f"--backend {name} is not usable here: {exc}") from exc
+
+
+def _progress(items: list[Pair], enabled: bool) -> Iterable[Pair]:
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    # ``delay``: nothing is drawn on runs shorter than a second; ``disable=None``: no
+    # bar when stderr is not a terminal (logs, CI).
+    return tqdm(items, desc="evaluating", unit="image", file=sys.stderr, delay=1.0,
+                disable=None, leave=False)
+
+
+def _count_pair(pair: Pair, num_classes: int, ignore_index: int | None,
+                to_backend: Callable, to_numpy: Callable) -> np.ndarray:
+    pred, target = load_pair(pair, num_classes, ignore_index)
+    try:
+        cm = confusion_matrix(to_backend(pred[None]), to_backend(target[None]), num_classes,
+                              ignore_index)
+    except (ValueError, TypeError) as exc:
+        raise EvaluationError(f"{pair.pred} vs {pair.target}: {exc}") from exc
+    return to_numpy(cm).astype(np.int64)
+
+
+def count(
+    pairs: list[Pair],
+    num_classes: int,
+    ignore_index: int | None = None,
+    *,
+    backend: str = "numpy",
+    per_image: bool = False,
+    progress: bool = False,
+    dask: str | None = None,
+) -> Counts:
+    """Confusion matrix of all ``pairs`` (and of each with ``per_image``).
+
+    Parameters
+    ----------
+    pairs : list of Pair
+        From :func:`anyiou.cli._files.match`.
+    num_classes : int
+        C.
+    ignore_index : int, optional
+        Target value of the pixels left out.
+    backend : {'numpy', 'torch', 'jax', 'cupy'}
+        Array library that counts.
+    per_image : bool
+        Keep each pair's (C, C) counts as well.
+    progress : bool
+        Show a progress bar (tqdm, on a terminal, for runs over a second).
+    dask : str, optional
+        Count lazily with Dask: a local scheduler name (``'threads'``...) or the
+        address of a ``dask.distributed`` scheduler.
+
+    Returns
+    -------
+    Counts
+        int64 counts on the host.
+
+    Raises
+    ------
+    EvaluationError
+        Any bad file (see :func:`anyiou.cli._checks.load_pair`) or unusable backend.
+    """
+    if dask is not None:
+        if backend != "numpy":
+            raise EvaluationError(
+                f"--dask counts on NumPy chunks; it cannot be combined with --backend {backend}"
+            )
+        per_pair = _count_dask(pairs, num_classes, ignore_index, dask, progress)
+        total = np.sum(per_pair, axis=0, dtype=np.int64)
+        return Counts(total, pairs, list(per_pair) if per_image else None)
+    to_backend, to_numpy = resolve_backend(backend)
+    total = np.zeros((num_classes, num_classes), dtype=np.int64)
+    kept = [] if per_image else None
+    for pair in _progress(pairs, progress):
+        cm = _count_pair(pair, num_classes, ignore_index, to_backend, to_numpy)
+        total += cm
+        if kept is not None:
+            kept.append(cm)
+    return Counts(total, pairs, kept)
+
+
+def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | None,
+                where: str, progress: bool) -> np.ndarray:
+    """(F, C, C) counts: one lazy array per file, read by ``dask.delayed`` tasks."""
+    try:
+        import dask
+        import dask.array as da
+    except ImportError as exc:
+        raise EvaluationError("--dask needs dask: pip install 'anyiou[dask]'") from exc
+    dtype = label_dtype(num_classes, ignore_index)
+    matrices = []
+    for pair in pairs:
+        p_shape, p_dtype = peek(pair.pred)
+        t_shape, t_dtype = peek(pair.target)
+        shape = expected_shape(pair, p_shape, p_dtype, t_shape, t_dtype, num_classes)
+        loaded = dask.delayed(load_pair, nout=2, pure=True)(pair, num_classes, ignore_index)
+        pred = da.from_delayed(loaded[0], shape=shape, dtype=dtype)
+        target = da.from_delayed(loaded[1], shape=shape, dtype=dtype)
+        matrices.append(confusion_matrix(pred[None], target[None], num_classes, ignore_index))
+    stacked = da.stack(matrices)
+    if where in DASK_SCHEDULERS:
+        if progress and sys.stderr.isatty():
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(minimum=1.0, out=sys.stderr):
+                return np.asarray(stacked.compute(scheduler=where))
+        return np.asarray(stacked.compute(scheduler=where))
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise EvaluationError(
+            f"--dask {where} needs dask.distributed: pip install 'anyiou[dask]'"
+        ) from exc
+    try:
+        client = Client(where, timeout=10)
+    except Exception as exc:  # OSError, TimeoutError
+        raise EvaluationError(f"cannot connect to the Dask scheduler at {where}: {exc}") from exc
+    try:
+        return np.asarray(client.compute(stacked).result())
+    finally:
+        client.close()

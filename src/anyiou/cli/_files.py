@@ -1,0 +1,184 @@
+"""Finding label maps (folders, single files, globs) and pairing predictions with targets."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ._errors import EvaluationError
+
+__all__ = ["LABEL_SUFFIXES", "LabelSource", "Pair", "expand", "match"]
+
+#: File types read as label maps.
+LABEL_SUFFIXES = (".png", ".tif", ".tiff", ".npy", ".npz")
+_GLOB_CHARS = set("*?[")
+_LISTED = 20  # names listed per side in an "unmatched files" error
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One label map: a file, or one array (``member``) of an ``.npz`` file."""
+
+    path: Path
+    member: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}[{self.member}]" if self.member is not None else str(self.path)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A prediction and its target, with the key they were matched by."""
+
+    key: str
+    pred: LabelSource
+    target: LabelSource
+
+
+@dataclass(frozen=True)
+class _Entry:
+    rel_key: str  # path relative to the folder (or glob prefix), without suffix
+    stem_key: str  # file stem only
+    source: LabelSource
+
+
+def _npz_members(path: Path) -> list[str]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return list(z.files)
+    except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError...
+        raise EvaluationError(f"cannot read {path}: {exc}") from exc
+
+
+def _entries(path: Path, rel_key: str, stem_key: str, single: bool) -> list[_Entry]:
+    if path.suffix.lower() != ".npz":
+        return [_Entry(rel_key, stem_key, LabelSource(path))]
+    members = _npz_members(path)
+    if not members:
+        raise EvaluationError(f"{path} holds no array")
+    if len(members) == 1:
+        return [_Entry(rel_key, stem_key, LabelSource(path, members[0]))]
+    # Several arrays: one label map each. Inside a single file they are matched by
+    # array name; inside a folder by "<file>/<array>".
+    out = []
+    for m in members:
+        rel, stem = (m, m) if single else (f"{rel_key}/{m}", f"{stem_key}/{m}")
+        out.append(_Entry(rel, stem, LabelSource(path, m)))
+    return out
+
+
+def _is_label_file(p: Path) -> bool:
+    return p.is_file() and p.suffix.lower() in LABEL_SUFFIXES
+
+
+def _rel_key(p: Path, root: Path) -> str:
+    return p.relative_to(root).with_suffix("").as_posix()
+
+
+def _glob_root(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts[:-1]:
+        if _GLOB_CHARS & set(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def expand(spec: str, role: str) -> list[_Entry]:
+    """The label maps named by ``spec``: a folder (searched recursively), a file or a glob.
+
+    ``role`` ("PRED" or "TARGET") names the argument in error messages.
+    """
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if _is_label_file(p))
+        if not files:
+            raise EvaluationError(
+                f"{role} folder {spec} holds no label map ({', '.join(LABEL_SUFFIXES)})"
+            )
+        out = []
+        for p in files:
+            out += _entries(p, _rel_key(p, path), p.stem, single=False)
+        return out
+    if path.is_file():
+        if path.suffix.lower() not in LABEL_SUFFIXES:
+            raise EvaluationError(
+                f"{role} file {spec} is not a label map: expected one of "
+                f"{', '.join(LABEL_SUFFIXES)}"
+            )
+        return _entries(path, "", "", single=True)
+    if _GLOB_CHARS & set(spec):
+        files = sorted(Path(p) for p in glob.glob(spec, recursive=True))
+        files = [p for p in files if _is_label_file(p)]
+        if not files:
+            raise EvaluationError(f"{role} pattern {spec!r} matches no label map")
+        root = _glob_root(spec)
+        out = []
+        for p in files:
+            rel = os.path.relpath(p, root)
+            out += _entries(p, Path(rel).with_suffix("").as_posix(), p.stem, single=False)
+        return out
+    raise EvaluationError(f"{role} {spec} does not exist (expected a folder, a file or a glob)")
+
+
+def _keyed(entries: list[_Entry], attr: str) -> dict[str, LabelSource] | None:
+    """Entries by key, or None when two entries share a key."""
+    out: dict[str, LabelSource] = {}
+    for e in entries:
+        k = getattr(e, attr)
+        if k in out:
+            return None
+        out[k] = e.source
+    return out
+
+
+def _listing(sources: list[LabelSource]) -> str:
+    lines = [f"  {s}" for s in sources[:_LISTED]]
+    if len(sources) > _LISTED:
+        lines.append(f"  ... and {len(sources) - _LISTED} more")
+    return "\n".join(lines)
+
+
+def match(pred_spec: str, target_spec: str) -> list[Pair]:
+    """Pair every prediction with its target, sorted by key.
+
+    Two single label maps are paired whatever their names. Otherwise files are matched
+    by their path relative to the folder (without suffix) or, failing that, by file
+    stem; any prediction without a target, or target without a prediction, is an error
+    that lists them.
+    """
+    preds = expand(pred_spec, "PRED")
+    targets = expand(target_spec, "TARGET")
+    if len(preds) == 1 and len(targets) == 1:
+        p, t = preds[0], targets[0]
+        return [Pair(p.stem_key or p.source.path.stem, p.source, t.source)]
+    best: tuple[int, str, dict, dict] | None = None
+    for attr in ("rel_key", "stem_key"):
+        kp, kt = _keyed(preds, attr), _keyed(targets, attr)
+        if kp is None or kt is None:
+            continue
+        if kp.keys() == kt.keys():
+            return [Pair(k, kp[k], kt[k]) for k in sorted(kp)]
+        overlap = len(kp.keys() & kt.keys())
+        if best is None or overlap > best[0]:
+            best = (overlap, attr, kp, kt)
+    if best is None:
+        raise EvaluationError(
+            "cannot match PRED and TARGET files: file stems repeat in different folders and "
+            "the folder layouts differ; give folders with the same layout"
+        )
+    _, attr, kp, kt = best
+    how = "relative path" if attr == "rel_key" else "file stem"
+    msg = [f"PRED and TARGET files do not match (by {how}):"]
+    lone_p = [kp[k] for k in sorted(kp.keys() - kt.keys())]
+    lone_t = [kt[k] for k in sorted(kt.keys() - kp.keys())]
+    if lone_p:
+        msg.append(f"{len(lone_p)} of {len(kp)} predictions have no target:\n{_listing(lone_p)}")
+    if lone_t:
+        msg.append(f"{len(lone_t)} of {len(kt)} targets have no prediction:\n{_listing(lone_t)}")
+    raise EvaluationError("\n".join(msg))

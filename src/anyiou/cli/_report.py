@@ -1,0 +1,207 @@
+"""The per-class report (IoU, Dice, precision, recall, support, mIoU, pixel accuracy) and
+its table, JSON and CSV renderings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from ..metrics import dice_from_confusion_matrix, iou_from_confusion_matrix
+from ._evaluate import Counts
+
+__all__ = ["FORMATS", "build_report", "render"]
+
+FORMATS = ("table", "json", "csv")
+
+
+def _num(x: Any) -> float | None:
+    """A float, or None for NaN (JSON ``null``, an empty CSV cell, ``-`` in the table)."""
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+
+def summarize(confmat: np.ndarray, ignore_index: int | None, average: str) -> dict[str, Any]:
+    """Scores of one (C, C) confusion matrix (rows target, columns prediction).
+
+    Per class: IoU ``tp / (tp + fp + fn)``, Dice ``2tp / (2tp + fp + fn)``, precision
+    ``tp / (tp + fp)``, recall ``tp / (tp + fn)``, support ``tp + fn`` (target pixels);
+    None where the denominator is 0 and for an ``ignore_index`` class in [0, C). mIoU
+    and mDice: :func:`anyiou.metrics.iou_from_confusion_matrix` with ``average`` (macro:
+    over the classes whose union is not empty). Pixel accuracy: ``trace / total``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = summarize(np.array([[3, 1], [0, 4]]), None, "macro")
+    >>> [round(c["iou"], 4) for c in s["classes"]], round(s["miou"], 4)
+    ([0.75, 0.8], 0.775)
+    """
+    cm = np.asarray(confmat, dtype=np.int64)
+    c = cm.shape[0]
+    tp = np.diagonal(cm).astype(np.float64)
+    fp = cm.sum(axis=0) - tp
+    fn = cm.sum(axis=1) - tp
+    iou = iou_from_confusion_matrix(cm, average="none", zero_division=float("nan"))
+    dice = dice_from_confusion_matrix(cm, average="none", zero_division=float("nan"))
+    precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    classes = []
+    for k in range(c):
+        ignored = ignore_index is not None and k == ignore_index
+        row = {
+            "id": k,
+            "iou": None if ignored else _num(iou[k]),
+            "dice": None if ignored else _num(dice[k]),
+            "precision": None if ignored else _num(precision[k]),
+            "recall": None if ignored else _num(recall[k]),
+            "support": int(tp[k] + fn[k]),
+        }
+        if ignored:
+            row["ignored"] = True
+        classes.append(row)
+    total = int(cm.sum())
+    nan = float("nan")
+    return {
+        "miou": _num(iou_from_confusion_matrix(cm, average, ignore_index, zero_division=nan)),
+        "mdice": _num(dice_from_confusion_matrix(cm, average, ignore_index, zero_division=nan)),
+        "pixel_accuracy": _num(_ratio(np.trace(cm), total)),
+        "pixels": total,
+        "classes": classes,
+    }
+
+
+def _named(rows: list[dict], names: list[str]) -> list[dict]:
+    return [{"id": r["id"], "name": names[r["id"]], **{k: v for k, v in r.items() if k != "id"}}
+            for r in rows]
+
+
+def build_report(
+    counts: Counts,
+    *,
+    ignore_index: int | None,
+    average: str,
+    class_names: list[str] | None,
+    backend: str,
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data."""
+    c = counts.confmat.shape[0]
+    names = class_names or [str(k) for k in range(c)]
+    summary = summarize(counts.confmat, ignore_index, average)
+    summary["classes"] = _named(summary["classes"], names)
+    report = {
+        "num_images": len(counts.pairs),
+        "num_classes": c,
+        "ignore_index": ignore_index,
+        "average": average,
+        "backend": backend,
+        **summary,
+        "confusion_matrix": counts.confmat.tolist(),
+    }
+    if counts.per_pair is not None:
+        images = []
+        for pair, cm in zip(counts.pairs, counts.per_pair, strict=True):
+            s = summarize(cm, ignore_index, average)
+            s["classes"] = _named(s["classes"], names)
+            images.append({
+                "name": pair.key or pair.pred.path.stem,
+                "pred": str(pair.pred),
+                "target": str(pair.target),
+                "miou": s["miou"],
+                "mdice": s["mdice"],
+                "pixel_accuracy": s["pixel_accuracy"],
+                "pixels": s["pixels"],
+                "classes": s["classes"],
+            })
+        report["images"] = images
+    return report
+
+
+# -- renderings ---------------------------------------------------------------------------
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
+def _table(rows: list[list[str]], right: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [v.rjust(w) if i in right else v.ljust(w)
+                 for i, (v, w) in enumerate(zip(r, widths, strict=True))]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _render_table(report: dict[str, Any]) -> str:
+    ii = report["ignore_index"]
+    head = (
+        f"{report['num_images']} image{'s' * (report['num_images'] != 1)}, "
+        f"{report['num_classes']} classes, {report['pixels']:,} pixels counted"
+        + ("" if ii is None else f" (ignore_index {ii})")
+        + f", backend {report['backend']}"
+    )
+    rows = [["id", "class", "IoU", "Dice", "Precision", "Recall", "Support"]]
+    for r in report["classes"]:
+        name = r["name"] + (" (ignored)" if r.get("ignored") else "")
+        rows.append([str(r["id"]), name, _fmt(r["iou"]), _fmt(r["dice"]),
+                     _fmt(r["precision"]), _fmt(r["recall"]), f"{r['support']:,}"])
+    lines = [head, "", *_table(rows, right={0, 2, 3, 4, 5, 6}), ""]
+    avg = report["average"]
+    summary = [
+        [f"mIoU ({avg})", _fmt(report["miou"])],
+        [f"mDice ({avg})", _fmt(report["mdice"])],
+        ["pixel accuracy", _fmt(report["pixel_accuracy"])],
+    ]
+    lines += _table(summary, right={1})
+    if "images" in report:
+        rows = [["image", "mIoU", "mDice", "pixel acc", "pixels"]]
+        for im in report["images"]:
+            rows.append([im["name"], _fmt(im["miou"]), _fmt(im["mdice"]),
+                         _fmt(im["pixel_accuracy"]), f"{im['pixels']:,}"])
+        lines += ["", *_table(rows, right={1, 2, 3, 4})]
+    return "\n".join(lines) + "\n"
+
+
+_CSV_FIELDS = ("scope", "class_id", "class", "iou", "dice", "precision", "recall", "support",
+               "pixel_accuracy")
+
+
+def _csv_rows(scope: str, classes: list[dict], summary: dict) -> list[dict]:
+    rows = [{"scope": scope, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
+             "dice": r["dice"], "precision": r["precision"], "recall": r["recall"],
+             "support": r["support"]} for r in classes]
+    rows.append({"scope": scope, "class_id": "", "class": "mean", "iou": summary["miou"],
+                 "dice": summary["mdice"], "support": summary["pixels"],
+                 "pixel_accuracy": summary["pixel_accuracy"]})
+    return rows
+
+
+def _render_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    rows = _csv_rows("dataset", report["classes"], report)
+    for im in report.get("images", []):
+        rows += _csv_rows(im["name"], im["classes"], im)
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+    return buf.getvalue()
+
+
+def render(report: dict[str, Any], fmt: str) -> str:
+    """``report`` as a text table, JSON (NaN written as null) or CSV."""
+    if fmt == "json":
+        return json.dumps(report, indent=2) + "\n"
+    if fmt == "csv":
+        return _render_csv(report)
+    return _render_table(report)
