@@ -145,9 +145,9 @@ def probs_label_stats(
 def softmax_label_stats(
     xp: Any, logits: Any, safe: Any, binned: Any, valid: Any | None, acc: Any
 ) -> tuple[Any, Any]:
-    """:func:`probs_label_stats` of ``softmax(logits, axis=1)``, fused on torch.
+    """`probs_label_stats` of ``softmax(logits, axis=1)``, fused on torch.
 
-    The JAX path is a ``custom_vjp`` (see :func:`_jax_softmax_label_stats`). The torch
+    The JAX path is a ``custom_vjp`` (see `_jax_softmax_label_stats`). The torch
     path is one autograd function whose only logits-sized buffer is the
     softmax output: the backward pass turns it into the gradient in place, so
     forward+backward needs about one extra logits-sized buffer instead of the four or
@@ -166,7 +166,7 @@ _BUILT_FUNCTIONS: dict[str, Any] = {}
 
 
 def _torch_softmax_label_stats(torch: Any) -> Any:
-    """Build (once) the torch.autograd.Function behind :func:`softmax_label_stats`."""
+    """Build (once) the torch.autograd.Function behind `softmax_label_stats`."""
     if "softmax_label_stats" in _BUILT_FUNCTIONS:
         return _BUILT_FUNCTIONS["softmax_label_stats"]
 
@@ -221,7 +221,7 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
 
 def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
     """Build (once per class count and dtype) the ``jax.custom_vjp`` behind
-    :func:`softmax_label_stats`: the forward pass keeps only the logits, the backward
+    `softmax_label_stats`: the forward pass keeps only the logits, the backward
     pass recomputes the softmax and forms the gradient in one fused expression (no
     gather/scatter, whose XLA CPU kernels dominate the autodiff of the composed ops)."""
     key = ("jax_softmax_label_stats", c, str(acc))

@@ -1,6 +1,6 @@
 """Mode dispatch, activation, ignore masking and per-class overlap statistics.
 
-One code path for every overlap loss: :func:`overlap_statistics` turns a
+One code path for every overlap loss: `overlap_statistics` turns a
 ``(y_pred, y_true)`` pair of any mode into three (N, C) arrays, the intersection
 ``I``, the prediction sum ``Sp = I + FP`` and the target sum ``St = I + FN``, per
 sample and class. Losses only add their score and aggregation on top.
@@ -64,7 +64,7 @@ def overlap_statistics(
     ignore_index: int | None,
     class_axis: int = 1,
 ) -> OverlapStats:
-    """Compute :class:`OverlapStats` for a validated mode and options.
+    """Compute `OverlapStats` for a validated mode and options.
 
     Shapes: see SPEC section 1; ``y_pred`` is moved to (N, C, P) with P the flattened
     spatial size, ``y_true`` to (N, P) labels (multiclass) or (N, C, P) targets.

@@ -2,7 +2,7 @@
 
 Each check raises ``ValueError``/``TypeError`` whose message names the argument and
 what was expected. Checks of *values* (label ranges) run only where
-:func:`~anyiou._lib._namespace.values_checkable` allows it, so nothing here forces a
+`values_checkable` allows it, so nothing here forces a
 host synchronisation on a GPU or breaks under ``jax.jit``.
 """
 

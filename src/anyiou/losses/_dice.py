@@ -13,18 +13,18 @@ __all__ = ["DiceLoss"]
 class DiceLoss(OverlapLoss):
     r"""Soft Dice loss, a drop-in for smp 0.6.0 ``DiceLoss``.
 
-    Per class :math:`c`, with the intersection :math:`I_c` of :class:`~anyiou.JaccardLoss`:
+    Per class $c$, with the intersection $I_c$ of `JaccardLoss`:
 
-    .. math::
+    $$
+    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
+    \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    $$
 
-        D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
-        \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
-
-    Without ``smooth`` this is :math:`2 I_c / (\sum p + \sum t)`, the F1 score.
+    Without ``smooth`` this is $2 I_c / (\sum p + \sum t)$, the F1 score.
     smp computes this form (the Tversky index with alpha = beta = 0.5), so ``smooth``
     and ``eps`` act on the halved sums; anyiou does the same.
 
-    Parameters, shapes, output and options are those of :class:`~anyiou.JaccardLoss`
+    Parameters, shapes, output and options are those of `JaccardLoss`
     (``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights``
     positionally, then keyword-only ``per_image, reduction, empty, class_axis, sync``).
 

@@ -23,12 +23,12 @@ def soft_tversky_score(
 ) -> Any:
     r"""Soft Tversky index of ``output`` against ``target``, as in smp 0.6.0.
 
-    .. math::
+    $$
+    I = \tfrac12\Big(\sum o + \sum t - \sum |o - t|\Big),\quad
+    T = \frac{I + s}{\max(I + \alpha\,(\sum o - I) + \beta\,(\sum t - I) + s,\ \varepsilon)}
+    $$
 
-        I = \tfrac12\Big(\sum o + \sum t - \sum |o - t|\Big),\quad
-        T = \frac{I + s}{\max(I + \alpha\,(\sum o - I) + \beta\,(\sum t - I) + s,\ \varepsilon)}
-
-    The L1 form of the intersection equals :math:`\sum o\,t` for 0/1 targets and makes
+    The L1 form of the intersection equals $\sum o\,t$ for 0/1 targets and makes
     ``T = 1`` at ``output == target`` for soft targets too.
 
     Parameters
@@ -84,7 +84,7 @@ def soft_jaccard_score(
     eps: float = 1e-7,
     dims: int | Sequence[int] | None = None,
 ) -> Any:
-    """Soft Jaccard index: :func:`soft_tversky_score` with ``alpha = beta = 1``.
+    """Soft Jaccard index: `soft_tversky_score` with ``alpha = beta = 1``.
 
     Examples
     --------
@@ -106,7 +106,7 @@ def soft_dice_score(
     eps: float = 1e-7,
     dims: int | Sequence[int] | None = None,
 ) -> Any:
-    """Soft Dice coefficient: :func:`soft_tversky_score` with ``alpha = beta = 0.5``.
+    """Soft Dice coefficient: `soft_tversky_score` with ``alpha = beta = 0.5``.
 
     Examples
     --------

@@ -13,17 +13,17 @@ __all__ = ["JaccardLoss"]
 class JaccardLoss(OverlapLoss):
     r"""Soft Jaccard (intersection over union) loss, a drop-in for smp 0.6.0.
 
-    Per class :math:`c`, with probabilities :math:`p` and targets :math:`t` summed over
+    Per class $c$, with probabilities $p$ and targets $t$ summed over
     the batch and all spatial positions (or per sample with ``per_image=True``):
 
-    .. math::
+    $$
+    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
+    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
+    \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
+    $$
 
-        I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
-        J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
-        \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
-
-    For hard targets :math:`I_c = \sum p\,t`. A class with no target pixels gets
-    :math:`\ell_c = 0` and still counts in the mean (smp's rule; see ``empty``).
+    For hard targets $I_c = \sum p\,t$. A class with no target pixels gets
+    $\ell_c = 0$ and still counts in the mean (smp's rule; see ``empty``).
 
     Parameters
     ----------
@@ -61,15 +61,13 @@ class JaccardLoss(OverlapLoss):
         ratio, so every worker gets the loss of the global batch. Needs
         ``per_image=False``.
 
-    Shapes
-    ------
-    =============  =========================  ======================================
-    mode           y_pred (float)             y_true
-    =============  =========================  ======================================
-    binary         (N, 1, \*S) or (N, \*S)    same number of elements; 0/1 or [0, 1]
-    multiclass     (N, C, \*S)                (N, \*S) or (N, 1, \*S) integer labels
-    multilabel     (N, C, \*S)                (N, C, \*S); 0/1 or soft in [0, 1]
-    =============  =========================  ======================================
+    Notes
+    -----
+    | mode | y_pred (float) | y_true |
+    |---|---|---|
+    | binary | (N, 1, \*S) or (N, \*S) | same number of elements; 0/1 or [0, 1] |
+    | multiclass | (N, C, \*S) | (N, \*S) or (N, 1, \*S) integer labels |
+    | multilabel | (N, C, \*S) | (N, C, \*S); 0/1 or soft in [0, 1] |
 
     ``*S`` is any number of spatial axes. The result is a 0-d array (or the
     ``reduction="none"`` shape) of ``y_pred``'s library and device, float32 for

@@ -28,21 +28,21 @@ class LovaszLoss:
     The Lovasz extension of the Jaccard loss (Berman, Triki, Blaschko, "The
     Lovász-Softmax loss: A tractable surrogate for the optimization of the
     intersection-over-union measure in neural networks", CVPR 2018). For a vector of
-    per-pixel errors :math:`m \in \mathbb{R}^P` and ground truth :math:`g \in [0, 1]^P`,
-    sort the errors in decreasing order, :math:`m_{\pi_1} \ge \dots \ge m_{\pi_P}`, and let
+    per-pixel errors $m \in \mathbb{R}^P$ and ground truth $g \in [0, 1]^P$,
+    sort the errors in decreasing order, $m_{\pi_1} \ge \dots \ge m_{\pi_P}$, and let
 
-    .. math::
+    $$
+    J_k = 1 - \frac{G - \sum_{j \le k} g_{\pi_j}}
+                   {G + \sum_{j \le k} (1 - g_{\pi_j})}, \qquad
+    G = \sum_i g_i, \qquad J_0 = 0, \qquad
+    \overline{\Delta_J}(m) = \sum_{k=1}^{P} m_{\pi_k}\,(J_k - J_{k-1}).
+    $$
 
-        J_k = 1 - \frac{G - \sum_{j \le k} g_{\pi_j}}
-                       {G + \sum_{j \le k} (1 - g_{\pi_j})}, \qquad
-        G = \sum_i g_i, \qquad J_0 = 0, \qquad
-        \overline{\Delta_J}(m) = \sum_{k=1}^{P} m_{\pi_k}\,(J_k - J_{k-1}).
-
-    * ``binary`` / ``multilabel``: Lovasz hinge on the logits :math:`z`,
-      :math:`m_i = \max(0,\ 1 - z_i (2 g_i - 1))`, over all pixels *and channels* of the
+    * ``binary`` / ``multilabel``: Lovasz hinge on the logits $z$,
+      $m_i = \max(0,\ 1 - z_i (2 g_i - 1))$, over all pixels *and channels* of the
       batch flattened into one vector (as smp does; multilabel is not averaged per class).
-    * ``multiclass``: Lovasz-softmax, :math:`p = \mathrm{softmax}(z)` over the class axis,
-      per class :math:`c` with :math:`g_i = [y_i = c]` and :math:`m_i = |g_i - p_{c,i}|`;
+    * ``multiclass``: Lovasz-softmax, $p = \mathrm{softmax}(z)$ over the class axis,
+      per class $c$ with $g_i = [y_i = c]$ and $m_i = |g_i - p_{c,i}|$;
       the loss is the mean over the classes *present* in the target (``classes="present"``
       of the paper), 0 if none is.
 
@@ -68,15 +68,13 @@ class LovaszLoss:
     class_axis : int, default 1, keyword-only
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
 
-    Shapes
-    ------
-    =============  =========================  ======================================
-    mode           y_pred (float logits)      y_true
-    =============  =========================  ======================================
-    binary         (N, 1, \*S) or (N, \*S)    same number of elements; 0/1 or [0, 1]
-    multiclass     (N, C, \*S)                (N, \*S) or (N, 1, \*S) integer labels
-    multilabel     (N, C, \*S)                (N, C, \*S); 0/1 or soft in [0, 1]
-    =============  =========================  ======================================
+    Notes
+    -----
+    | mode | y_pred (float logits) | y_true |
+    |---|---|---|
+    | binary | (N, 1, \*S) or (N, \*S) | same number of elements; 0/1 or [0, 1] |
+    | multiclass | (N, C, \*S) | (N, \*S) or (N, 1, \*S) integer labels |
+    | multilabel | (N, C, \*S) | (N, C, \*S); 0/1 or soft in [0, 1] |
 
     ``*S`` is any number of spatial axes (1-D signals, 2-D images, 3-D volumes).
 

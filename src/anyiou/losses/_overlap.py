@@ -30,8 +30,8 @@ __all__ = ["OverlapLoss"]
 class OverlapLoss:
     """Base class: statistics -> Tversky score -> per-class loss -> reduction.
 
-    Not meant to be instantiated directly; use :class:`~anyiou.JaccardLoss`,
-    :class:`~anyiou.DiceLoss` or :class:`~anyiou.TverskyLoss`.
+    Not meant to be instantiated directly; use `JaccardLoss`,
+    `DiceLoss` or `TverskyLoss`.
     """
 
     alpha: float = 1.0

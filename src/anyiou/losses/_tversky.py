@@ -14,14 +14,14 @@ __all__ = ["TverskyLoss"]
 class TverskyLoss(OverlapLoss):
     r"""Tversky loss (and focal Tversky with ``gamma``), a drop-in for smp 0.6.0.
 
-    .. math::
-
-        T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
-        \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    $$
+    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
+    \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    $$
 
     ``alpha`` weighs false positives, ``beta`` false negatives (Salehi et al. 2017,
-    arXiv:1706.05721). ``alpha = beta = 0.5`` is :class:`~anyiou.DiceLoss`, ``alpha =
-    beta = 1`` is :class:`~anyiou.JaccardLoss`. ``gamma`` raises the *reduced* loss to a
+    arXiv:1706.05721). ``alpha = beta = 0.5`` is `DiceLoss`, ``alpha =
+    beta = 1`` is `JaccardLoss`. ``gamma`` raises the *reduced* loss to a
     power as smp does (focal Tversky, Abraham & Khan 2019, arXiv:1810.07842); with
     ``reduction="none"`` each per-class loss is raised to ``gamma``.
 
@@ -31,7 +31,7 @@ class TverskyLoss(OverlapLoss):
     Parameters
     ----------
     mode, classes, log_loss, from_logits, smooth, ignore_index, eps
-        As in :class:`~anyiou.JaccardLoss`.
+        As in `JaccardLoss`.
     alpha : float, default 0.5
         Weight of false positives.
     beta : float, default 0.5
@@ -39,9 +39,9 @@ class TverskyLoss(OverlapLoss):
     gamma : float, default 1.0
         Focal exponent applied to the reduced loss.
     class_weights
-        As in :class:`~anyiou.JaccardLoss`.
+        As in `JaccardLoss`.
     per_image, reduction, empty, class_axis, sync : keyword-only
-        As in :class:`~anyiou.JaccardLoss`.
+        As in `JaccardLoss`.
 
     Examples
     --------

@@ -3,10 +3,10 @@
 Two families (see ``docs/metrics.md`` for which arguments reproduce smp, torchmetrics,
 Keras, sklearn and MONAI numbers):
 
-* smp.metrics parity: :func:`get_stats` -> ``tp, fp, fn, tn`` (N, C), then score
-  functions (:func:`iou_score`, :func:`f1_score`, ...) with smp's reductions;
-* confusion-matrix (dataset-level) mIoU: :func:`confusion_matrix`,
-  :func:`jaccard_index`, :func:`dice_score` and the streaming :class:`MeanIoU`.
+* smp.metrics parity: `get_stats` -> ``tp, fp, fn, tn`` (N, C), then score
+  functions (`iou_score`, `f1_score`, ...) with smp's reductions;
+* confusion-matrix (dataset-level) mIoU: `confusion_matrix`,
+  `jaccard_index`, `dice_score` and the streaming `MeanIoU`.
 """
 
 from ._confusion import (

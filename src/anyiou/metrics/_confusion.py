@@ -239,16 +239,16 @@ def iou_from_confusion_matrix(
     ignore_index: int | None = None,
     zero_division: float = 0.0,
 ) -> Any:
-    """IoU from an accumulated confusion matrix (see :func:`jaccard_index`).
+    """IoU from an accumulated confusion matrix (see `jaccard_index`).
 
     Parameters
     ----------
     confmat : array
-        (C, C) from :func:`confusion_matrix` (rows target, columns prediction), or
+        (C, C) from `confusion_matrix` (rows target, columns prediction), or
         (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]`` matrices (binary/multilabel, as in
         ``MeanIoU(mode='multilabel').state``).
     average, ignore_index, zero_division
-        As in :func:`jaccard_index`; ``ignore_index`` only matters when it lies in
+        As in `jaccard_index`; ``ignore_index`` only matters when it lies in
         [0, C) (that class is left out of the averages).
 
     Returns
@@ -273,7 +273,7 @@ def dice_from_confusion_matrix(
     ignore_index: int | None = None,
     zero_division: float = 0.0,
 ) -> Any:
-    """Dice (F1) from an accumulated confusion matrix (see :func:`dice_score`).
+    """Dice (F1) from an accumulated confusion matrix (see `dice_score`).
 
     Examples
     --------
@@ -412,7 +412,7 @@ def dice_score(
 dice_score.__doc__ = (
     """Dataset-level Dice (F1) ``2tp / (2tp + fp + fn)`` from the confusion matrix.
 
-    The same averaging rules as :func:`jaccard_index`; without an in-range
+    The same averaging rules as `jaccard_index`; without an in-range
     ``ignore_index`` this equals ``torchmetrics.functional.classification
     .multiclass_f1_score`` (whose macro mean keeps an in-range ignored class).
 """

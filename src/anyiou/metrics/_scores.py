@@ -238,7 +238,7 @@ _DOC = """
     ----------
     tp, fp, fn, tn : array
         True positives, false positives, false negatives, true negatives, each of shape
-        (N, C), as returned by :func:`anyiou.metrics.get_stats` (integer or float).
+        (N, C), as returned by `get_stats` (integer or float).
     reduction : str or None
         ``'micro'`` (sum everything, one score), ``'macro'`` (sum over images, score per
         class, mean over classes), ``'weighted'`` (as macro, weighted mean with

@@ -332,7 +332,7 @@ def _count(xp: Any, mask: Any, axis: int | tuple, idt: Any) -> Any:
 
 
 def binary_counts(xp: Any, pos_o: Any, pos_t: Any, counted: Any, axis: Any) -> tuple:
-    """``tp, fp, fn, tn`` summed over ``axis`` of (N, C, P) masks from :func:`binary_masks`."""
+    """``tp, fp, fn, tn`` summed over ``axis`` of (N, C, P) masks from `binary_masks`."""
     idt = index_dtype(xp, device_of(pos_o))
     tp = _count(xp, pos_o & pos_t, axis, idt)
     n_out = _count(xp, pos_o, axis, idt)
@@ -434,7 +434,7 @@ def multiclass_stats(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any, Any]:
     """tp, fp, fn, tn of shape (M, C) from a (M, C + 2, C + 2) code histogram.
 
     Rows of the histogram are target codes, columns prediction codes (see
-    :func:`multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
+    `multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
     (possible only where values are not checked) is a false negative of its class.
     """
     counted = hist[:, 1 : c + 1, :]  # target in [0, C), not ignored

@@ -2,7 +2,7 @@
 
 The state is one integer array (a plain sum over batches), so a distributed sync is a
 sum (``torch.distributed.all_reduce``, ``jax.lax.psum``, ``dask`` ``sum``), and the
-result after any sequence of updates equals one :func:`~anyiou.metrics.jaccard_index`
+result after any sequence of updates equals one `jaccard_index`
 call on the concatenated data. ``update_state``/``compute_state`` are pure functions of
 the state, for ``jax.jit`` loops.
 """
@@ -32,7 +32,7 @@ class MeanIoU:
     ``MulticlassJaccardIndex``, Keras ``MeanIoU``, mmseg).
 
     Not torchmetrics' ``segmentation.MeanIoU``, which averages per-image scores: for a
-    per-image mean use :func:`get_stats` with ``iou_score(reduction='macro-imagewise')``.
+    per-image mean use `get_stats` with ``iou_score(reduction='macro-imagewise')``.
 
     Parameters
     ----------
@@ -42,7 +42,7 @@ class MeanIoU:
         Target value whose pixels are not counted (255, -1, or a class in [0, C), which
         is then also left out of the averages).
     average : {'macro', 'micro', 'weighted', 'none'}, default 'macro'
-        Reduction of :meth:`compute` (see :func:`jaccard_index`).
+        Reduction of `compute` (see `jaccard_index`).
     zero_division : float, default 0
         Score of a class with an empty union, and the result when nothing was counted.
     mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
