@@ -230,27 +230,32 @@ def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
     jax = sys.modules["jax"]
     jnp = sys.modules["jax.numpy"]
 
-    def onehot(binned: Any) -> Any:  # (N, C, P) bool, never materialised by XLA
-        return binned[:, None, :] == jnp.arange(c, dtype=binned.dtype)[None, :, None]
+    # XLA's CPU reductions over a middle axis are several times slower than over the
+    # last one, so the work runs on the (N, P, C) view; for channels-last input the two
+    # transposes cancel.
+    def onehot(binned: Any) -> Any:  # (N, P, C) bool, never materialised by XLA
+        return binned[:, :, None] == jnp.arange(c, dtype=binned.dtype)
+
+    def probs(x: Any) -> Any:
+        return jax.nn.softmax(jnp.swapaxes(x, 1, 2).astype(acc), axis=-1)
 
     def fwd(x: Any, binned: Any, vmask: Any) -> Any:
-        p = jax.nn.softmax(x.astype(acc), axis=1)
-        inter = jnp.sum(jnp.where(onehot(binned), p, 0), axis=2)
-        pred = jnp.sum(p if vmask is None else p * vmask[:, None, :], axis=2)
-        return (inter, pred), (x, binned, vmask)
+        p = probs(x)
+        inter = jnp.sum(jnp.where(onehot(binned), p, 0), axis=1)
+        pred = jnp.sum(p if vmask is None else p * vmask[:, :, None], axis=1)
+        return (inter, pred), (p, binned, vmask, jnp.zeros((), x.dtype))
 
     def bwd(res: Any, g: Any) -> Any:
         # dL/dx_ci = p_ci (g_ci - sum_k p_ki g_ki), g_ci = v_i (gSp_c + gI_c [y_i = c])
-        x, binned, vmask = res
+        p, binned, vmask, x_zero = res
         g_inter, g_pred = g
-        p = jax.nn.softmax(x.astype(acc), axis=1)
-        gfull = g_pred[:, :, None] + jnp.where(onehot(binned), g_inter[:, :, None], 0)
+        gfull = g_pred[:, None, :] + jnp.where(onehot(binned), g_inter[:, None, :], 0)
         if vmask is not None:
-            gfull = gfull * vmask[:, None, :]
-        s = jnp.sum(p * gfull, axis=1, keepdims=True)
+            gfull = gfull * vmask[:, :, None]
+        s = jnp.sum(p * gfull, axis=-1, keepdims=True)
         zero_int = np.zeros(binned.shape, dtype=jax.dtypes.float0)
         zero_mask = None if vmask is None else jnp.zeros_like(vmask)
-        return (p * (gfull - s)).astype(x.dtype), zero_int, zero_mask
+        return jnp.swapaxes(p * (gfull - s), 1, 2).astype(x_zero.dtype), zero_int, zero_mask
 
     @jax.custom_vjp
     def stats(x: Any, binned: Any, vmask: Any) -> Any:

@@ -50,8 +50,15 @@ def activate(xp: Any, y_pred: Any, mode: str, axis: int = 1) -> Any:
     return _dispatch.sigmoid(xp, y_pred)
 
 
-def _to_channels_first(xp: Any, x: Any, axis: int) -> Any:
-    return x if axis == 1 else xp.moveaxis(x, axis, 1)
+def _flatten(xp: Any, x: Any, axis: int, pixels: int) -> Any:
+    """(N, ..., C at ``axis``, ...) -> (N, C, P). Channels-last input is reshaped first
+    (free) and then viewed transposed, which a lazy backend can fuse away."""
+    n, c = x.shape[0], x.shape[axis]
+    if axis == 1:
+        return xp.reshape(x, (n, c, pixels))
+    if axis == x.ndim - 1:
+        return xp.permute_dims(xp.reshape(x, (n, pixels, c)), (0, 2, 1))
+    return xp.reshape(xp.moveaxis(x, axis, 1), (n, c, pixels))
 
 
 def overlap_statistics(
@@ -79,15 +86,15 @@ def overlap_statistics(
         return OverlapStats(zero, zero, zero)
     pixels = math.prod(y_pred.shape) // (n * y_pred.shape[axis])
     if mode == MULTICLASS_MODE:
-        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, y_pred.shape[axis], pixels))
+        p = _flatten(xp, y_pred, axis, pixels)
         labels = xp.reshape(y_true, (n, pixels))
         checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
         return _multiclass_statistics(xp, p, labels, ignore_index, from_logits, checked)
 
     if axis >= 0:  # multilabel
         c = y_pred.shape[axis]
-        p = xp.reshape(_to_channels_first(xp, y_pred, axis), (n, c, pixels))
-        t = xp.reshape(_to_channels_first(xp, y_true, axis), (n, c, pixels))
+        p = _flatten(xp, y_pred, axis, pixels)
+        t = _flatten(xp, y_true, axis, pixels)
     else:  # binary: the channel axis, if any, is a singleton
         pixels = math.prod(y_pred.shape) // n
         p = xp.reshape(y_pred, (n, 1, pixels))
