@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
-
 from ._overlap import OverlapLoss
 
 __all__ = ["DiceLoss"]
@@ -40,36 +37,3 @@ class DiceLoss(OverlapLoss):
 
     alpha = 0.5
     beta = 0.5
-
-    def __init__(
-        self,
-        mode: str,
-        classes: Sequence[int] | None = None,
-        log_loss: bool = False,
-        from_logits: bool = True,
-        smooth: float = 0.0,
-        ignore_index: int | None = None,
-        eps: float = 1e-7,
-        class_weights: Sequence[float] | None = None,
-        *,
-        per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
-        class_axis: int = 1,
-        sync: Callable[[Any], Any] | None = None,
-    ) -> None:
-        self._configure(
-            mode,
-            classes,
-            log_loss,
-            from_logits,
-            smooth,
-            ignore_index,
-            eps,
-            class_weights,
-            per_image=per_image,
-            reduction=reduction,
-            empty=empty,
-            class_axis=class_axis,
-            sync=sync,
-        )

@@ -38,23 +38,24 @@ class OverlapLoss:
     beta: float = 1.0
     gamma: float = 1.0
 
-    def _configure(
+    def __init__(
         self,
         mode: str,
-        classes: Sequence[int] | None,
-        log_loss: bool,
-        from_logits: bool,
-        smooth: float,
-        ignore_index: int | None,
-        eps: float,
-        class_weights: Sequence[float] | None,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        class_weights: Sequence[float] | None = None,
         *,
-        per_image: bool,
-        reduction: str,
-        empty: str,
-        class_axis: int,
+        per_image: bool = False,
+        reduction: str = "mean",
+        empty: str = "zero",
+        class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
+        """smp's positional arguments, then the keyword-only options beyond smp."""
         self.mode = check_choice("mode", mode, MODES)
         self.classes = check_classes(classes, mode)
         self.log_loss = bool(log_loss)

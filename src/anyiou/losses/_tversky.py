@@ -73,7 +73,7 @@ class TverskyLoss(OverlapLoss):
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
-        self._configure(
+        super().__init__(
             mode,
             classes,
             log_loss,
