@@ -80,3 +80,25 @@ def test_torch_fused_backward_twice_with_retain_graph(backend):
     (g2,) = torch.autograd.grad(out, x)
     np.testing.assert_allclose(g1.numpy(), expected_grad, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(g2.numpy(), expected_grad, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("bin-soft-ignore", "binary", (2, 1, 5, 5), "soft"),
+        Case("ml-float-hard", "multilabel", (2, 3, 5, 5), "hard", {"ignore_index": 255}, void=255,
+             target_dtype="float32"),
+        Case("mc", "multiclass", (2, 3, 5, 5), "labels", {"ignore_index": 255}, void=255),
+    ],
+    ids=lambda c: c.id,
+)
+def test_inputs_are_not_modified(backend, native, case):
+    y_pred, y = case.make(seed=4)
+    p, t = backend.asarray(y_pred), backend.asarray(y)
+    loss = anyiou.JaccardLoss(**case.smp_args)
+    if backend.has_autodiff:
+        backend.value_and_grad(lambda q: loss(q, t), y_pred)
+    else:
+        loss(p, t)
+    np.testing.assert_array_equal(backend.to_numpy(p), y_pred)
+    np.testing.assert_array_equal(backend.to_numpy(t), y)

@@ -22,7 +22,9 @@ __all__ = [
     "USE_NATIVE",
     "label_counts",
     "label_sums",
+    "probs_dense_stats",
     "probs_label_stats",
+    "sigmoid_dense_stats",
     "sigmoid",
     "softmax",
     "softmax_label_stats",
@@ -264,6 +266,95 @@ def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
     stats.defvjp(fwd, bwd)
     _BUILT_FUNCTIONS[key] = stats
     return stats
+
+
+def probs_dense_stats(
+    xp: Any, p: Any, t: Any, valid: Any | None, hard: bool, acc: Any
+) -> tuple[Any, Any, Any]:
+    """Binary/multilabel ``(I, Sp, St)`` from probabilities ``p`` and targets ``t``.
+
+    ``p`` and ``t`` are (N, C, P); ``valid`` (N, C, P) bool or None. Hard targets use
+    ``I = sum(p * t)``, soft ones the L1 form ``(Sp + St - sum|p - t|) / 2``.
+    """
+    if valid is not None:
+        t = xp.where(valid, t, xp.zeros_like(t))
+        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=aac.device(p)))
+    t = xp.astype(t, p.dtype)
+    pred_sum = xp.sum(p, axis=2, dtype=acc)
+    target_sum = xp.sum(t, axis=2, dtype=acc)
+    if hard:
+        intersection = xp.sum(p * t, axis=2, dtype=acc)
+    else:
+        l1 = xp.sum(xp.abs(p - t), axis=2, dtype=acc)
+        intersection = (pred_sum + target_sum - l1) / 2
+    return intersection, pred_sum, target_sum
+
+
+def sigmoid_dense_stats(
+    xp: Any, logits: Any, t: Any, valid: Any | None, hard: bool, acc: Any
+) -> tuple[Any, Any, Any]:
+    """:func:`probs_dense_stats` of ``sigmoid(logits)``, fused on torch like
+    :func:`softmax_label_stats` (the sigmoid output becomes the gradient buffer)."""
+    if USE_NATIVE and (torch := _torch(logits)) is not None:
+        return _torch_sigmoid_dense_stats(torch).apply(logits, t, valid, hard, acc)
+    return probs_dense_stats(xp, sigmoid(xp, logits), t, valid, hard, acc)
+
+
+def _torch_sigmoid_dense_stats(torch: Any) -> Any:
+    """Build (once) the torch.autograd.Function behind :func:`sigmoid_dense_stats`."""
+    key = "torch_sigmoid_dense_stats"
+    if key in _BUILT_FUNCTIONS:
+        return _BUILT_FUNCTIONS[key]
+
+    def target(t: Any, valid: Any, acc: Any) -> Any:
+        # out of place: t.to(acc) may return the caller's own tensor
+        tf = t.to(acc)
+        return tf if valid is None else tf.masked_fill(~valid, 0)
+
+    class SigmoidDenseStats(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, t, valid, hard, acc):  # type: ignore[override]
+            p = torch.sigmoid(x.to(acc))
+            if valid is not None:
+                p.masked_fill_(~valid, 0)
+            tf = target(t, valid, acc)
+            pred_sum = p.sum(dim=2)
+            target_sum = tf.sum(dim=2)
+            if hard:
+                inter = torch.einsum("ncp,ncp->nc", p, tf)
+            else:
+                l1 = torch.sub(p, tf).abs_().sum(dim=2)
+                inter = (pred_sum + target_sum - l1) / 2
+            ctx.save_for_backward(x, t, valid)
+            ctx.acc, ctx.hard, ctx.probs = acc, hard, p
+            return inter, pred_sum, target_sum
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx, g_inter, g_pred, g_target):  # type: ignore[override]
+            # dI/dp = t (hard) or (1 - sign(p - t)) / 2 (L1 form); dSp/dp = 1; then the
+            # sigmoid's p (1 - p); ignored pixels get 0.
+            x, t, valid = ctx.saved_tensors
+            p, ctx.probs = ctx.probs, None
+            if p is None:  # a second backward (retain_graph=True)
+                p = torch.sigmoid(x.to(ctx.acc))
+            n, c, _ = x.shape
+            zeros = x.new_zeros((n, c), dtype=ctx.acc)
+            g_inter = zeros if g_inter is None else g_inter
+            g_pred = zeros if g_pred is None else g_pred
+            gi, gp = g_inter.unsqueeze(2), g_pred.unsqueeze(2)
+            if ctx.hard:
+                g = torch.where(t.bool(), gp + gi, gp)
+            else:
+                g = torch.sub(p, target(t, valid, ctx.acc)).sign_()
+                g.mul_(-0.5 * gi).add_(gp + 0.5 * gi)
+            torch.ops.aten.sigmoid_backward.grad_input(g, p, grad_input=g)
+            if valid is not None:
+                g.masked_fill_(~valid, 0)
+            return g.to(x.dtype), None, None, None, None
+
+    _BUILT_FUNCTIONS[key] = SigmoidDenseStats
+    return SigmoidDenseStats
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:

@@ -100,9 +100,7 @@ def overlap_statistics(
         p = xp.reshape(y_pred, (n, 1, pixels))
         t = xp.reshape(y_true, (n, 1, pixels))
     check_targets_in_unit_interval(xp, t, ignore_index)
-    if from_logits:
-        p = activate(xp, p, mode)
-    return _dense_statistics(xp, p, t, ignore_index)
+    return _dense_statistics(xp, p, t, ignore_index, from_logits)
 
 
 def _multiclass_statistics(
@@ -138,20 +136,14 @@ def _multiclass_statistics(
     return OverlapStats(intersection, pred_sum, target_sum)
 
 
-def _dense_statistics(xp: Any, p: Any, t: Any, ignore_index: int | None) -> OverlapStats:
-    acc = accumulation_dtype(xp, p.dtype)
-    dev = device_of(p)
+def _dense_statistics(
+    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+) -> OverlapStats:
+    acc = accumulation_dtype(xp, x.dtype)
     hard = is_integral(xp, t.dtype)
-    if ignore_index is not None:
-        valid = t != ignore_index
-        t = xp.where(valid, t, xp.zeros_like(t))
-        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=dev))
-    t = xp.astype(t, p.dtype)
-    pred_sum = xp.sum(p, axis=2, dtype=acc)
-    target_sum = xp.sum(t, axis=2, dtype=acc)
-    if hard:
-        intersection = xp.sum(p * t, axis=2, dtype=acc)
+    valid = None if ignore_index is None else t != ignore_index
+    if from_logits:
+        stats = _dispatch.sigmoid_dense_stats(xp, x, t, valid, hard, acc)
     else:
-        l1 = xp.sum(xp.abs(p - t), axis=2, dtype=acc)
-        intersection = (pred_sum + target_sum - l1) / 2
-    return OverlapStats(intersection, pred_sum, target_sum)
+        stats = _dispatch.probs_dense_stats(xp, x, t, valid, hard, acc)
+    return OverlapStats(*stats)
