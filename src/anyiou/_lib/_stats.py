@@ -32,7 +32,7 @@ from ._validation import (
     check_targets_in_unit_interval,
 )
 
-__all__ = ["OverlapStats", "activate", "overlap_statistics"]
+__all__ = ["OverlapStats", "overlap_statistics"]
 
 
 class OverlapStats(NamedTuple):
@@ -41,13 +41,6 @@ class OverlapStats(NamedTuple):
     intersection: Any
     pred_sum: Any
     target_sum: Any
-
-
-def activate(xp: Any, y_pred: Any, mode: str, axis: int = 1) -> Any:
-    """Softmax over ``axis`` in multiclass mode, sigmoid otherwise."""
-    if mode == MULTICLASS_MODE:
-        return _dispatch.softmax(xp, y_pred, axis)
-    return _dispatch.sigmoid(xp, y_pred)
 
 
 def _flatten(xp: Any, x: Any, axis: int, pixels: int) -> Any:
