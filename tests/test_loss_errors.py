@@ -7,6 +7,8 @@ import pytest
 
 import anyiou
 
+from .oracles import np_onehot, np_sigmoid, np_softmax, np_tversky_losses, smp_value_and_grad
+
 F32 = np.float32
 MC_PRED = np.zeros((2, 3, 4, 4), F32)
 MC_LAB = np.zeros((2, 4, 4), np.int64)
@@ -32,6 +34,14 @@ CONSTRUCTOR_ERRORS = [
     ("reduction", dict(mode="multiclass", reduction="avg"), ValueError, "reduction"),
     ("empty", dict(mode="multiclass", empty="skip"), ValueError, "empty"),
     ("class-axis-float", dict(mode="multiclass", class_axis=1.0), TypeError, "class_axis"),
+    ("weights-str", dict(mode="multiclass", class_weights="abc"), TypeError, "class_weights"),
+    ("weights-mapping", dict(mode="multiclass", class_weights={0: 1.0}), TypeError,
+     "class_weights"),
+    ("weights-scalar", dict(mode="multiclass", class_weights=1.0), TypeError, "class_weights"),
+    ("smooth-str", dict(mode="multiclass", smooth="1"), TypeError, "smooth"),
+    ("sync-not-callable", dict(mode="multiclass", sync=3), TypeError, "sync"),
+    ("sync-per-image", dict(mode="multiclass", sync=lambda s: s, per_image=True), ValueError,
+     "per_image"),
 ]
 
 
@@ -69,6 +79,14 @@ CALL_ERRORS = [
      "class_weights"),
     ("weights-all-zero", "multiclass", {"class_weights": [0.0, 0.0, 1.0], "classes": [0, 1]}, MC_PRED,
      MC_LAB, ValueError, "class_weights"),
+    ("bin-complex-target", "binary", {}, np.zeros((2, 1, 4, 4), F32),
+     np.zeros((2, 1, 4, 4), np.complex64), TypeError, "y_true"),
+    ("ml-complex-target", "multilabel", {}, MC_PRED, np.zeros((2, 3, 4, 4), np.complex64),
+     TypeError, "y_true"),
+    ("pred-bool", "binary", {}, np.zeros((2, 1, 4, 4), bool), np.zeros((2, 1, 4, 4), np.int64),
+     TypeError, "y_pred"),
+    ("weights-wrong-length-classes", "multiclass", {"class_weights": [1.0] * 4, "classes": [0]},
+     MC_PRED, MC_LAB, ValueError, "class_weights"),
 ]
 
 VALUE_ERRORS = [
@@ -124,3 +142,113 @@ def test_mixed_devices_rejected(backend):
     labels = torch.zeros(2, 4, 4, dtype=torch.int64, device="meta")
     with pytest.raises(ValueError, match="same device"):
         anyiou.JaccardLoss("multiclass")(pred, labels)
+
+
+# -- the same checks in every loss (one shared validation module) ----------------------
+
+PAIR_ERRORS = [c for c in CALL_ERRORS if not c[2]]  # the cases without loss options
+ALL_LOSSES = ["JaccardLoss", "DiceLoss", "TverskyLoss", "LovaszLoss"]
+
+
+@pytest.mark.parametrize(("mode", "opts", "pred", "true", "exc", "name"), [c[1:] for c in PAIR_ERRORS],
+                         ids=[c[0] for c in PAIR_ERRORS])
+@pytest.mark.parametrize("loss_name", ALL_LOSSES[1:])
+def test_every_loss_rejects_bad_pairs(backend, loss_name, mode, opts, pred, true, exc, name):
+    loss = getattr(anyiou, loss_name)(mode)
+    with pytest.raises(exc, match=name):
+        loss(backend.asarray(pred), backend.asarray(true))
+
+
+LOVASZ_CONSTRUCTOR_ERRORS = [
+    ("unknown-mode", dict(mode="multi"), ValueError, "mode"),
+    ("ignore-float", dict(mode="multiclass", ignore_index=255.0), TypeError, "ignore_index"),
+    ("class-axis-str", dict(mode="multiclass", class_axis="last"), TypeError, "class_axis"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "name"), [c[1:] for c in LOVASZ_CONSTRUCTOR_ERRORS],
+                         ids=[c[0] for c in LOVASZ_CONSTRUCTOR_ERRORS])
+def test_lovasz_constructor_rejects(kwargs, exc, name):
+    with pytest.raises(exc, match=name):
+        anyiou.LovaszLoss(**kwargs)
+
+
+# -- labels outside [0, C) where values are not checked (JAX, also under jit; Dask) ------
+
+OVERLAP = {"JaccardLoss": (1.0, 1.0), "DiceLoss": (0.5, 0.5), "TverskyLoss": (0.5, 0.5)}
+
+
+def _unchecked_multiclass():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 2, (2, 3, 4, 5)).astype(F32)
+    labels = rng.integers(0, 3, (2, 4, 5))
+    labels[0, 0, :] = 7
+    labels[1, 2, :3] = -3
+    labels[1, 3, 0] = 255
+    return logits, labels
+
+
+def _loss_calls(backend, loss):
+    calls = [loss]
+    if backend.name.startswith("jax"):
+        import jax
+
+        calls.append(jax.jit(loss))
+    return calls
+
+
+@pytest.mark.parametrize("ignore_index", [None, 255])
+@pytest.mark.parametrize("loss_name", sorted(OVERLAP))
+def test_unchecked_labels_follow_the_documented_rule(backend, loss_name, ignore_index):
+    """docs/errors.md: where labels are not checked, a label outside [0, C) has a zero
+    target row; its prediction still counts, unless ignore_index is given (then the pixel
+    is masked like an ignored one)."""
+    if backend.checks_values:
+        pytest.skip("eager CPU arrays raise instead (test_label_values_checked_on_eager_arrays)")
+    logits, labels = _unchecked_multiclass()
+    in_range = (labels >= 0) & (labels < 3)
+    keep = np.ones(labels.shape, bool) if ignore_index is None else in_range
+    p = np_softmax(logits.astype(np.float64)) * keep[:, None]
+    loss_c, present = np_tversky_losses(p, np_onehot(labels, 3), *OVERLAP[loss_name])
+    expected = np.mean(loss_c * present)
+    loss = getattr(anyiou, loss_name)("multiclass", ignore_index=ignore_index)
+    for call in _loss_calls(backend, loss):
+        got = backend.to_numpy(call(backend.asarray(logits), backend.asarray(labels)))
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("ignore_index", [None, 255])
+def test_unchecked_labels_lovasz_equals_smp(backend, ignore_index):
+    """Lovasz-softmax: a label outside [0, C) that is not ignore_index is a pixel of no
+    class (zero target row, its prediction counts) with or without ignore_index, as in
+    smp, which needs no one-hot there and so does not crash either."""
+    if backend.checks_values:
+        pytest.skip("eager CPU arrays raise instead")
+    logits, labels = _unchecked_multiclass()
+    args = {"mode": "multiclass", "ignore_index": ignore_index}
+    expected, _ = smp_value_and_grad("LovaszLoss", args, logits, labels)
+    for call in _loss_calls(backend, anyiou.LovaszLoss(**args)):
+        got = backend.to_numpy(call(backend.asarray(logits), backend.asarray(labels)))
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_unchecked_binary_targets_are_used_as_given(backend):
+    """Binary/multilabel targets outside [0, 1] (255 without ignore_index) raise on eager
+    CPU arrays; elsewhere they enter the formula as given (I = sum(p * t) for integer
+    targets), so the loss leaves [0, 1]: pass ignore_index for void pixels."""
+    rng = np.random.default_rng(6)
+    logits = rng.normal(0, 2, (2, 1, 4, 4)).astype(F32)
+    target = rng.integers(0, 2, (2, 1, 4, 4))
+    target[0, 0, 0, :] = 255
+    loss = anyiou.JaccardLoss("binary")
+    if backend.checks_values:
+        with pytest.raises(ValueError, match="y_true"):
+            loss(backend.asarray(logits), backend.asarray(target))
+        return
+    p, t = np_sigmoid(logits.astype(np.float64)), target.astype(np.float64)
+    inter = np.sum(p * t)
+    expected = 1 - inter / (p.sum() + t.sum() - inter)
+    assert expected < 0
+    for call in _loss_calls(backend, loss):
+        got = backend.to_numpy(call(backend.asarray(logits), backend.asarray(target)))
+        np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -4,7 +4,7 @@ written once against the Python array API standard.
 Works unchanged on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict arrays.
 """
 
-from . import losses, metrics
+from . import distributed, losses, metrics
 from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"
@@ -15,6 +15,7 @@ __all__ = [
     "LovaszLoss",
     "TverskyLoss",
     "__version__",
+    "distributed",
     "losses",
     "metrics",
 ]

@@ -177,13 +177,12 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
         def forward(ctx, x, safe, binned, valid, acc):  # type: ignore[override]
             n, c, _ = x.shape
             p = torch.softmax(x, dim=1, dtype=acc)
+            if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
+                p.masked_fill_(~valid.unsqueeze(1), 0)
             p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
             inter = torch.zeros((n, c + 1), dtype=acc, device=x.device)
             inter = inter.scatter_add_(1, binned, p_true)[:, :c]
-            if valid is None:
-                pred_sum = p.sum(dim=2)
-            else:
-                pred_sum = torch.bmm(p, valid.to(acc).unsqueeze(2)).squeeze(2)
+            pred_sum = p.sum(dim=2)
             # p (an intermediate, not an input or output, so outside autograd's version
             # tracking) is kept for the backward pass, which turns it into the gradient.
             ctx.save_for_backward(x, safe, binned, valid)
@@ -202,6 +201,8 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
             p, ctx.probs = ctx.probs, None
             if p is None:  # a second backward (retain_graph=True): p was consumed
                 p = torch.softmax(x, dim=1, dtype=ctx.acc)
+                if valid is not None:
+                    p.masked_fill_(~valid.unsqueeze(1), 0)
             if g_inter is None:
                 g_inter = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
             if g_pred is None:
@@ -214,7 +215,7 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
                 p[i].mul_(g_pred[i].unsqueeze(1) - s[i].unsqueeze(0))
             p.scatter_add_(1, safe.unsqueeze(1), (p_true * g_true).unsqueeze(1))
             if valid is not None:
-                p.mul_(valid.unsqueeze(1))
+                p.masked_fill_(~valid.unsqueeze(1), 0)
             return p.to(x.dtype), None, None, None, None
 
     _BUILT_FUNCTIONS["softmax_label_stats"] = SoftmaxLabelStats
@@ -243,8 +244,10 @@ def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
 
     def fwd(x: Any, binned: Any, vmask: Any) -> Any:
         p = probs(x)
+        if vmask is not None:  # ignored pixels predict 0 (also hides NaN logits there)
+            p = jnp.where(vmask[:, :, None] > 0, p, 0)
         inter = jnp.sum(jnp.where(onehot(binned), p, 0), axis=1)
-        pred = jnp.sum(p if vmask is None else p * vmask[:, :, None], axis=1)
+        pred = jnp.sum(p, axis=1)
         return (inter, pred), (p, binned, vmask, jnp.zeros((), x.dtype))
 
     def bwd(res: Any, g: Any) -> Any:

@@ -15,14 +15,18 @@ from .._lib import _dispatch
 from .._lib._aggregate import safe_divide
 from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
 from .._lib._validation import (
+    AVERAGES,
     MULTICLASS_MODE,
     check_choice,
+    check_confmat,
     check_ignore_index,
+    check_num_classes,
+    check_optional_choice,
+    check_zero_division,
 )
 from ._stats import (
     binary_counts,
     binary_masks,
-    check_num_classes,
     float_dtype,
     multiclass_histogram,
 )
@@ -36,7 +40,6 @@ __all__ = [
     "jaccard_index",
 ]
 
-AVERAGES = ("micro", "macro", "weighted", "none")
 _MODES = ("multiclass", "binary", "multilabel")
 
 
@@ -120,30 +123,11 @@ def multilabel_confusion_matrix(
 
 
 def _check_average(average: Any) -> str:
-    return "none" if average is None else check_choice("average", average, AVERAGES)
+    return check_optional_choice("average", average, AVERAGES)
 
 
 def _check_zero_division(zero_division: Any) -> float:
-    if isinstance(zero_division, bool) or not hasattr(zero_division, "__float__") or isinstance(
-        zero_division, str
-    ):
-        raise TypeError(f"zero_division must be a number (0, 1 or nan); got {zero_division!r}")
-    return float(zero_division)
-
-
-def _check_confmat(xp: Any, confmat: Any) -> bool:
-    """Whether ``confmat`` is multilabel (C, 2, 2) rather than multiclass (C, C)."""
-    shape = tuple(confmat.shape)
-    if not is_integral(xp, confmat.dtype) and not xp.isdtype(confmat.dtype, "real floating"):
-        raise TypeError(f"confmat must hold counts; got dtype {confmat.dtype}")
-    if len(shape) == 3 and shape[1:] == (2, 2):
-        return True
-    if len(shape) == 2 and shape[0] == shape[1] and shape[0] >= 1:
-        return False
-    raise ValueError(
-        f"confmat must be a multiclass confusion matrix (C, C) or per-class binary matrices "
-        f"(C, 2, 2); got shape {shape}"
-    )
+    return check_zero_division(zero_division, allow_warn=False)  # type: ignore[return-value]
 
 
 def _overlap_from_confmat(xp: Any, confmat: Any, multilabel: bool) -> tuple[Any, Any, Any]:
@@ -209,7 +193,7 @@ def _reduce(
 
 def _reduce_confmat(xp: Any, confmat: Any, **options: Any) -> Any:
     """Scores of a (C, C) or (C, 2, 2) matrix (one compiled program on eager JAX)."""
-    options["multilabel"] = _check_confmat(xp, confmat)
+    options["multilabel"] = check_confmat(xp, confmat)
     zd = options["zero_division"]
     # static jit arguments are compared with ==, and nan != nan: pass NaN as a string
     options["zero_division"] = "nan" if math.isnan(zd) else zd

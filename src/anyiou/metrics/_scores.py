@@ -19,7 +19,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._lib._namespace import device_of, get_namespace, is_floating, values_checkable
-from .._lib._validation import check_choice, check_class_weights
+from .._lib._validation import (
+    SCORE_REDUCTIONS,
+    check_class_weights,
+    check_class_weights_length,
+    check_nonnegative,
+    check_optional_choice,
+    check_stats_shapes,
+    check_zero_division,
+)
 from ._stats import float_dtype
 
 __all__ = [
@@ -43,15 +51,7 @@ __all__ = [
     "specificity",
 ]
 
-REDUCTIONS = (
-    "micro",
-    "macro",
-    "weighted",
-    "micro-imagewise",
-    "macro-imagewise",
-    "weighted-imagewise",
-    "none",
-)
+REDUCTIONS = SCORE_REDUCTIONS
 
 ZeroDivision = float | str
 
@@ -129,21 +129,6 @@ def _lr_minus(xp, tp, fp, fn, tn):
 # -- checks and the shared reduction ------------------------------------------------------
 
 
-def check_zero_division(zero_division: Any) -> float | str:
-    """``zero_division`` must be a real number (0, 1, nan, ...) or ``"warn"``."""
-    if isinstance(zero_division, str):
-        if zero_division == "warn":
-            return zero_division
-        raise ValueError(
-            f"zero_division must be a number (0, 1, nan) or 'warn'; got {zero_division!r}"
-        )
-    if isinstance(zero_division, bool) or not hasattr(zero_division, "__float__"):
-        raise TypeError(
-            f"zero_division must be a number (0, 1, nan) or 'warn'; got {zero_division!r}"
-        )
-    return float(zero_division)
-
-
 def _fill_nan(xp: Any, score: Any, zero_division: float | str) -> Any:
     """Replace NaN (0/0) by ``zero_division``; ``'warn'`` acts as 0 and warns (eager)."""
     nans = xp.isnan(score)
@@ -160,32 +145,21 @@ def _fill_nan(xp: Any, score: Any, zero_division: float | str) -> Any:
 
 def _stats_namespace(tp: Any, fp: Any, fn: Any, tn: Any) -> Any:
     xp = get_namespace(tp=tp, fp=fp, fn=fn, tn=tn)
-    shape = tuple(tp.shape)
-    for name, x in (("fp", fp), ("fn", fn), ("tn", tn)):
-        if tuple(x.shape) != shape:
-            raise ValueError(
-                f"tp, fp, fn and tn must have one shape (N, C); got tp {shape} and {name} "
-                f"{tuple(x.shape)}"
-            )
-    if len(shape) != 2:
-        raise ValueError(
-            f"tp, fp, fn and tn must have shape (N, C) (images, classes), as returned by "
-            f"get_stats; got {shape}"
-        )
+    check_stats_shapes(tp, fp, fn, tn)
     return xp
 
 
-def _weights(xp: Any, class_weights: Any, num_classes: int, like: Any, dtype: Any) -> Any:
-    weights = check_class_weights(class_weights, "multiclass")
-    if len(weights) != num_classes:
-        raise ValueError(
-            f"class_weights must have one weight per class ({num_classes}); got {len(weights)}"
-        )
-    total = sum(weights)
-    if total == 0:
-        raise ValueError("class_weights must not all be zero")
+def _weights(xp: Any, weights: Any, like: Any, dtype: Any) -> Any:
     w = xp.asarray(weights, dtype=dtype, device=device_of(like))
     return w / xp.sum(w)
+
+
+def _mean_over_images(xp: Any, x: Any) -> Any:
+    """Mean over axis 0; NaN (then ``zero_division``) for an empty batch, without the
+    warnings of a 0/0."""
+    if x.shape[0] == 0:
+        return xp.full(tuple(x.shape[1:]), math.nan, dtype=x.dtype, device=device_of(x))
+    return xp.mean(x, axis=0)
 
 
 def _compute_metric(
@@ -200,18 +174,22 @@ def _compute_metric(
     **metric_kwargs: Any,
 ) -> Any:
     xp = _stats_namespace(tp, fp, fn, tn)
-    reduction = "none" if reduction is None else check_choice("reduction", reduction, REDUCTIONS)
+    reduction = check_optional_choice("reduction", reduction, REDUCTIONS)
     zero_division = check_zero_division(zero_division)
     if class_weights is None and "weighted" in reduction:
         raise ValueError(
             f"class_weights must be given for reduction={reduction!r} (one weight per class)"
+        )
+    if class_weights is not None:
+        class_weights = check_class_weights_length(
+            check_class_weights(class_weights, "multiclass"), tp.shape[1]
         )
     fdt = tp.dtype if is_floating(xp, tp.dtype) else float_dtype(xp, tp)
     weights = None
     if class_weights is not None and reduction in (
         "macro", "weighted", "macro-imagewise", "weighted-imagewise"
     ):
-        weights = _weights(xp, class_weights, tp.shape[1], tp, fdt)
+        weights = _weights(xp, class_weights, tp, fdt)
 
     def score(parts: tuple) -> Any:
         floats = tuple(xp.astype(x, fdt) for x in parts)
@@ -224,11 +202,12 @@ def _compute_metric(
         s = score(tuple(xp.sum(x, axis=0) for x in stats))
         return xp.mean(s) if weights is None else xp.sum(s * weights)
     if reduction == "micro-imagewise":
-        return xp.mean(score(tuple(xp.sum(x, axis=1) for x in stats)))
+        per_image = score(tuple(xp.sum(x, axis=1) for x in stats))
+        return _fill_nan(xp, _mean_over_images(xp, per_image), zero_division)
     per_image = score(stats)
     if reduction == "none":
         return per_image
-    per_class = xp.mean(per_image, axis=0)
+    per_class = _fill_nan(xp, _mean_over_images(xp, per_image), zero_division)
     return xp.mean(per_class) if weights is None else xp.sum(per_class * weights)
 
 
@@ -247,12 +226,13 @@ _DOC = """
         class, mean over images, then (weighted) mean over classes), ``'none'``/``None``
         (the (N, C) scores).
     class_weights : sequence of float, optional
-        One non-negative weight per class; required by the ``weighted*`` reductions. With
-        ``'macro'``/``'macro-imagewise'`` they also give ``sum(w * s) / sum(w)`` (smp
-        divides by C once more there; see the module notes).
+        One non-negative weight per class (length C, checked whenever given); required by
+        the ``weighted*`` reductions. With ``'macro'``/``'macro-imagewise'`` they also give
+        ``sum(w * s) / sum(w)`` (smp divides by C once more there; see the module notes).
     zero_division : float or 'warn', default 1.0
-        Value of a score whose formula is 0/0 (0, 1, nan, ...), for every reduction.
-        ``'warn'`` acts as 0 and warns (eager arrays only; silent under ``jax.jit``).
+        Value of a score whose formula is 0/0 (0, 1, nan, ...), for every reduction, and
+        of the ``*-imagewise`` means over an empty batch (N = 0). ``'warn'`` acts as 0 and
+        warns (eager arrays only; silent under ``jax.jit``).
 
     Returns
     -------
@@ -381,8 +361,9 @@ def fbeta_score(
     class_weights: Sequence[float] | None = None,
     zero_division: ZeroDivision = 1.0,
 ) -> Any:
+    beta = check_nonnegative("beta", beta)
     return _compute_metric(
-        _fbeta, tp, fp, fn, tn, reduction, class_weights, zero_division, beta=float(beta)
+        _fbeta, tp, fp, fn, tn, reduction, class_weights, zero_division, beta=beta
     )
 
 

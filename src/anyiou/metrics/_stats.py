@@ -20,15 +20,18 @@ from .._lib._namespace import (
     get_namespace,
     index_dtype,
     is_floating,
-    is_integral,
     values_checkable,
 )
 from .._lib._validation import (
-    BINARY_MODE,
     MODES,
     MULTICLASS_MODE,
     check_choice,
     check_ignore_index,
+    check_label_metric_pair,
+    check_mask_metric_pair,
+    check_num_classes,
+    check_zero_one,
+    labels_out_of_range,
 )
 
 __all__ = ["get_stats"]
@@ -46,16 +49,6 @@ def float_dtype(xp: Any, like: Any) -> Any:
         ]
     except Exception:  # pragma: no cover - namespaces without the inspection API
         return xp.float64
-
-
-def check_num_classes(num_classes: Any, name: str = "num_classes") -> int:
-    """``num_classes`` must be a Python/NumPy integer >= 1."""
-    if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__"):
-        raise TypeError(f"{name} must be a positive integer; got {num_classes!r}")
-    value = int(num_classes.__index__())
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value}")
-    return value
 
 
 def _shape(x: Any) -> tuple:
@@ -101,45 +94,10 @@ def multiclass_histogram(
     Returns ``(hist, C)``; ``hist`` has the indexing dtype (int64; int32 for JAX
     without x64).
     """
-    tshape, pshape = _shape(target), _shape(preds)
-    if not is_integral(xp, target.dtype):
-        raise TypeError(
-            f"{target_name} must hold integer class labels; got dtype {target.dtype}"
-        )
-    if target.ndim < 1:
-        raise ValueError(f"{target_name} must have a batch axis, shape (N, *S); got shape ()")
-    if preds.ndim == target.ndim + 1:
-        c = pshape[1]
-        if pshape[:1] + pshape[2:] != tshape:
-            raise ValueError(
-                f"{preds_name} scores must have shape (N, C, *S) with {target_name} of shape "
-                f"(N, *S) = {tshape}; got {pshape}"
-            )
-        if num_classes is not None and num_classes != c:
-            raise ValueError(
-                f"{preds_name} has {c} score channels (axis 1) but num_classes={num_classes}"
-            )
-        num_classes = c
-        labels_p = xp.argmax(preds, axis=1)
-    elif pshape == tshape:
-        if not is_integral(xp, preds.dtype):
-            raise TypeError(
-                f"{preds_name} of {target_name}'s shape {tshape} must hold integer class "
-                f"labels; got dtype {preds.dtype} (pass scores of shape (N, C, *S) to take "
-                "their argmax)"
-            )
-        if num_classes is None:
-            raise ValueError(
-                "num_classes is required when preds are labels (it cannot be inferred from "
-                "the data without a host synchronisation)"
-            )
-        labels_p = preds
-    else:
-        raise ValueError(
-            f"{preds_name} must have {target_name}'s shape {tshape} (labels) or one more axis "
-            f"at position 1 (scores, (N, C, *S)); got {pshape}"
-        )
-    c = check_num_classes(num_classes)
+    tshape = _shape(target)
+    c, scores = check_label_metric_pair(xp, preds, target, num_classes, preds_name,
+                                        target_name)
+    labels_p = xp.argmax(preds, axis=1) if scores else preds
     dev = device_of(target)
     idt = index_dtype(xp, dev)
     rows = tshape[0] if per_image else 1
@@ -162,11 +120,7 @@ def _check_histogram(xp, hist, target, preds, c, ignore_index, preds_name, targe
     ignored = 0 if ignore_index is None else xp.count_nonzero(target == ignore_index)
     if int(outside) != int(ignored):
         lo, hi = int(xp.min(target)), int(xp.max(target))
-        extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
-        raise ValueError(
-            f"{target_name} holds labels outside [0, {c}){extra}: found values in "
-            f"[{lo}, {hi}]. Pass ignore_index for void pixels (e.g. ignore_index=255)."
-        )
+        raise labels_out_of_range(target_name, c, ignore_index, lo, hi)
     counted = hist[:, 1 : c + 1, :]
     if int(xp.sum(counted[:, :, 0]) + xp.sum(counted[:, :, c + 1])) > 0:
         lo, hi = int(xp.min(preds)), int(xp.max(preds))
@@ -180,42 +134,12 @@ def _check_histogram(xp, hist, target, preds, c, ignore_index, preds_name, targe
 
 
 def _as_threshold(xp: Any, threshold: Any, num_channels: int, like: Any, dtype: Any) -> Any:
-    """A scalar or per-class threshold as an array broadcastable to (N, C, P)."""
-    if isinstance(threshold, bool):
-        raise TypeError(f"threshold must be a number or one number per class; got {threshold!r}")
-    if isinstance(threshold, (int, float)) or getattr(threshold, "ndim", None) == 0:
-        return xp.asarray(float(threshold), dtype=dtype, device=device_of(like))
-    if hasattr(threshold, "tolist"):
-        threshold = threshold.tolist()
-    try:
-        values = [float(v) for v in threshold]
-    except TypeError as exc:
-        raise TypeError(
-            f"threshold must be a number or a sequence of numbers, one per class; got "
-            f"{threshold!r}"
-        ) from exc
-    if len(values) != num_channels:
-        raise ValueError(
-            f"threshold must have one value per class ({num_channels}); got {len(values)}"
-        )
-    arr = xp.asarray(values, dtype=dtype, device=device_of(like))
+    """A checked scalar or per-class threshold (see ``check_threshold``) as an array
+    broadcastable to (N, C, P)."""
+    if isinstance(threshold, float):
+        return xp.asarray(threshold, dtype=dtype, device=device_of(like))
+    arr = xp.asarray(list(threshold), dtype=dtype, device=device_of(like))
     return xp.reshape(arr, (1, num_channels, 1))
-
-
-def _check_zero_one(xp: Any, x: Any, counted: Any, name: str, ignore_index: int | None) -> None:
-    """Eager arrays only: values of ``x`` are 0 or 1 wherever ``counted``."""
-    if not values_checkable(x) or aac_size(x) == 0 or xp.isdtype(x.dtype, "bool"):
-        return
-    bad = (x != 0) & (x != 1)
-    if counted is not None:
-        bad = bad & counted
-    if bool(xp.any(bad)):
-        extra = "" if ignore_index is None else f" (or equal ignore_index={ignore_index})"
-        raise ValueError(
-            f"{name} must hold 0/1 values{extra} without a threshold; found values in "
-            f"[{float(xp.min(x))}, {float(xp.max(x))}]. Pass threshold=... for "
-            "probabilities, or ignore_index for void pixels."
-        )
 
 
 def binary_masks(
@@ -242,51 +166,15 @@ def binary_masks(
     too whenever it is given; otherwise only to a floating target. Without a threshold,
     values must be 0/1 (checked on eager arrays; elsewhere non-zero counts as positive).
     """
-    pshape, tshape = _shape(output), _shape(target)
-    if output.ndim < 2 and mode != BINARY_MODE:
-        raise ValueError(
-            f"{output_name} must have shape (N, C, *S) in {mode} mode; got {pshape}"
-        )
-    if output.ndim < 1:
-        raise ValueError(f"{output_name} must have a batch axis; got shape ()")
-    if mode == BINARY_MODE:
-        if pshape != tshape:
-            squeezed_p = pshape[:1] + pshape[2:] if len(pshape) > 1 and pshape[1] == 1 else None
-            squeezed_t = tshape[:1] + tshape[2:] if len(tshape) > 1 and tshape[1] == 1 else None
-            if squeezed_p != tshape and squeezed_t != pshape:
-                raise ValueError(
-                    f"{target_name} must have {output_name}'s shape {pshape} (or that shape "
-                    f"with/without a singleton channel axis 1) in binary mode; got {tshape}"
-                )
-        c = 1
-    else:
-        if pshape != tshape:
-            raise ValueError(
-                f"{target_name} must have {output_name}'s shape {pshape} in {mode} mode; got "
-                f"{tshape}"
-            )
-        c = pshape[1]
-    if num_classes is not None:
-        num_classes = check_num_classes(num_classes)
-        if num_classes != c:
-            raise ValueError(
-                f"num_classes={num_classes} does not match the {c} channel(s) of "
-                f"{output_name} (shape {pshape}) in {mode} mode"
-            )
-    if not (is_integral(xp, target.dtype) or is_floating(xp, target.dtype)):
-        raise TypeError(f"{target_name} must hold integer, bool or float 0/1 values; got "
-                        f"dtype {target.dtype}")
+    pshape = _shape(output)
+    c, threshold = check_mask_metric_pair(xp, output, target, mode, num_classes, threshold,
+                                          output_name, target_name)
     out_float = is_floating(xp, output.dtype)
-    if out_float and threshold is None:
-        raise ValueError(
-            f"{output_name} holds floating-point values: pass threshold=... (e.g. 0.5; "
-            f"positive where {output_name} >= threshold), or integer 0/1 predictions"
-        )
-    if not (out_float or is_integral(xp, output.dtype)):
-        raise TypeError(f"{output_name} must be an integer, bool or float array; got dtype "
-                        f"{output.dtype}")
     n = pshape[0]
     size = _size(pshape) // (n * c) if n * c else 0
+    if n * c * size == 0:  # nothing to count (and Dask cannot reshape empty arrays)
+        empty = xp.zeros((n, c, size), dtype=xp.bool, device=device_of(output))
+        return empty, empty, empty
     o = xp.reshape(output, (n, c, size))
     t = xp.reshape(target, (n, c, size))
 
@@ -307,7 +195,7 @@ def binary_masks(
         thr = _as_threshold(xp, threshold, c, output, fdt)
         pos_o = xp.astype(o, fdt) >= thr
     else:
-        _check_zero_one(xp, o, counted, output_name, None)
+        check_zero_one(xp, o, counted, output_name, None)
         pos_o = o != 0 if not xp.isdtype(o.dtype, "bool") else o
 
     if threshold is not None and (threshold_target or is_floating(xp, t.dtype)):
@@ -315,7 +203,7 @@ def binary_masks(
         thr_t = _as_threshold(xp, threshold, c, target, tdt)
         pos_t = xp.astype(t, tdt) >= thr_t
     else:
-        _check_zero_one(xp, t, counted, target_name, ignore_index)
+        check_zero_one(xp, t, counted, target_name, ignore_index)
         pos_t = t != 0 if not xp.isdtype(t.dtype, "bool") else t
 
     if counted is None:

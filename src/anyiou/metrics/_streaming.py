@@ -9,10 +9,17 @@ the state, for ``jax.jit`` loops.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
-from .._lib._validation import MULTICLASS_MODE, check_choice, check_ignore_index
+from .._lib._validation import (
+    MULTICLASS_MODE,
+    check_choice,
+    check_ignore_index,
+    check_num_classes,
+    check_threshold,
+)
 from ._confusion import (
     _MODES,
     _check_average,
@@ -20,7 +27,6 @@ from ._confusion import (
     _reduce_confmat,
     counts,
 )
-from ._stats import check_num_classes
 
 __all__ = ["MeanIoU"]
 
@@ -48,6 +54,12 @@ class MeanIoU:
     mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
     threshold : float or sequence of float, default 0.5
         Binary/multilabel floating predictions are positive where ``preds >= threshold``.
+    sync : callable, optional, keyword-only
+        Distributed evaluation: a function summing an array over all workers
+        (`anyiou.distributed.torch_sync`, `anyiou.distributed.jax_sync`). `compute`,
+        `per_class` and `compute_state` pass the counts through it (one all-reduce) and
+        score the global counts; the local ``state`` is left as it is, so `compute` can be
+        called again. Collective: every worker must call `compute` together.
 
     Attributes
     ----------
@@ -78,6 +90,7 @@ class MeanIoU:
         zero_division: float = 0.0,
         mode: str = "multiclass",
         threshold: Any = 0.5,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         self.num_classes = check_num_classes(num_classes)
         self.ignore_index = check_ignore_index(ignore_index)
@@ -89,7 +102,16 @@ class MeanIoU:
                 f"num_classes must be 1 in binary mode (one foreground channel); got "
                 f"{self.num_classes}"
             )
-        self.threshold = threshold
+        # checked once here (one value per class outside multiclass mode, where it is
+        # unused) and kept as a float or tuple, so merge() can compare configurations
+        self.threshold = check_threshold(
+            threshold, None if self.mode == MULTICLASS_MODE else self.num_classes
+        )
+        if sync is not None and not callable(sync):
+            raise TypeError(
+                f"sync must be a callable that sums an array over workers; got {sync!r}"
+            )
+        self.sync = sync
         self._state: State | None = None
 
     # -- pure functional core ---------------------------------------------------------
@@ -124,8 +146,13 @@ class MeanIoU:
         return {"confmat": old + xp.astype(new, old.dtype)}
 
     def compute_state(self, state: State, average: str | None | object = ...) -> Any:
-        """Pure compute: the IoU of ``state`` (``average`` defaults to the metric's)."""
+        """Pure compute: the IoU of ``state`` (``average`` defaults to the metric's).
+
+        With ``sync``, the IoU of ``sync(state["confmat"])`` (the counts of every worker).
+        """
         confmat = self._checked(state)
+        if self.sync is not None:
+            confmat = self.sync(confmat)
         avg = self.average if average is ... else _check_average(average)
         xp = get_namespace(confmat=confmat)
         return _reduce_confmat(xp, confmat, dice=False, average=avg,
