@@ -435,6 +435,9 @@ def _native_clip(x: Any, lo: int, hi: int) -> Any:
     if (torch := _torch(x)) is not None:
         return torch.clamp(x, lo, hi)
     if aac.is_numpy_array(x):
+        # two reductions are cheaper than a clip's copy; labels are usually in range
+        if x.size == 0 or (x.min() >= lo and x.max() <= hi):
+            return x
         return sys.modules["numpy"].clip(x, lo, hi)
     if aac.is_jax_array(x):
         return sys.modules["jax.numpy"].clip(x, lo, hi)
