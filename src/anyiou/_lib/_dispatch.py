@@ -320,14 +320,15 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
             p = torch.sigmoid(x.to(acc))
             if valid is not None:
                 p.masked_fill_(~valid, 0)
-            tf = target(t, valid, acc)
             pred_sum = p.sum(dim=2)
-            target_sum = tf.sum(dim=2)
-            if hard:
-                inter = torch.einsum("ncp,ncp->nc", p, tf)
-            else:
-                l1 = torch.sub(p, tf).abs_().sum(dim=2)
-                inter = (pred_sum + target_sum - l1) / 2
+            inter, target_sum = torch.empty_like(pred_sum), torch.empty_like(pred_sum)
+            for i in range(x.shape[0]):  # one sample's float target at a time
+                tf = target(t[i], None if valid is None else valid[i], acc)
+                target_sum[i] = tf.sum(dim=1)
+                if hard:
+                    inter[i] = torch.einsum("cp,cp->c", p[i], tf)
+                else:
+                    inter[i] = (pred_sum[i] + target_sum[i] - (p[i] - tf).abs_().sum(dim=1)) / 2
             ctx.save_for_backward(x, t, valid)
             ctx.acc, ctx.hard, ctx.probs = acc, hard, p
             return inter, pred_sum, target_sum
@@ -346,11 +347,14 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
             g_inter = zeros if g_inter is None else g_inter
             g_pred = zeros if g_pred is None else g_pred
             gi, gp = g_inter.unsqueeze(2), g_pred.unsqueeze(2)
-            if ctx.hard:
-                g = torch.where(t.bool(), gp + gi, gp)
-            else:
-                g = torch.sub(p, target(t, valid, ctx.acc)).sign_()
-                g.mul_(-0.5 * gi).add_(gp + 0.5 * gi)
+            g = torch.empty_like(p)
+            for i in range(n):  # per-sample temporaries only
+                if ctx.hard:
+                    torch.where(t[i].bool(), gp[i] + gi[i], gp[i], out=g[i])
+                else:
+                    vi = None if valid is None else valid[i]
+                    torch.sub(p[i], target(t[i], vi, ctx.acc), out=g[i]).sign_()
+                    g[i].mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
             torch.ops.aten.sigmoid_backward.grad_input(g, p, grad_input=g)
             if valid is not None:
                 g.masked_fill_(~valid, 0)
