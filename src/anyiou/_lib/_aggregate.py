@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._namespace import device_of, index_dtype
+from ._validation import check_class_weights_length
 
 __all__ = ["reduce_class_losses", "safe_divide", "tversky_score"]
 
@@ -70,11 +71,7 @@ def reduce_class_losses(
     loss = loss * present_f
     weights = None
     if class_weights is not None:
-        if len(class_weights) != num_classes:
-            raise ValueError(
-                f"class_weights must have one weight per class ({num_classes}); got "
-                f"{len(class_weights)}"
-            )
+        check_class_weights_length(class_weights, num_classes)
         weights = xp.asarray(class_weights, dtype=loss.dtype, device=dev)
     if classes is not None:
         if max(classes) >= num_classes:
