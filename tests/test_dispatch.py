@@ -102,3 +102,38 @@ def test_inputs_are_not_modified(backend, native, case):
         loss(p, t)
     np.testing.assert_array_equal(backend.to_numpy(p), y_pred)
     np.testing.assert_array_equal(backend.to_numpy(t), y)
+
+
+@pytest.mark.only_backends("torch")
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("mc-ignore", "multiclass", (2, 4, 5, 7), "labels", {"ignore_index": 255}, void=255),
+        Case("bin", "binary", (3, 1, 5, 7)),
+        Case("ml-soft", "multilabel", (2, 3, 5, 7), "soft"),
+        Case("ml-ignore", "multilabel", (2, 3, 5, 7), "hard", {"ignore_index": 255}, void=255),
+    ],
+    ids=lambda c: c.id,
+)
+def test_torch_pixel_chunks_match_smp(backend, case, monkeypatch):
+    """The fused torch kernels walk the pixels in chunks; chunk boundaries that split
+    samples unevenly (35 pixels in blocks of 4-12) must not change values or gradients."""
+    monkeypatch.setattr(_dispatch, "_CHUNK_ELEMENTS", 12)
+    y_pred, y = case.make(seed=5)
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y)
+    loss = anyiou.JaccardLoss(**case.smp_args)
+    t = backend.asarray(y)
+    value, grad = backend.value_and_grad(lambda p: loss(p, t), y_pred)
+    np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-7)
+
+
+def test_pixel_chunks_cover_every_pixel_once():
+    for n, c, pixels, size in [(2, 3, 10, 7), (1, 1, 5, 1), (3, 2000, 4, 1000), (2, 4, 0, 8)]:
+        seen = np.zeros((n, pixels), int)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_dispatch, "_CHUNK_ELEMENTS", size)
+            for i, lo, hi in _dispatch._pixel_chunks(n, c, pixels):
+                assert 0 <= lo < hi <= pixels
+                seen[i, lo:hi] += 1
+        np.testing.assert_array_equal(seen, 1)

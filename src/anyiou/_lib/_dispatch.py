@@ -106,10 +106,9 @@ def label_counts(xp: Any, labels: Any, num_bins: int) -> Any:
     """Per-row histogram of integer ``labels`` (N, P) in [0, num_bins): (N, num_bins) int."""
     n = labels.shape[0]
     if USE_NATIVE:
-        if (torch := _torch(labels)) is not None:
-            offsets = torch.arange(n, device=labels.device)[:, None] * num_bins
-            flat = (labels.to(torch.int64) + offsets).reshape(-1)
-            return torch.bincount(flat, minlength=n * num_bins).reshape(n, num_bins)
+        if (torch := _torch(labels)) is not None:  # one row at a time: no (N, P) temporary
+            rows = [torch.bincount(row, minlength=num_bins) for row in labels.to(torch.int64)]
+            return torch.stack(rows) if rows else labels.new_zeros((0, num_bins))
         if aac.is_numpy_array(labels):
             np = sys.modules["numpy"]
             offsets = np.arange(n)[:, None] * num_bins
@@ -136,7 +135,7 @@ def probs_label_stats(
     ignored pixels. Pure standard apart from the gather/scatter helpers above.
     """
     c = p.shape[1]
-    p_true = xp.astype(take_labels(xp, p, safe), acc)
+    p_true = xp.astype(take_labels(xp, p, safe), acc, copy=False)
     intersection = label_sums(xp, p_true, binned, c + 1)[:, :c]
     if valid is not None:
         zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
@@ -165,6 +164,19 @@ def softmax_label_stats(
 
 
 _BUILT_FUNCTIONS: dict[str, Any] = {}
+
+#: Elements of the per-chunk temporaries of the in-place torch backward passes.
+_CHUNK_ELEMENTS = 1 << 20
+
+
+def _pixel_chunks(n: int, c: int, pixels: int) -> Any:
+    """``(sample, start, stop)`` pixel ranges whose (C, stop - start) blocks hold about
+    ``_CHUNK_ELEMENTS`` values: a broadcast temporary of one block stays small (a whole
+    (C, P) sample would be half the logits at N = 2)."""
+    step = max(1, _CHUNK_ELEMENTS // max(c, 1))
+    for i in range(n):
+        for lo in range(0, pixels, step):
+            yield i, lo, min(lo + step, pixels)
 
 
 def _torch_softmax_label_stats(torch: Any) -> Any:
@@ -208,12 +220,14 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
             if g_pred is None:
                 g_pred = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
             g_pad = torch.cat([g_inter, g_inter.new_zeros((n, 1))], dim=1)
-            g_true = g_pad.gather(1, binned)  # gI at each pixel's label, 0 when ignored
-            p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
-            s = torch.bmm(g_pred.unsqueeze(1), p).squeeze(1) + p_true * g_true
-            for i in range(n):  # in place, one (C, P) temporary at a time
-                p[i].mul_(g_pred[i].unsqueeze(1) - s[i].unsqueeze(0))
-            p.scatter_add_(1, safe.unsqueeze(1), (p_true * g_true).unsqueeze(1))
+            s = torch.bmm(g_pred.unsqueeze(1), p).squeeze(1)
+            # p_true * gI at each pixel's label (0 when ignored), in place: (N, P) buffers only
+            pg_true = p.gather(1, safe.unsqueeze(1)).squeeze(1).mul_(g_pad.gather(1, binned))
+            s.add_(pg_true)
+            g_col = g_pred.unsqueeze(2)
+            for i, lo, hi in _pixel_chunks(n, c, x.shape[2]):  # small (C, chunk) temporaries
+                p[i, :, lo:hi].mul_(g_col[i] - s[i, lo:hi])
+            p.scatter_add_(1, safe.unsqueeze(1), pg_true.unsqueeze(1))
             if valid is not None:
                 p.masked_fill_(~valid.unsqueeze(1), 0)
             return p.to(x.dtype), None, None, None, None
@@ -302,7 +316,7 @@ def probs_dense_stats(
     if valid is not None:
         t = xp.where(valid, t, xp.zeros_like(t))
         p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=aac.device(p)))
-    t = xp.astype(t, p.dtype)
+    t = xp.astype(t, p.dtype, copy=False)
     pred_sum = xp.sum(p, axis=2, dtype=acc)
     target_sum = xp.sum(t, axis=2, dtype=acc)
     if hard:
@@ -324,31 +338,43 @@ def sigmoid_dense_stats(
 
 
 def _torch_sigmoid_dense_stats(torch: Any) -> Any:
-    """Build (once) the torch.autograd.Function behind :func:`sigmoid_dense_stats`."""
+    """Build (once) the torch.autograd.Function behind :func:`sigmoid_dense_stats`.
+
+    The only logits-sized buffer is the sigmoid output, which the backward pass turns
+    into the gradient in place; targets are converted to floats one pixel chunk at a
+    time (see `_pixel_chunks`), so an int64 target never gets a float copy.
+    """
     key = "torch_sigmoid_dense_stats"
     if key in _BUILT_FUNCTIONS:
         return _BUILT_FUNCTIONS[key]
 
     def target(t: Any, valid: Any, acc: Any) -> Any:
-        # out of place: t.to(acc) may return the caller's own tensor
-        tf = t.to(acc)
-        return tf if valid is None else tf.masked_fill(~valid, 0)
+        # a float copy of one chunk (t.to(acc) may return the caller's own tensor)
+        tf = t.to(acc, copy=True)
+        return tf if valid is None else tf.masked_fill_(~valid, 0)
+
+    def chunk(a: Any, i: int, lo: int, hi: int) -> Any:
+        return None if a is None else a[i, :, lo:hi]
 
     class SigmoidDenseStats(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x, t, valid, hard, acc):  # type: ignore[override]
+            n, c, pixels = x.shape
             p = torch.sigmoid(x.to(acc))
-            if valid is not None:
+            if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
                 p.masked_fill_(~valid, 0)
             pred_sum = p.sum(dim=2)
-            inter, target_sum = torch.empty_like(pred_sum), torch.empty_like(pred_sum)
-            for i in range(x.shape[0]):  # one sample's float target at a time
-                tf = target(t[i], None if valid is None else valid[i], acc)
-                target_sum[i] = tf.sum(dim=1)
+            inter, target_sum = torch.zeros_like(pred_sum), torch.zeros_like(pred_sum)
+            for i, lo, hi in _pixel_chunks(n, c, pixels):
+                pc = p[i, :, lo:hi]
+                tf = target(t[i, :, lo:hi], chunk(valid, i, lo, hi), acc)
+                target_sum[i] += tf.sum(dim=1)
                 if hard:
-                    inter[i] = torch.einsum("cp,cp->c", p[i], tf)
-                else:
-                    inter[i] = (pred_sum[i] + target_sum[i] - (p[i] - tf).abs_().sum(dim=1)) / 2
+                    inter[i] += torch.einsum("cp,cp->c", pc, tf)
+                else:  # L1 form: (Sp + St - sum|p - t|) / 2, assembled below
+                    inter[i] -= tf.sub_(pc).abs_().sum(dim=1)
+            if not hard:
+                inter = (inter + pred_sum + target_sum) / 2
             ctx.save_for_backward(x, t, valid)
             ctx.acc, ctx.hard, ctx.probs = acc, hard, p
             return inter, pred_sum, target_sum
@@ -357,28 +383,26 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
         @torch.autograd.function.once_differentiable
         def backward(ctx, g_inter, g_pred, g_target):  # type: ignore[override]
             # dI/dp = t (hard) or (1 - sign(p - t)) / 2 (L1 form); dSp/dp = 1; then the
-            # sigmoid's p (1 - p); ignored pixels get 0.
+            # sigmoid's p (1 - p), which is 0 where ignored pixels were set to p = 0.
             x, t, valid = ctx.saved_tensors
+            n, c, pixels = x.shape
             p, ctx.probs = ctx.probs, None
             if p is None:  # a second backward (retain_graph=True)
                 p = torch.sigmoid(x.to(ctx.acc))
-            n, c, _ = x.shape
+                if valid is not None:
+                    p.masked_fill_(~valid, 0)
             zeros = x.new_zeros((n, c), dtype=ctx.acc)
-            g_inter = zeros if g_inter is None else g_inter
-            g_pred = zeros if g_pred is None else g_pred
-            gi, gp = g_inter.unsqueeze(2), g_pred.unsqueeze(2)
-            g = torch.empty_like(p)
-            for i in range(n):  # per-sample temporaries only
+            gi = (zeros if g_inter is None else g_inter).unsqueeze(2)
+            gp = (zeros if g_pred is None else g_pred).unsqueeze(2)
+            for i, lo, hi in _pixel_chunks(n, c, pixels):
+                pc = p[i, :, lo:hi]
+                g = target(t[i, :, lo:hi], chunk(valid, i, lo, hi), ctx.acc)
                 if ctx.hard:
-                    torch.where(t[i].bool(), gp[i] + gi[i], gp[i], out=g[i])
+                    g.mul_(gi[i]).add_(gp[i])
                 else:
-                    vi = None if valid is None else valid[i]
-                    torch.sub(p[i], target(t[i], vi, ctx.acc), out=g[i]).sign_()
-                    g[i].mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
-            torch.ops.aten.sigmoid_backward.grad_input(g, p, grad_input=g)
-            if valid is not None:
-                g.masked_fill_(~valid, 0)
-            return g.to(x.dtype), None, None, None, None
+                    g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
+                torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
+            return p.to(x.dtype), None, None, None, None
 
     _BUILT_FUNCTIONS[key] = SigmoidDenseStats
     return SigmoidDenseStats

@@ -107,7 +107,7 @@ def _multiclass_statistics(
     n, c, _ = x.shape
     acc = accumulation_dtype(xp, x.dtype)
     dev = device_of(x)
-    labels = xp.astype(labels, index_dtype(xp, dev))
+    labels = xp.astype(labels, index_dtype(xp, dev), copy=False)
     # Pixels that are ignored (or, on arrays whose values were not checked, out of
     # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
     if in_range and ignore_index is None:

@@ -138,7 +138,7 @@ class LovaszLoss:
     def __call__(self, y_pred: Any, y_true: Any) -> Any:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         axis = check_pair(xp, y_pred, y_true, self.mode, self.class_axis)
-        y_pred = xp.astype(y_pred, accumulation_dtype(xp, y_pred.dtype))
+        y_pred = xp.astype(y_pred, accumulation_dtype(xp, y_pred.dtype), copy=False)
         if y_pred.shape[0] == 0:  # empty batch: loss 0, connected to y_pred for autodiff
             return xp.sum(y_pred) * 0.0
         if self.mode == MULTICLASS_MODE:
