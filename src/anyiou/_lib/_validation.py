@@ -14,6 +14,7 @@ from typing import Any
 
 from array_api_compat import size as aac_size
 
+from ._dispatch import value_range
 from ._namespace import is_floating, is_integral, values_checkable
 
 BINARY_MODE = "binary"
@@ -212,7 +213,7 @@ def check_labels_in_range(
     """
     if not values_checkable(labels) or aac_size(labels) == 0:
         return False
-    lo, hi = int(xp.min(labels)), int(xp.max(labels))
+    lo, hi = (int(v) for v in value_range(xp, labels))
     if lo >= 0 and hi < num_classes:
         return True
     bad = (labels < 0) | (labels >= num_classes)
@@ -242,7 +243,8 @@ def check_targets_in_unit_interval(
         return
     if xp.isdtype(y_true.dtype, "bool"):
         return
-    if float(xp.min(y_true)) >= 0 and float(xp.max(y_true)) <= 1:  # no mask temporaries
+    lo, hi = (float(v) for v in value_range(xp, y_true))
+    if lo >= 0 and hi <= 1:  # no mask temporaries
         return
     bad = (y_true < 0) | (y_true > 1)
     if ignore_index is not None:
@@ -251,7 +253,7 @@ def check_targets_in_unit_interval(
         extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
         raise ValueError(
             f"{name} must hold 0/1 or soft targets in [0, 1]{extra}; found values in "
-            f"[{float(xp.min(y_true))}, {float(xp.max(y_true))}]"
+            f"[{lo}, {hi}]"
         )
 
 
