@@ -9,7 +9,7 @@ import pytest
 import anyiou
 
 from .cases import Case
-from .oracles import smp_value_and_grad
+from .oracles import smp_losses, smp_value_and_grad
 
 LOSSES = [
     ("JaccardLoss", {}),
@@ -104,3 +104,29 @@ def test_torch_compile_matches_eager(backend):
         pytest.skip(f"torch.compile unavailable: {exc}")
     got = compiled(torch.from_numpy(y_pred), torch.from_numpy(y))
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("bin-soft", "binary", (2, 1, 4, 5), "soft"),
+        Case("ml-soft-ignore", "multilabel", (2, 3, 4, 5), "soft", {"ignore_index": 255}, void=255,
+             target_dtype="float32"),
+    ],
+    ids=lambda c: c.id,
+)
+def test_gradient_wrt_soft_targets_matches_smp(ad_backend, case):
+    """Soft targets can be differentiable (e.g. a teacher's probabilities): the fused
+    kernels give smp's gradient w.r.t. the target, not silently zero."""
+    import torch
+
+    y_pred, y = case.make(seed=6)
+    y = y.astype(np.float32)
+    t = torch.from_numpy(y.copy()).requires_grad_(True)
+    (expected,) = torch.autograd.grad(
+        smp_losses().JaccardLoss(**case.smp_args)(torch.from_numpy(y_pred), t), t
+    )
+    loss = anyiou.JaccardLoss(**case.smp_args)
+    p = ad_backend.asarray(y_pred)
+    _, grad = ad_backend.value_and_grad(lambda target: loss(p, target), y)
+    np.testing.assert_allclose(grad, expected.numpy(), rtol=1e-4, atol=1e-7)

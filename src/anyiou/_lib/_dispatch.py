@@ -341,10 +341,67 @@ def sigmoid_dense_stats(
     xp: Any, logits: Any, t: Any, valid: Any | None, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
     """:func:`probs_dense_stats` of ``sigmoid(logits)``, fused on torch like
-    :func:`softmax_label_stats` (the sigmoid output becomes the gradient buffer)."""
+    :func:`softmax_label_stats` (the sigmoid output becomes the gradient buffer) and a
+    ``custom_vjp`` on JAX whose backward pass recomputes the sigmoid from the logits."""
     if USE_NATIVE and (torch := _torch(logits)) is not None:
         return _torch_sigmoid_dense_stats(torch).apply(logits, t, valid, hard, acc)
+    if USE_NATIVE and aac.is_jax_array(logits):
+        return _jax_sigmoid_dense_stats(hard, acc)(logits, t, valid)
     return probs_dense_stats(xp, sigmoid(xp, logits), t, valid, hard, acc)
+
+
+def _jax_sigmoid_dense_stats(hard: bool, acc: Any) -> Any:
+    """Build (once per target kind and dtype) the ``jax.custom_vjp`` behind
+    :func:`sigmoid_dense_stats`: every logits-sized value is an elementwise input of a
+    reduction or of the gradient itself, so XLA allocates no logits-sized temporary."""
+    key = ("jax_sigmoid_dense_stats", hard, str(acc))
+    if key in _BUILT_FUNCTIONS:
+        return _BUILT_FUNCTIONS[key]
+    jax = sys.modules["jax"]
+    jnp = sys.modules["jax.numpy"]
+
+    def probs_and_target(x: Any, t: Any, valid: Any) -> tuple[Any, Any]:
+        p, tf = jax.nn.sigmoid(x.astype(acc)), t.astype(acc)
+        if valid is not None:  # ignored pixels: prediction and target 0 (hides NaN too)
+            p, tf = jnp.where(valid, p, 0), jnp.where(valid, tf, 0)
+        return p, tf
+
+    def fwd(x: Any, t: Any, valid: Any) -> Any:
+        p, tf = probs_and_target(x, t, valid)
+        pred, target = jnp.sum(p, axis=2), jnp.sum(tf, axis=2)
+        if hard:
+            inter = jnp.sum(p * tf, axis=2)
+        else:
+            inter = (pred + target - jnp.sum(jnp.abs(p - tf), axis=2)) / 2
+        return (inter, pred, target), (x, t, valid)
+
+    def bwd(res: Any, g: Any) -> Any:
+        # dI/dp = t (hard) or (1 - sign(p - t)) / 2 (L1 form); dSp/dp = 1; then the
+        # sigmoid's p (1 - p); ignored pixels get 0.
+        x, t, valid = res
+        g_inter, g_pred, _ = (a[:, :, None] for a in g)
+        p, tf = probs_and_target(x, t, valid)
+        d_inter = tf if hard else (1 - jnp.sign(p - tf)) / 2
+        grad = p * (1 - p) * (g_pred + g_inter * d_inter)
+        if valid is not None:
+            grad = jnp.where(valid, grad, 0)
+        if jnp.issubdtype(t.dtype, jnp.inexact):  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
+            g_target = g[2][:, :, None] + g_inter * (1 + jnp.sign(p - tf)) / 2
+            if valid is not None:
+                g_target = jnp.where(valid, g_target, 0)
+            grad_t = g_target.astype(t.dtype)
+        else:
+            grad_t = np.zeros(t.shape, dtype=jax.dtypes.float0)
+        grad_valid = None if valid is None else np.zeros(valid.shape, dtype=jax.dtypes.float0)
+        return grad.astype(x.dtype), grad_t, grad_valid
+
+    @jax.custom_vjp
+    def stats(x: Any, t: Any, valid: Any) -> Any:
+        return fwd(x, t, valid)[0]
+
+    stats.defvjp(fwd, bwd)
+    _BUILT_FUNCTIONS[key] = stats
+    return stats
 
 
 def _torch_sigmoid_dense_stats(torch: Any) -> Any:
@@ -404,6 +461,13 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
             zeros = x.new_zeros((n, c), dtype=ctx.acc)
             gi = (zeros if g_inter is None else g_inter).unsqueeze(2)
             gp = (zeros if g_pred is None else g_pred).unsqueeze(2)
+            grad_t = None
+            if ctx.needs_input_grad[1]:  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
+                gt = (zeros if g_target is None else g_target).unsqueeze(2)
+                grad_t = (p - t.to(ctx.acc)).sign_().add_(1).mul_(0.5 * gi).add_(gt)
+                if valid is not None:
+                    grad_t.masked_fill_(~valid, 0)
+                grad_t = grad_t.to(t.dtype)
             for i, lo, hi in _pixel_chunks(n, c, pixels):
                 pc = p[i, :, lo:hi]
                 g = target(t[i, :, lo:hi], chunk(valid, i, lo, hi), ctx.acc)
@@ -412,7 +476,7 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
                 else:
                     g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
                 torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
-            return p.to(x.dtype), None, None, None, None
+            return p.to(x.dtype), grad_t, None, None, None
 
     _BUILT_FUNCTIONS[key] = SigmoidDenseStats
     return SigmoidDenseStats
