@@ -555,6 +555,10 @@ def bincount(xp: Any, x: Any, length: int) -> Any:
 def _native_clip(x: Any, lo: int, hi: int) -> Any:
     """The backend's own integer clip (array_api_compat's NumPy ``clip`` makes copies)."""
     if (torch := _torch(x)) is not None:
+        if x.device.type == "cpu" and x.numel():  # in range (the usual case): no copy
+            x_min, x_max = torch.aminmax(x)
+            if x_min >= lo and x_max <= hi:
+                return x
         return torch.clamp(x, lo, hi)
     if aac.is_numpy_array(x):
         # two reductions are cheaper than a clip's copy; labels are usually in range
