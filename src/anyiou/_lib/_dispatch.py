@@ -366,27 +366,38 @@ def _jax_sigmoid_dense_stats(hard: bool, acc: Any) -> Any:
             p, tf = jnp.where(valid, p, 0), jnp.where(valid, tf, 0)
         return p, tf
 
+    def add3(a: Any, b: Any) -> Any:
+        return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
     def fwd(x: Any, t: Any, valid: Any) -> Any:
         p, tf = probs_and_target(x, t, valid)
-        pred, target = jnp.sum(p, axis=2), jnp.sum(tf, axis=2)
-        if hard:
-            inter = jnp.sum(p * tf, axis=2)
-        else:
-            inter = (pred + target - jnp.sum(jnp.abs(p - tf), axis=2)) / 2
+        overlap = p * tf if hard else jnp.abs(p - tf)
+        # one variadic reduction: XLA fuses the sigmoid into it instead of materialising
+        # p and the float target for three separate sums
+        zero = jnp.zeros((), acc)
+        pred, target, o = jax.lax.reduce((p, tf, overlap), (zero,) * 3, add3, (x.ndim - 1,))
+        inter = o if hard else (pred + target - o) / 2
         return (inter, pred, target), (x, t, valid)
 
     def bwd(res: Any, g: Any) -> Any:
         # dI/dp = t (hard) or (1 - sign(p - t)) / 2 (L1 form); dSp/dp = 1; then the
         # sigmoid's p (1 - p); ignored pixels get 0.
         x, t, valid = res
-        g_inter, g_pred, _ = (a[:, :, None] for a in g)
-        p, tf = probs_and_target(x, t, valid)
+        g_inter, g_pred, g_tsum = (a[..., None] for a in g)
+        # The sigmoid again, written unlike jax.nn.sigmoid so that XLA does not merge it
+        # with the forward's (which would keep a logits-sized p alive until here):
+        # e = exp(-|x|), p = 1 / (1 + e) or e / (1 + e), p (1 - p) = e / (1 + e)^2.
+        xa = x.astype(acc)
+        e = jnp.exp(-jnp.abs(xa))
+        r = 1 / (1 + e)
+        p = jnp.where(xa >= 0, r, e * r)
+        tf = t.astype(acc) if valid is None else jnp.where(valid, t.astype(acc), 0)
         d_inter = tf if hard else (1 - jnp.sign(p - tf)) / 2
-        grad = p * (1 - p) * (g_pred + g_inter * d_inter)
+        grad = e * r * r * (g_pred + g_inter * d_inter)
         if valid is not None:
             grad = jnp.where(valid, grad, 0)
         if jnp.issubdtype(t.dtype, jnp.inexact):  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
-            g_target = g[2][:, :, None] + g_inter * (1 + jnp.sign(p - tf)) / 2
+            g_target = g_tsum + g_inter * (1 + jnp.sign(p - tf)) / 2
             if valid is not None:
                 g_target = jnp.where(valid, g_target, 0)
             grad_t = g_target.astype(t.dtype)
