@@ -131,16 +131,27 @@ def test_options_match_float64_reference(backend, loss_name, options):
     np.testing.assert_allclose(got, expected, rtol=2e-6, atol=2e-6)
 
 
-@pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
-def test_channels_last_equals_smp_on_channels_first(backend, mode):
-    case = Case("x", mode, (2, 3, 5, 4), "labels" if mode == "multiclass" else "soft")
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("mc", "multiclass", (2, 3, 5, 4), "labels"),
+        Case("mc-ignore", "multiclass", (2, 3, 5, 4), "labels", {"ignore_index": 255}, void=255),
+        Case("ml-soft", "multilabel", (2, 3, 5, 4), "soft"),
+    ],
+    ids=lambda c: c.id,
+)
+def test_channels_last_equals_smp_on_channels_first(backend, case):
     y_pred, y = case.make(seed=11)
-    expected, _ = smp_value_and_grad("JaccardLoss", {"mode": mode}, y_pred, y)
-    last_pred = np.moveaxis(y_pred, 1, -1)
-    last_true = y if mode == "multiclass" else np.moveaxis(y, 1, -1)
-    loss = anyiou.JaccardLoss(mode, class_axis=-1)
-    got = backend.to_numpy(loss(backend.asarray(last_pred), backend.asarray(last_true)))
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y)
+    last_pred = np.ascontiguousarray(np.moveaxis(y_pred, 1, -1))
+    last_true = y if case.mode == "multiclass" else np.moveaxis(y, 1, -1)
+    loss = anyiou.JaccardLoss(**case.smp_args, class_axis=-1)
+    t = backend.asarray(last_true)
+    got = backend.to_numpy(loss(backend.asarray(last_pred), t))
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    if backend.has_autodiff:
+        _, grad = backend.value_and_grad(lambda p: loss(p, t), last_pred)
+        np.testing.assert_allclose(grad, np.moveaxis(expected_grad, 1, -1), rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.only_backends("torch", "torch_cuda")

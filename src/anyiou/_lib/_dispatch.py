@@ -154,7 +154,13 @@ def probs_label_stats(
 
 
 def softmax_label_stats(
-    xp: Any, logits: Any, safe: Any, binned: Any, valid: Any | None, acc: Any
+    xp: Any,
+    logits: Any,
+    safe: Any,
+    binned: Any,
+    valid: Any | None,
+    acc: Any,
+    class_last: bool = False,
 ) -> tuple[Any, Any]:
     """`probs_label_stats` of ``softmax(logits, axis=1)``, fused on torch.
 
@@ -162,14 +168,16 @@ def softmax_label_stats(
     path is one autograd function whose only logits-sized buffer is the
     softmax output: the backward pass turns it into the gradient in place, so
     forward+backward needs about one extra logits-sized buffer instead of the four or
-    five that autograd of the composed operations allocates.
+    five that autograd of the composed operations allocates. ``class_last`` tells that
+    ``logits`` is a transposed view of channels-last (N, P, C) logits (used by JAX).
     """
     if USE_NATIVE and (torch := _torch(logits)) is not None:
         fn = _torch_softmax_label_stats(torch)
         return fn.apply(logits, safe.to(torch.int64), binned.to(torch.int64), valid, acc)
     if USE_NATIVE and aac.is_jax_array(logits):
         vmask = None if valid is None else xp.astype(valid, acc)
-        return _jax_softmax_label_stats(logits.shape[1], acc)(logits, binned, vmask)
+        stats = _jax_softmax_label_stats(logits.shape[1], acc, class_last)
+        return stats(logits, binned, vmask)
     return probs_label_stats(xp, softmax(xp, logits, 1), safe, binned, valid, acc)
 
 
@@ -246,8 +254,8 @@ def _torch_softmax_label_stats(torch: Any) -> Any:
     return SoftmaxLabelStats
 
 
-def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
-    """Build (once per class count and dtype) the ``jax.custom_vjp`` behind
+def _jax_softmax_label_stats(c: int, acc: Any, class_last: bool) -> Any:
+    """Build (once per class count, dtype and layout) the ``jax.custom_vjp`` behind
     `softmax_label_stats`, on (N, C, P) logits.
 
     Shaped for XLA's buffer assignment: the one logits-sized temporary is
@@ -258,33 +266,47 @@ def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
     intersection is a scatter-add of the per-pixel true-class probability (one
     gather), never a (N, C, P) select. Peak extra memory is about 1.3x the logits'
     bytes, below jitted optax cross-entropy.
+
+    ``class_last``: the (N, C, P) input is a transposed view of (N, P, C) logits
+    (channels-last); the work then runs on (N, P, C), where the transposes cancel.
     """
-    key = ("jax_softmax_label_stats", c, str(acc))
+    key = ("jax_softmax_label_stats", c, str(acc), class_last)
     if key in _BUILT_FUNCTIONS:
         return _BUILT_FUNCTIONS[key]
     jax = sys.modules["jax"]
     jnp = sys.modules["jax.numpy"]
+    ca = 2 if class_last else 1  # class axis of the working layout
+    spec = "npc" if class_last else "ncp"
+
+    def pixelwise(a: Any) -> Any:  # (N, P) -> broadcastable against the logits
+        return jnp.expand_dims(a, ca)
+
+    def classwise(a: Any) -> Any:  # (N, C) -> broadcastable against the logits
+        return jnp.expand_dims(a, 3 - ca)
+
+    def layout(x: Any) -> Any:
+        return jnp.swapaxes(x, 1, 2) if class_last else x
 
     def fwd(x: Any, binned: Any, vmask: Any) -> Any:
         n = x.shape[0]
-        xa = x.astype(acc)
-        m = jnp.max(xa, axis=1)
-        e = jnp.exp(xa - m[:, None, :])
+        xa = layout(x).astype(acc)
+        m = jnp.max(xa, axis=ca)
+        e = jnp.exp(xa - pixelwise(m))
         if vmask is not None:  # ignored pixels predict 0 (also hides NaN logits there)
-            e = jnp.where(vmask[:, None, :] > 0, e, 0)
-        z = jnp.sum(e, axis=1)
+            e = jnp.where(pixelwise(vmask) > 0, e, 0)
+        z = jnp.sum(e, axis=ca)
         ok = z > 0
         rz = jnp.where(ok, 1 / jnp.where(ok, z, 1), 0)
         log_z = jnp.where(ok, jnp.log(jnp.where(ok, z, 1)), jnp.inf)
         # probability of each pixel's own class: one gather, then a per-class scatter-add
-        x_true = jnp.take_along_axis(xa, binned[:, None, :], axis=1, mode="clip")[:, 0]
-        p_true = jnp.exp((x_true - m) - log_z)
+        x_true = jnp.take_along_axis(xa, pixelwise(binned), axis=ca, mode="clip")
+        p_true = jnp.exp((jnp.squeeze(x_true, ca) - m) - log_z)
         if vmask is not None:
             p_true = jnp.where(vmask > 0, p_true, 0)
         flat = (binned + (c + 1) * jnp.arange(n, dtype=binned.dtype)[:, None]).reshape(-1)
         inter = jnp.zeros(n * (c + 1), acc).at[flat].add(p_true.reshape(-1), mode="drop")
         inter = inter.reshape(n, c + 1)[:, :c]  # bin c collects ignored pixels
-        pred = jnp.einsum("ncp,np->nc", e, rz)
+        pred = jnp.einsum(f"{spec},np->nc", e, rz)
         return (inter, pred), (x, binned, vmask, e, m, rz, log_z, p_true)
 
     def bwd(res: Any, g: Any) -> Any:
@@ -293,18 +315,18 @@ def _jax_softmax_label_stats(c: int, acc: Any) -> Any:
         x, binned, vmask, e, m, rz, log_z, p_true = res
         g_inter, g_pred = g
         g_true = jnp.take_along_axis(g_inter, binned, axis=1, mode="fill", fill_value=0)
-        s = jnp.einsum("ncp,nc->np", e, g_pred) * rz + p_true * g_true
-        onehot = binned[:, None, :] == jnp.arange(c, dtype=binned.dtype)[None, :, None]
-        gfull = g_pred[:, :, None] + jnp.where(onehot, g_inter[:, :, None], 0)
+        s = jnp.einsum(f"{spec},nc->np", e, g_pred) * rz + p_true * g_true
+        onehot = pixelwise(binned) == classwise(jnp.arange(c, dtype=binned.dtype)[None, :])
+        gfull = classwise(g_pred) + jnp.where(onehot, classwise(g_inter), 0)
         # p recomputed as exp((x - m) - log z): precise for large logits, and a different
         # expression from e, so XLA does not merge the two and keep e alive until here
-        p = jnp.exp((x.astype(acc) - m[:, None, :]) - log_z[:, None, :])
-        grad = p * (gfull - s[:, None, :])
+        p = jnp.exp((layout(x).astype(acc) - pixelwise(m)) - pixelwise(log_z))
+        grad = p * (gfull - pixelwise(s))
         if vmask is not None:
-            grad = jnp.where(vmask[:, None, :] > 0, grad, 0)
+            grad = jnp.where(pixelwise(vmask) > 0, grad, 0)
         zero_int = np.zeros(binned.shape, dtype=jax.dtypes.float0)
         zero_mask = None if vmask is None else jnp.zeros_like(vmask)
-        return grad.astype(x.dtype), zero_int, zero_mask
+        return layout(grad).astype(x.dtype), zero_int, zero_mask
 
     @jax.custom_vjp
     def stats(x: Any, binned: Any, vmask: Any) -> Any:

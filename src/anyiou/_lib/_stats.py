@@ -82,7 +82,10 @@ def overlap_statistics(
         p = _flatten(xp, y_pred, axis, pixels)
         labels = xp.reshape(y_true, (n, pixels))
         checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
-        return _multiclass_statistics(xp, p, labels, ignore_index, from_logits, checked)
+        class_last = axis == y_pred.ndim - 1 and axis != 1
+        return _multiclass_statistics(
+            xp, p, labels, ignore_index, from_logits, checked, class_last=class_last
+        )
 
     if axis >= 0:  # multilabel
         c = y_pred.shape[axis]
@@ -103,6 +106,7 @@ def _multiclass_statistics(
     ignore_index: int | None,
     from_logits: bool,
     in_range: bool,
+    class_last: bool = False,
 ) -> OverlapStats:
     n, c, _ = x.shape
     acc = accumulation_dtype(xp, x.dtype)
@@ -122,7 +126,9 @@ def _multiclass_statistics(
     # smp masks the prediction only when ignore_index is given.
     mask = None if ignore_index is None else valid
     if from_logits:
-        intersection, pred_sum = _dispatch.softmax_label_stats(xp, x, safe, binned, mask, acc)
+        intersection, pred_sum = _dispatch.softmax_label_stats(
+            xp, x, safe, binned, mask, acc, class_last=class_last
+        )
     else:
         intersection, pred_sum = _dispatch.probs_label_stats(xp, x, safe, binned, mask, acc)
     target_sum = xp.astype(_dispatch.label_counts(xp, binned, c + 1)[:, :c], acc)
