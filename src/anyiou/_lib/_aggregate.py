@@ -18,8 +18,9 @@ def safe_divide(xp: Any, num: Any, den: Any, fill: float = 0.0) -> Any:
     would otherwise leak through the outer ``where`` (a known autodiff pitfall).
     """
     ok = den != 0
-    one = xp.ones_like(den)
-    filler = xp.full_like(num, fill) if fill != 0 else xp.zeros_like(num)
+    # 0-D fillers broadcast: no den- or num-sized arrays of ones and zeros
+    one = xp.asarray(1, dtype=den.dtype, device=device_of(den))
+    filler = xp.asarray(fill, dtype=num.dtype, device=device_of(num))
     return xp.where(ok, num / xp.where(ok, den, one), filler)
 
 

@@ -156,7 +156,7 @@ class LovaszLoss:
         t = xp.reshape(t, (rows, 1, -1))
         check_targets_in_unit_interval(xp, t, self.ignore_index)
         valid = _valid(xp, t, self.ignore_index)
-        g = xp.astype(xp.where(valid, t, xp.zeros_like(t)), z.dtype)
+        g = xp.astype(t if valid is None else xp.where(valid, t, xp.zeros_like(t)), z.dtype)
         errors = 1.0 - z * (2.0 * g - 1.0)
         losses = _lovasz(xp, errors, g, valid, hinge=True)  # (rows, 1)
         return xp.mean(losses)
@@ -177,9 +177,14 @@ class LovaszLoss:
         labels = xp.expand_dims(labels, axis=1)  # (B, 1, L)
         valid = _valid(xp, labels, self.ignore_index)
         classes = xp.reshape(xp.arange(c, dtype=index_dtype(xp, dev), device=dev), (1, c, 1))
-        g = xp.astype((xp.astype(labels, classes.dtype) == classes) & valid, p.dtype)
-        errors = xp.abs(g - p)  # (B, C, L)
-        valid = xp.broadcast_to(valid, errors.shape)
+        fg = xp.astype(labels, classes.dtype) == classes
+        if valid is not None:
+            fg = fg & valid
+            valid = xp.broadcast_to(valid, fg.shape)
+        g = xp.astype(fg, p.dtype)
+        # |g - p| for 0/1 g: autodiff keeps the bool mask, not a float (g - p)
+        errors = xp.where(fg, 1.0 - p, p)  # (B, C, L)
+        del fg
         losses = _lovasz(xp, errors, g, valid, hinge=False)  # (B, C)
         present = xp.astype(xp.sum(g, axis=-1) > 0, losses.dtype)
         per_row = safe_divide(xp, xp.sum(losses * present, axis=-1), xp.sum(present, axis=-1))
@@ -196,42 +201,50 @@ class LovaszLoss:
 
 
 def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
-    """Boolean mask of the pixels that are not ``ignore_index``."""
-    if ignore_index is None:
-        return xp.ones(t.shape, dtype=xp.bool, device=device_of(t))
-    if xp.isdtype(t.dtype, "bool"):  # a bool target never equals an int sentinel
-        return xp.ones(t.shape, dtype=xp.bool, device=device_of(t))
+    """Boolean mask of the pixels that are not ``ignore_index``; None when all are."""
+    if ignore_index is None or xp.isdtype(t.dtype, "bool"):  # bool never equals an int
+        return None
     return t != ignore_index
 
 
-def _lovasz(xp: Any, errors: Any, g: Any, valid: Any, *, hinge: bool) -> Any:
+def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> Any:
     """Lovasz extension of the Jaccard loss per row: (B, K, L) -> (B, K).
 
-    ``errors`` and ``g`` (ground truth in [0, 1]) are float, ``valid`` bool, all of one
-    shape. Invalid pixels get the sort key ``-inf`` (so they come last), error 0 and
-    weight 0 in the cumulative sums. With them at the end, the count of valid pixels up
-    to position k is ``min(k, n_valid)``, and the background sum is that minus the
-    foreground sum, so only the errors and ``g`` are gathered.
+    ``errors`` and ``g`` (ground truth in [0, 1], 0 at invalid pixels) are float,
+    ``valid`` bool of the same shape or None (every pixel valid). Invalid pixels get the
+    sort key ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums.
+    With them at the end, the count of valid pixels up to position k is
+    ``min(k, n_valid)``, and the background sum is that minus the foreground sum, so
+    only the errors and ``g`` are gathered. Intermediates are released as soon as they
+    are used: the loss holds several (B, K, L) arrays at once.
     """
     dtype = errors.dtype
     dev = device_of(errors)
+    length = errors.shape[-1]
     zero = xp.zeros((), dtype=dtype, device=dev)
-    key = xp.where(valid, errors, xp.asarray(-math.inf, dtype=dtype, device=dev))
     # hinge: relu written as a where, so its gradient at 0 is 0 (torch's relu); a NaN
     # error is kept (not <= 0), so NaN propagates as it does through relu.
-    keep = (valid & ~(errors <= 0)) if hinge else valid
-    contrib = xp.where(keep, errors, zero)
-    g = xp.where(valid, g, zero)
+    keep = ~(errors <= 0) if hinge else None
+    if valid is not None:
+        keep = valid if keep is None else valid & keep
+    contrib = errors if keep is None else xp.where(keep, errors, zero)
+    del keep
+    if valid is None:
+        key = errors
+        seen = xp.arange(1, length + 1, dtype=dtype, device=dev)
+    else:
+        key = xp.where(valid, errors, xp.asarray(-math.inf, dtype=dtype, device=dev))
+        n_valid = xp.sum(xp.astype(valid, dtype), axis=-1, keepdims=True)
+        seen = xp.minimum(xp.arange(1, length + 1, dtype=dtype, device=dev), n_valid)
     e_sorted, g_sorted = _dispatch.sort_along_last(xp, key, contrib, g)
-
-    length = errors.shape[-1]
-    n_valid = xp.sum(xp.astype(valid, dtype), axis=-1, keepdims=True)
-    seen = xp.minimum(xp.arange(1, length + 1, dtype=dtype, device=dev), n_valid)
+    del key, contrib
     g_total = xp.sum(g, axis=-1, keepdims=True)
-    fg_seen = xp.cumulative_sum(g_sorted, axis=-1)
-    intersection = g_total - fg_seen
-    union = g_total + (seen - fg_seen)
-    # union == 0 only before any valid pixel (all ignored): J = 0 there (nothing chosen).
-    jaccard = 1.0 - safe_divide(xp, intersection, union, fill=1.0)
+    # J_k = 1 - I_k / U_k with I_k = G - fg_k and U_k = G + seen_k - fg_k, i.e.
+    # J_k = seen_k / U_k; U_k == 0 only before any valid pixel (all ignored): J = 0.
+    union = g_total + (seen - xp.cumulative_sum(g_sorted, axis=-1))
+    del g_sorted
+    jaccard = safe_divide(xp, xp.broadcast_to(seen, union.shape), union)
+    del union, seen
     weights = xp.concat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1)
+    del jaccard
     return xp.sum(e_sorted * weights, axis=-1)
