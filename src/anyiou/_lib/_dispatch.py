@@ -83,6 +83,8 @@ def take_labels(xp: Any, p: Any, labels: Any) -> Any:
 
     ``labels`` must lie in [0, C). Returns shape (N, P).
     """
+    if USE_NATIVE and (torch := _torch(p)) is not None:
+        return torch.gather(p, 1, labels.to(torch.int64).unsqueeze(1)).squeeze(1)
     if USE_NATIVE and hasattr(xp, "take_along_axis"):
         idx = xp.expand_dims(labels, axis=1)
         return xp.take_along_axis(p, idx, axis=1)[:, 0, :]
@@ -527,6 +529,10 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     the flattened array with row offsets, which stays lazy on Dask.
     """
     perm = xp.argsort(key, axis=-1, descending=True, stable=True)
+    if USE_NATIVE and (torch := _torch(key)) is not None:
+        # the compat take_along_axis rewrites the indices (negative ones) into two fresh
+        # int64 arrays per call; a permutation has none
+        return tuple(torch.gather(a, -1, perm) for a in arrays)
     if USE_NATIVE and hasattr(xp, "take_along_axis"):
         return tuple(xp.take_along_axis(a, perm, axis=-1) for a in arrays)
     shape = tuple(key.shape)
