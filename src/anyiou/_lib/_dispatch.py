@@ -51,6 +51,8 @@ def softmax(xp: Any, x: Any, axis: int) -> Any:
             return torch.softmax(x, dim=axis)
         if (nn := _jax_nn(x)) is not None:
             return nn.softmax(x, axis=axis)
+        if aac.is_numpy_array(x) and x.dtype.kind == "f":
+            return _numpy_softmax(x, axis)
     shifted = x - xp.max(x, axis=axis, keepdims=True)
     e = xp.exp(shifted)
     return e / xp.sum(e, axis=axis, keepdims=True)
@@ -63,6 +65,8 @@ def sigmoid(xp: Any, x: Any) -> Any:
             return torch.sigmoid(x)
         if (nn := _jax_nn(x)) is not None:
             return nn.sigmoid(x)
+        if aac.is_numpy_array(x) and x.dtype.kind == "f":
+            return _numpy_sigmoid(x)
     # exp(-|x|) never overflows, so neither branch of the where produces inf/NaN
     # (an inf in the unused branch would still poison the gradient).
     e = xp.exp(-xp.abs(x))
@@ -104,6 +108,11 @@ def label_sums(xp: Any, values: Any, labels: Any, num_bins: int) -> Any:
         if (torch := _torch(values)) is not None:
             out = torch.zeros((n, num_bins), dtype=values.dtype, device=values.device)
             return out.scatter_add(1, labels.to(torch.int64), values)
+        if aac.is_numpy_array(values):  # weighted bincount (float64 sums), no (N, K, P) mask
+            np = sys.modules["numpy"]
+            flat = (labels.astype(np.int64) + np.arange(n)[:, None] * num_bins).reshape(-1)
+            out = np.bincount(flat, weights=values.reshape(-1), minlength=n * num_bins)
+            return out.reshape(n, num_bins).astype(values.dtype, copy=False)
         if aac.is_jax_array(values):
             rows = xp.arange(n)[:, None]
             out = xp.zeros((n, num_bins), dtype=values.dtype)
@@ -347,6 +356,8 @@ def probs_dense_stats(
     ``p`` and ``t`` are (N, C, P); ``valid`` (N, C, P) bool or None. Hard targets use
     ``I = sum(p * t)``, soft ones the L1 form ``(Sp + St - sum|p - t|) / 2``.
     """
+    if USE_NATIVE and aac.is_numpy_array(p):
+        return _numpy_dense_stats(p, t, valid, hard, acc)
     if valid is not None:
         t = xp.where(valid, t, xp.zeros_like(t))
         p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=aac.device(p)))
@@ -515,6 +526,52 @@ def _torch_sigmoid_dense_stats(torch: Any) -> Any:
 
     _BUILT_FUNCTIONS[key] = SigmoidDenseStats
     return SigmoidDenseStats
+
+
+def _numpy_softmax(x: Any, axis: int) -> Any:
+    """NumPy softmax in one output buffer (the generic form makes three)."""
+    np = sys.modules["numpy"]
+    out = np.subtract(x, x.max(axis=axis, keepdims=True))
+    np.exp(out, out=out)
+    out /= out.sum(axis=axis, keepdims=True)
+    return out
+
+
+def _numpy_sigmoid(x: Any) -> Any:
+    """NumPy ``1 / (1 + exp(-x))`` in one buffer of at least float32; ``exp`` overflows
+    to inf only where the sigmoid is below the smallest normal float, giving 0."""
+    np = sys.modules["numpy"]
+    out = np.negative(x, dtype=np.result_type(x.dtype, np.float32))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    return out
+
+
+def _numpy_dense_stats(p: Any, t: Any, valid: Any | None, hard: bool, acc: Any) -> Any:
+    """:func:`probs_dense_stats` on NumPy: float copies of the target one pixel chunk at
+    a time (see `_pixel_chunks`), products and differences in that chunk's buffer."""
+    np = sys.modules["numpy"]
+    n, c, pixels = p.shape
+    if valid is not None:  # ignored pixels predict 0 (p is ours or a masked copy)
+        p = np.where(valid, p, 0).astype(p.dtype, copy=False)
+    pred_sum = p.sum(axis=2, dtype=acc)
+    inter, target_sum = np.zeros_like(pred_sum), np.zeros_like(pred_sum)
+    for i, lo, hi in _pixel_chunks(n, c, pixels):
+        pc = p[i, :, lo:hi]
+        tf = t[i, :, lo:hi].astype(acc)
+        if valid is not None:
+            np.copyto(tf, 0, where=~valid[i, :, lo:hi])
+        target_sum[i] += tf.sum(axis=1)
+        if hard:
+            inter[i] += np.einsum("cp,cp->c", pc, tf)
+        else:
+            np.subtract(pc, tf, out=tf)
+            inter[i] -= np.abs(tf, out=tf).sum(axis=1)
+    if not hard:
+        inter = (inter + pred_sum + target_sum) / 2
+    return inter, pred_sum, target_sum
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
