@@ -194,7 +194,7 @@ def softmax_label_stats(
 
 _BUILT_FUNCTIONS: dict[str, Any] = {}
 
-#: Elements of the per-chunk temporaries of the in-place torch backward passes.
+#: Elements per pixel chunk of the torch and NumPy kernels (bounds their temporaries).
 _CHUNK_ELEMENTS = 1 << 20
 
 
