@@ -175,6 +175,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "skip_backends(*names, reason): do not generate the test for these backends"
     )
     config.addinivalue_line("markers", "only_backends(*names): generate the test only for these")
+    config.addinivalue_line(
+        "markers",
+        "lazy_subset(param, values): on lazy backends keep only the tests whose parameter "
+        "`param` is in `values` (the others are deselected, not skipped)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Apply ``lazy_subset`` marks: a full parameter product on eager backends, a
+    representative part of it on lazy ones (each lazy call builds and runs a graph)."""
+    keep, drop = [], []
+    for item in items:
+        mark = item.get_closest_marker("lazy_subset")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        backend = params.get("backend")
+        if mark is not None and backend is not None and backend.lazy:
+            param, values = mark.args
+            if params.get(param) not in values:
+                drop.append(item)
+                continue
+        keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_report_header(config: pytest.Config) -> str:

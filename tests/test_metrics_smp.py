@@ -274,12 +274,11 @@ def _call(name, backend, stats, **kw):
         return _np(backend, getattr(M, name)(*arrays, **kw))
 
 
+@pytest.mark.lazy_subset("name", LAZY_SUBSET)  # full product on eager backends only
 @pytest.mark.parametrize("zero_division", ZERO_DIVISIONS, ids=str)
 @pytest.mark.parametrize("reduction", REDUCTIONS, ids=str)
 @pytest.mark.parametrize("name", SCORE_NAMES)
 def test_score_matches_smp(backend, name, reduction, zero_division):
-    if backend.lazy and name not in LAZY_SUBSET:
-        pytest.skip("full product on eager backends; a representative subset on lazy ones")
     kw = dict(reduction=reduction, zero_division=zero_division)
     if reduction is not None and "weighted" in reduction:
         kw["class_weights"] = WEIGHTS
