@@ -109,10 +109,8 @@ def label_sums(xp: Any, values: Any, labels: Any, num_bins: int) -> Any:
             out = torch.zeros((n, num_bins), dtype=values.dtype, device=values.device)
             return out.scatter_add(1, labels.to(torch.int64), values)
         if aac.is_numpy_array(values):  # weighted bincount (float64 sums), no (N, K, P) mask
-            np = sys.modules["numpy"]
-            flat = (labels.astype(np.int64) + np.arange(n)[:, None] * num_bins).reshape(-1)
-            out = np.bincount(flat, weights=values.reshape(-1), minlength=n * num_bins)
-            return out.reshape(n, num_bins).astype(values.dtype, copy=False)
+            out = _numpy_row_bincount(labels, num_bins, weights=values)
+            return out.astype(values.dtype, copy=False)
         if aac.is_jax_array(values):
             rows = xp.arange(n)[:, None]
             out = xp.zeros((n, num_bins), dtype=values.dtype)
@@ -123,6 +121,16 @@ def label_sums(xp: Any, values: Any, labels: Any, num_bins: int) -> Any:
     return xp.sum(xp.where(match, xp.expand_dims(values, axis=1), zero), axis=2)
 
 
+def _numpy_row_bincount(labels: Any, num_bins: int, weights: Any | None = None) -> Any:
+    """Per-row ``np.bincount`` of (N, P) ``labels`` in [0, num_bins) as one call (row
+    offsets); (N, num_bins), float64 with ``weights`` (N, P), int64 without."""
+    np = sys.modules["numpy"]
+    n = labels.shape[0]
+    flat = (labels.astype(np.int64) + np.arange(n)[:, None] * num_bins).reshape(-1)
+    w = None if weights is None else weights.reshape(-1)
+    return np.bincount(flat, weights=w, minlength=n * num_bins).reshape(n, num_bins)
+
+
 def label_counts(xp: Any, labels: Any, num_bins: int) -> Any:
     """Per-row histogram of integer ``labels`` (N, P) in [0, num_bins): (N, num_bins) int."""
     n = labels.shape[0]
@@ -131,10 +139,7 @@ def label_counts(xp: Any, labels: Any, num_bins: int) -> Any:
             rows = [torch.bincount(row, minlength=num_bins) for row in labels.to(torch.int64)]
             return torch.stack(rows) if rows else labels.new_zeros((0, num_bins))
         if aac.is_numpy_array(labels):
-            np = sys.modules["numpy"]
-            offsets = np.arange(n)[:, None] * num_bins
-            flat = (labels.astype(np.int64) + offsets).reshape(-1)
-            return np.bincount(flat, minlength=n * num_bins).reshape(n, num_bins)
+            return _numpy_row_bincount(labels, num_bins)
         if aac.is_jax_array(labels):
             jnp = sys.modules["jax.numpy"]
             offsets = jnp.arange(n)[:, None] * num_bins
@@ -395,17 +400,14 @@ def _jax_sigmoid_dense_stats(hard: bool, acc: Any) -> Any:
     jax = sys.modules["jax"]
     jnp = sys.modules["jax.numpy"]
 
-    def probs_and_target(x: Any, t: Any, valid: Any) -> tuple[Any, Any]:
-        p, tf = jax.nn.sigmoid(x.astype(acc)), t.astype(acc)
-        if valid is not None:  # ignored pixels: prediction and target 0 (hides NaN too)
-            p, tf = jnp.where(valid, p, 0), jnp.where(valid, tf, 0)
-        return p, tf
+    def masked(a: Any, valid: Any) -> Any:  # ignored pixels: 0 (hides NaN there too)
+        return a if valid is None else jnp.where(valid, a, 0)
 
     def add3(a: Any, b: Any) -> Any:
         return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
     def fwd(x: Any, t: Any, valid: Any) -> Any:
-        p, tf = probs_and_target(x, t, valid)
+        p, tf = masked(jax.nn.sigmoid(x.astype(acc)), valid), masked(t.astype(acc), valid)
         overlap = p * tf if hard else jnp.abs(p - tf)
         # one variadic reduction: XLA fuses the sigmoid into it instead of materialising
         # p and the float target for three separate sums
@@ -426,15 +428,11 @@ def _jax_sigmoid_dense_stats(hard: bool, acc: Any) -> Any:
         e = jnp.exp(-jnp.abs(xa))
         r = 1 / (1 + e)
         p = jnp.where(xa >= 0, r, e * r)
-        tf = t.astype(acc) if valid is None else jnp.where(valid, t.astype(acc), 0)
+        tf = masked(t.astype(acc), valid)
         d_inter = tf if hard else (1 - jnp.sign(p - tf)) / 2
-        grad = e * r * r * (g_pred + g_inter * d_inter)
-        if valid is not None:
-            grad = jnp.where(valid, grad, 0)
+        grad = masked(e * r * r * (g_pred + g_inter * d_inter), valid)
         if jnp.issubdtype(t.dtype, jnp.inexact):  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
-            g_target = g_tsum + g_inter * (1 + jnp.sign(p - tf)) / 2
-            if valid is not None:
-                g_target = jnp.where(valid, g_target, 0)
+            g_target = masked(g_tsum + g_inter * (1 + jnp.sign(p - tf)) / 2, valid)
             grad_t = g_target.astype(t.dtype)
         else:
             grad_t = np.zeros(t.shape, dtype=jax.dtypes.float0)
