@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from anyiou._lib._convert import backend_library, from_numpy, to_numpy
+
 ENV_VAR = "ANYIOU_BACKENDS"
 
 
@@ -38,6 +40,7 @@ class Backend:
     # -- construction -----------------------------------------------------------------
     def load(self) -> Backend:
         self.lib = importlib.import_module(self.module)
+        backend_library(self.name)  # the module the conversions use
         if self.name.startswith("jax"):
             import jax
 
@@ -72,41 +75,16 @@ class Backend:
         """Whether eager value checks (label ranges) run on this backend."""
         return self.name in ("numpy", "array_api_strict", "torch")
 
-    # -- conversion -------------------------------------------------------------------
+    # -- conversion (anyiou._lib._convert, shared with the demo, the CLI and benchmarks) -
     def asarray(self, a: Any, dtype: Any = None) -> Any:
+        """A copy of ``a`` (anything ``np.asarray`` takes) on this backend; Dask arrays are
+        chunked in halves of each axis, so every reduction crosses chunk boundaries."""
         a = np.asarray(a) if dtype is None else np.asarray(a, dtype=dtype)
-        n = self.name
-        if n == "numpy":
-            return a.copy()
-        if n == "array_api_strict":
-            return self.lib.asarray(a.copy())
-        if n == "torch":
-            return self.lib.from_numpy(a.copy())
-        if n == "torch_cuda":
-            return self.lib.from_numpy(a.copy()).cuda()
-        if n.startswith("jax"):
-            dev = self.lib.devices("gpu" if self.gpu else "cpu")[0]
-            import jax.numpy as jnp
-
-            return self.lib.device_put(jnp.asarray(a), dev)
-        if n == "dask":
-            chunks = tuple(max(1, (s + 1) // 2) for s in a.shape)
-            return self.lib.from_array(a, chunks=chunks)
-        if n == "cupy":
-            return self.lib.asarray(a)
-        raise AssertionError(n)
+        chunks = tuple(max(1, (s + 1) // 2) for s in a.shape)
+        return from_numpy(a, self.name, chunks=chunks)
 
     def to_numpy(self, x: Any) -> np.ndarray:
-        n = self.name
-        if n.startswith("torch"):
-            return x.detach().cpu().numpy()
-        if n == "dask":
-            return np.asarray(x.compute())
-        if n == "cupy":
-            return self.lib.asnumpy(x)
-        if n == "array_api_strict":
-            return np.asarray(self.lib.asarray(x, copy=True)._array)
-        return np.asarray(x)
+        return to_numpy(x)
 
     def value_and_grad(
         self, fn: Callable[[Any], Any], x: np.ndarray

@@ -30,7 +30,7 @@ GPU_BACKENDS = {"cupy": (["cupy"], []), "torch_cuda": ([], []), "jax_gpu": ([], 
 
 def _install_test_env(session: nox.Session, extra: tuple[list[str], list[str]]) -> None:
     extras, others = extra
-    # the `cli` extra (Pillow, tqdm) lets tests/test_cli.py run `anyiou evaluate`
+    # the `cli` extra (Pillow, tqdm) lets tests/cli/ run `anyiou evaluate`
     session.install(*CONSTRAINTS, "-e", f".[{','.join(['test', 'cli', *extras])}]", *others)
     # smp's losses/metrics are the reference; its timm/torchvision deps are not needed.
     session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
@@ -107,4 +107,4 @@ def bench(session: nox.Session) -> None:
     """The benchmark (prints ratios, writes JSON and a PNG chart)."""
     session.install(*CONSTRAINTS, "-e", ".[test,jax]", "optax", "matplotlib")
     session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
-    session.run("python", "benchmarks/run.py", *session.posargs)
+    session.run("python", "-m", "benchmarks.run", *session.posargs)

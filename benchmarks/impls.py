@@ -13,8 +13,10 @@ family             implementations                             baseline (ratio =
 =================  ==========================================  ===========================
 
 :func:`build` returns a :class:`Bench`: zero-argument callables for the forward pass
-and (losses under autodiff) the forward+backward pass, all on the same inputs.
-anyiou parts that do not exist yet raise :class:`NotAvailable` (reported as n/a).
+and (losses under autodiff) the forward+backward pass, all on the same inputs. Inputs
+reach torch and JAX through :func:`anyiou._lib._convert.from_numpy` (torch shares the
+NumPy buffers; JAX arrays are put on the host CPU, where the memory is measured); a
+library that is not installed raises ImportError (reported as n/a).
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from cases import Case, Inputs
+
+from anyiou._lib._convert import from_numpy
+
+from .cases import Case, Inputs
 
 FAMILIES = ("torch", "jax", "numpy", "metrics-numpy", "metrics-torch", "metrics-jax")
 LOSS_FAMILIES = ("torch", "jax", "numpy")
@@ -36,10 +41,6 @@ BASELINE = {
     "metrics-torch": "bincount",
     "metrics-jax": "bincount",
 }
-
-
-class NotAvailable(Exception):
-    """An implementation that cannot run here (missing anyiou part or library)."""
 
 
 @dataclass
@@ -71,23 +72,14 @@ def impl_names(family: str, case: Case) -> list[str]:
     return names
 
 
-def _anyiou(name: str) -> Any:
-    import anyiou
-
-    obj = getattr(anyiou, name, None)
-    if obj is None:
-        obj = getattr(getattr(anyiou, "metrics", None), name, None)
-    if obj is None:
-        raise NotAvailable(f"anyiou.{name} does not exist (yet)")
-    return obj
-
-
 _ANYIOU_LOSSES = {"anyiou-jaccard": "JaccardLoss", "anyiou-dice": "DiceLoss",
                   "anyiou-lovasz": "LovaszLoss"}
 
 
 def _anyiou_loss(impl: str, mode: str) -> Any:
-    return _anyiou(_ANYIOU_LOSSES[impl])(mode)
+    import anyiou
+
+    return getattr(anyiou, _ANYIOU_LOSSES[impl])(mode)
 
 
 def build(family: str, impl: str, case: Case, inp: Inputs) -> Bench:
@@ -111,20 +103,20 @@ def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     import torch
     import torch.nn.functional as F
 
-    x = torch.from_numpy(inp.logits)
-    y = torch.from_numpy(inp.target)
+    x = from_numpy(inp.logits, "torch", copy=False)
+    y = from_numpy(inp.target, "torch", copy=False)
     if impl == "cross-entropy":
         if case.mode == "multiclass":
             fn = F.cross_entropy
         else:
-            yf = torch.from_numpy(inp.target_float)
+            yf = from_numpy(inp.target_float, "torch", copy=False)
 
             def fn(logits, _y):
                 return F.binary_cross_entropy_with_logits(logits, yf)
     elif impl.startswith("anyiou-"):
         fn = _anyiou_loss(impl, case.mode)
     elif impl.startswith("smp-"):
-        from smp_loader import smp_subpackage
+        from tests.support.oracles import smp_subpackage
 
         losses = smp_subpackage("losses")
         cls = {"smp-jaccard": losses.JaccardLoss, "smp-dice": losses.DiceLoss,
@@ -150,10 +142,9 @@ def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
 
 def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     import jax
-    import jax.numpy as jnp
 
-    x = jnp.asarray(inp.logits)
-    y = jnp.asarray(inp.target.astype(np.int32))  # JAX default: no 64-bit integers
+    x = from_numpy(inp.logits, "jax")
+    y = from_numpy(inp.target.astype(np.int32), "jax")  # JAX default: no 64-bit integers
     if impl == "optax-ce":
         import optax
 
@@ -163,7 +154,7 @@ def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
                 return optax.softmax_cross_entropy_with_integer_labels(logits, labels,
                                                                        axis=1).mean()
         else:
-            y = jnp.asarray(inp.target_float)
+            y = from_numpy(inp.target_float, "jax")
 
             def fn(logits, labels):
                 return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
@@ -225,7 +216,8 @@ def _codes(xp: Any, case: Case, p: Any, t: Any) -> tuple[Any, int]:
 
 
 def _confmat_fn(case: Case) -> Callable[[Any, Any], Any]:
-    confusion_matrix = _anyiou("confusion_matrix")
+    from anyiou.metrics import confusion_matrix
+
     if case.mode == "multiclass":
         return lambda p, t: confusion_matrix(p, t, case.c)
     # binary: the 0/1 masks as 2-class label maps
@@ -233,8 +225,9 @@ def _confmat_fn(case: Case) -> Callable[[Any, Any], Any]:
 
 
 def _meaniou(case: Case) -> Any:
-    mean_iou = _anyiou("MeanIoU")
-    return mean_iou(case.c, mode=case.mode)
+    from anyiou.metrics import MeanIoU
+
+    return MeanIoU(case.c, mode=case.mode)
 
 
 def _numpy_metric(impl: str, case: Case, inp: Inputs) -> Bench:
@@ -279,7 +272,7 @@ def _torch_metric(impl: str, case: Case, inp: Inputs) -> Bench:
     import array_api_compat.torch as xp
     import torch
 
-    p, t = torch.from_numpy(inp.preds), torch.from_numpy(inp.target)
+    p, t = from_numpy(inp.preds, "torch", copy=False), from_numpy(inp.target, "torch", copy=False)
     if impl == "bincount":
 
         def fwd():
@@ -304,8 +297,8 @@ def _jax_metric(impl: str, case: Case, inp: Inputs) -> Bench:
     import jax
     import jax.numpy as jnp
 
-    p = jnp.asarray(inp.preds.astype(np.int32))
-    t = jnp.asarray(inp.target.astype(np.int32))
+    p = from_numpy(inp.preds.astype(np.int32), "jax", copy=False)
+    t = from_numpy(inp.target.astype(np.int32), "jax", copy=False)
     if impl == "bincount":
 
         def run(p, t):

@@ -35,7 +35,8 @@ from pathlib import Path
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
-WORKER = Path(__file__).with_name("worker.py")
+#: the repository root: the workers run ``python -m benchmarks.worker`` from there
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _status_kib(field: str) -> int | None:
@@ -100,19 +101,20 @@ def peak_extra(fn: Callable[[], object], sync: Callable[[object], None]) -> dict
 
 
 def run_isolated(request: dict, timeout_s: float = 900.0) -> dict:
-    """Measure one request in a fresh ``python benchmarks/worker.py`` process.
+    """Measure one request in a fresh ``python -m benchmarks.worker`` process.
 
     ``request`` is passed as JSON; the worker prints one JSON object on its last line.
     Failures come back as ``{"error": "..."}`` instead of raising.
     """
-    cmd = [sys.executable, str(WORKER), json.dumps(request)]
+    cmd = [sys.executable, "-m", "benchmarks.worker", json.dumps(request)]
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
     if request.get("threads"):
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[var] = str(request["threads"])
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env,
+                              cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout_s:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

@@ -1,11 +1,11 @@
 """PNG bar chart of a benchmark run (matplotlib, no display needed).
 
-    python benchmarks/plot.py benchmarks/results/benchmarks.json [out.png]
+    python -m benchmarks.plot benchmarks/results/benchmarks.json [out.png]
 
-Four panels, one group of bars per case, log-scaled ratios with the SPEC target
-drawn as a dashed line: torch CPU forward+backward time / cross-entropy, peak extra
-memory of torch forward+backward / logits' bytes, JAX jit forward+backward time /
-optax cross-entropy, metric update time / the library's bincount.
+Four panels, one group of bars per case, log-scaled ratios with the performance target
+(``targets.py``) drawn as a dashed line: torch CPU forward+backward time / cross-entropy,
+peak extra memory of torch forward+backward / logits' bytes, JAX jit forward+backward
+time / optax cross-entropy, metric update time / the library's bincount.
 """
 
 from __future__ import annotations

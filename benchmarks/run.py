@@ -1,16 +1,19 @@
 """anyiou benchmark: time, ratios and peak memory against cross-entropy, smp, optax,
 NumPy, bincount and sklearn, on the same inputs, in one run.
 
-    python benchmarks/run.py                  # default run (minutes; see docs/benchmarks.md)
-    python benchmarks/run.py --quick          # small inputs, a smoke test (about 2 minutes)
-    python benchmarks/run.py --cases multiclass-N8-C21-512x512 --families torch jax
-    python benchmarks/run.py --update-docs    # also refresh docs/benchmarks.md and its chart
+    python -m benchmarks.run                  # default run (minutes; see docs/benchmarks.md)
+    python -m benchmarks.run --quick          # small inputs, a smoke test (about 2 minutes)
+    python -m benchmarks.run --cases multiclass-N8-C21-512x512 --families torch jax
+    python -m benchmarks.run --update-docs    # also refresh docs/benchmarks.md and its chart
+
+(from the repository root: the package ``benchmarks`` and the tests' smp loader,
+``tests.support.oracles``, are imported from there).
 
 Each (case, library) is measured in a fresh process (``worker.py``; ``--isolate``: one
 per loss implementation): the peak extra memory of each implementation in turn
 (``memory.py``), then the median times of forward and forward+backward after warm-up,
 all implementations interleaved (``timing.py``). Prints ratios to the family's
-baseline, checks the SPEC section 6 targets (``targets.py``), and writes
+baseline, checks the performance targets (``targets.py``), and writes
 ``<out>/benchmarks.json`` (and a dated copy) and ``<out>/benchmarks.png``. No timing is
 asserted anywhere: timings on a shared machine are noisy, the ratios are what to read.
 """
@@ -30,16 +33,15 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
+from . import cases as _cases
+from . import report
+from .impls import BASELINE, FAMILIES, LOSS_FAMILIES, impl_names
+from .memory import run_isolated
+from .targets import checks_for
+from .timing import QUICK_POLICY, Policy
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(HERE))
-
-import cases as _cases  # noqa: E402
-import report  # noqa: E402
-from impls import BASELINE, FAMILIES, LOSS_FAMILIES, impl_names  # noqa: E402
-from memory import run_isolated  # noqa: E402
-from targets import checks_for  # noqa: E402
-from timing import QUICK_POLICY, Policy  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_IMG = ROOT / "docs" / "img" / "benchmarks.png"
@@ -246,7 +248,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true",
                     help="small inputs and few repeats (a smoke test)")
     ap.add_argument("--cases", nargs="+", metavar="CASE",
-                    help="case names (default: all five; 'ref' = the SPEC reference case, "
+                    help="case names (default: all five; 'ref' = the reference case, "
                          "'none' = no case, e.g. for the scaling tables alone)")
     ap.add_argument("--families", nargs="+", choices=FAMILIES, metavar="FAMILY",
                     help=f"subset of {', '.join(FAMILIES)} (default: all)")
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {
         "meta": {
             "date": _dt.datetime.now().isoformat(timespec="seconds"),
-            "command": "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None
+            "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None
                                                               else argv),
             "quick": args.quick,
             "threads": args.threads,
@@ -337,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.console_table(results["rows"]))
     print()
-    print("SPEC section 6 targets (ratios; noisy on a shared machine):")
+    print("Performance targets (ratios; noisy on a shared machine):")
     print(report.checks_table(results["checks"], markdown=False))
     if results.get("scaling"):
         print()
@@ -358,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     png = None
     if not args.no_plot and results["rows"]:
         try:
-            import plot
+            from . import plot
 
             png = plot.draw(results, args.out / "benchmarks.png")
         except ImportError as exc:

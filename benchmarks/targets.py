@@ -1,4 +1,7 @@
-"""SPEC section 6 targets, checked on the measured ratios (never in the tests)."""
+"""Performance targets, checked on the measured ratios (never in the tests): JaccardLoss
+forward+backward within 1.5x the time of the library's cross-entropy and 2x the logits'
+bytes of peak extra memory (torch, JAX); the metric updates within 2x the time of the
+library's ``bincount`` and, on NumPy, at least 10x faster than scikit-learn."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ TIME_LIMIT = {"torch": 1.5, "jax": 1.5, "metrics-numpy": 2.0, "metrics-torch": 2
               "metrics-jax": 2.0}
 MEMORY_LIMIT = 2.0  # x logits' bytes, forward+backward
 SKLEARN_SPEEDUP = 10.0
-LOSS_TARGETS = ("anyiou-jaccard",)  # SPEC 6 names JaccardLoss
+LOSS_TARGETS = ("anyiou-jaccard",)  # the loss the targets are set for
 METRIC_TARGETS = ("anyiou-confmat", "anyiou-meaniou")
 
 

@@ -2,7 +2,7 @@
 
 Started by :func:`memory.run_isolated`; not meant to be called by hand, but it can be:
 
-    python benchmarks/worker.py '{"case": "multiclass-N8-C21-512x512", "family": "torch",
+    python -m benchmarks.worker '{"case": "multiclass-N8-C21-512x512", "family": "torch",
                                   "impls": ["anyiou-jaccard"]}'
 
 For each implementation, in order: build it (JAX: compile ahead of time); warm it up
@@ -18,21 +18,18 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cases import get_case, make_inputs, tiny  # noqa: E402
-from impls import Bench, NotAvailable, build  # noqa: E402
-from memory import peak_extra  # noqa: E402
-from timing import Item, Policy, measure_interleaved  # noqa: E402
+from .cases import get_case, make_inputs, tiny
+from .impls import Bench, build
+from .memory import peak_extra
+from .timing import Item, Policy, measure_interleaved
 
 
 def prepare(family: str, impl: str, case, inp) -> tuple[dict, Bench | None]:
     """Build and warm up one implementation, then measure its peak extra memory."""
     try:
         bench = build(family, impl, case, inp)
-    except (NotAvailable, ImportError) as exc:
+    except ImportError as exc:  # a library (or smp) not installed here
         return {"error": f"n/a: {exc}"}, None
     out: dict = {"basis_bytes": bench.basis_bytes, **bench.info}
     main = bench.fb if bench.fb is not None else bench.fwd

@@ -9,7 +9,7 @@ from typing import Any
 __all__ = ["torch_sync"]
 
 
-@functools.lru_cache(maxsize=1)
+@functools.cache
 def _all_reduce_sum() -> Any:
     """The autograd Function (built on first use, so anyiou never imports torch itself)."""
     import torch

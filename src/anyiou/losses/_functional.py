@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._lib._aggregate import tversky_score
 from .._lib._namespace import accumulation_dtype, get_namespace, is_floating
+from ._reduce import tversky_score
 
 __all__ = ["soft_dice_score", "soft_jaccard_score", "soft_tversky_score"]
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .._lib import _dispatch
-from .._lib._aggregate import safe_divide
+from .._lib import kernels
+from .._lib._checks import check_pair
 from .._lib._namespace import accumulation_dtype, device_of, get_namespace, index_dtype
-from .._lib._validation import (
+from .._lib._numerics import safe_divide
+from .._lib._options import (
     MODES,
     MULTICLASS_MODE,
     check_choice,
     check_class_axis,
     check_ignore_index,
-    check_labels_in_range,
-    check_pair,
-    check_targets_in_unit_interval,
 )
+from .._lib._values import check_labels_in_range, check_targets_in_unit_interval
 
 __all__ = ["LovaszLoss"]
 
@@ -170,7 +169,7 @@ class LovaszLoss:
         z = xp.reshape(z, (n, c, -1))
         labels = xp.reshape(labels, (n, -1))
         check_labels_in_range(xp, labels, c, self.ignore_index)
-        p = _dispatch.softmax(xp, z, 1)  # smp applies it whatever from_logits says
+        p = kernels.softmax(xp, z, 1)  # smp applies it whatever from_logits says
         if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
             p = xp.reshape(xp.moveaxis(p, 1, 0), (1, c, -1))
             labels = xp.reshape(labels, (1, -1))
@@ -236,7 +235,7 @@ def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> 
         key = xp.where(valid, errors, xp.asarray(-math.inf, dtype=dtype, device=dev))
         n_valid = xp.sum(xp.astype(valid, dtype), axis=-1, keepdims=True)
         seen = xp.minimum(xp.arange(1, length + 1, dtype=dtype, device=dev), n_valid)
-    e_sorted, g_sorted = _dispatch.sort_along_last(xp, key, contrib, g)
+    e_sorted, g_sorted = kernels.sort_along_last(xp, key, contrib, g)
     del key, contrib
     g_total = xp.sum(g, axis=-1, keepdims=True)
     # J_k = 1 - I_k / U_k with I_k = G - fg_k and U_k = G + seen_k - fg_k, i.e.

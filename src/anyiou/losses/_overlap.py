@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._aggregate import reduce_class_losses, tversky_score
 from .._lib._namespace import get_namespace
-from .._lib._stats import OverlapStats, overlap_statistics
-from .._lib._validation import (
+from .._lib._options import (
     EMPTY_RULES,
+    LOSS_REDUCTIONS,
     MODES,
-    REDUCTIONS,
     check_choice,
     check_class_axis,
     check_class_weights,
@@ -23,6 +21,8 @@ from .._lib._validation import (
     check_ignore_index,
     check_nonnegative,
 )
+from ._reduce import reduce_class_losses, tversky_score
+from ._statistics import OverlapStats, overlap_statistics
 
 __all__ = ["OverlapLoss"]
 
@@ -65,7 +65,7 @@ class OverlapLoss:
         self.eps = check_nonnegative("eps", eps)
         self.class_weights = check_class_weights(class_weights, mode)
         self.per_image = bool(per_image)
-        self.reduction = check_choice("reduction", reduction, REDUCTIONS)
+        self.reduction = check_choice("reduction", reduction, LOSS_REDUCTIONS)
         self.empty = check_choice("empty", empty, EMPTY_RULES)
         self.class_axis = check_class_axis(class_axis)
         if sync is not None and not callable(sync):

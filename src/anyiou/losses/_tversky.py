@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._validation import check_nonnegative
+from .._lib._options import check_nonnegative
 from ._overlap import OverlapLoss
 
 __all__ = ["TverskyLoss"]

@@ -16,26 +16,28 @@ from ._confusion import (
     iou_from_confusion_matrix,
     jaccard_index,
 )
-from ._scores import (
-    accuracy,
-    balanced_accuracy,
-    f1_score,
+from ._counts import get_stats
+from ._rates import (
     false_discovery_rate,
     false_negative_rate,
     false_omission_rate,
     false_positive_rate,
-    fbeta_score,
-    iou_score,
     negative_likelihood_ratio,
     negative_predictive_value,
     positive_likelihood_ratio,
     positive_predictive_value,
     precision,
+)
+from ._scores import (
+    accuracy,
+    balanced_accuracy,
+    f1_score,
+    fbeta_score,
+    iou_score,
     recall,
     sensitivity,
     specificity,
 )
-from ._stats import get_stats
 from ._streaming import MeanIoU
 
 __all__ = [

@@ -3,44 +3,34 @@ and mmseg.
 
 Counts are exact integers (int64; int32 for JAX without x64), accumulated by the
 backend's own ``bincount`` where it has one (NumPy, torch, JAX, CuPy, Dask) and by a
-pure array-API one-hot matmul otherwise (``anyiou._lib._dispatch.pair_counts``).
+pure array-API one-hot matmul otherwise (``anyiou._lib.kernels.pair_counts``).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from .._lib import _dispatch
-from .._lib._aggregate import safe_divide
-from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
-from .._lib._validation import (
-    AVERAGES,
+from .._lib import kernels
+from .._lib._namespace import get_namespace
+from .._lib._options import (
+    MODES,
     MULTICLASS_MODE,
     check_choice,
-    check_confmat,
     check_ignore_index,
     check_num_classes,
-    check_optional_choice,
-    check_zero_division,
 )
-from ._stats import (
-    binary_counts,
-    binary_masks,
-    float_dtype,
-    multiclass_histogram,
-)
+from ._counts import binary_counts, binary_masks, multiclass_histogram
+from ._reduce import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 
 __all__ = [
-    "AVERAGES",
     "confusion_matrix",
+    "counts",
     "dice_from_confusion_matrix",
     "dice_score",
     "iou_from_confusion_matrix",
     "jaccard_index",
+    "multilabel_confusion_matrix",
 ]
-
-_MODES = ("multiclass", "binary", "multilabel")
 
 
 # -- counting -----------------------------------------------------------------------------
@@ -114,107 +104,12 @@ def multilabel_confusion_matrix(
         xp, preds, target, mode, num_classes, threshold, ignore_index,
         threshold_target=False, output_name="preds",
     )
-    tp, fp, fn, tn = _dispatch.run_compiled(binary_counts, xp, pos_o, pos_t, counted,
-                                            axis=(0, 2))
+    tp, fp, fn, tn = kernels.run_compiled(binary_counts, xp, pos_o, pos_t, counted,
+                                          axis=(0, 2))
     return xp.stack([xp.stack([tn, fp], axis=-1), xp.stack([fn, tp], axis=-1)], axis=-2)
 
 
-# -- reduction ----------------------------------------------------------------------------
-
-
-def _check_average(average: Any) -> str:
-    return check_optional_choice("average", average, AVERAGES)
-
-
-def _check_zero_division(zero_division: Any) -> float:
-    return check_zero_division(zero_division, allow_warn=False)  # type: ignore[return-value]
-
-
-def _overlap_from_confmat(xp: Any, confmat: Any, multilabel: bool) -> tuple[Any, Any, Any]:
-    """tp, fp, fn per class, each (C,)."""
-    if multilabel:
-        return confmat[:, 1, 1], confmat[:, 0, 1], confmat[:, 1, 0]
-    c = confmat.shape[0]
-    dev = device_of(confmat)
-    diag_idx = xp.arange(c, dtype=index_dtype(xp, dev), device=dev) * (c + 1)
-    tp = xp.take(xp.reshape(confmat, (c * c,)), diag_idx, axis=0)
-    fp = xp.sum(confmat, axis=0) - tp
-    fn = xp.sum(confmat, axis=1) - tp
-    return tp, fp, fn
-
-
-def _reduce(
-    xp: Any,
-    tp: Any,
-    fp: Any,
-    fn: Any,
-    *,
-    dice: bool,
-    multilabel: bool,
-    average: str,
-    ignore_index: int | None,
-    zero_division: float,
-) -> Any:
-    """IoU or Dice from per-class counts, reduced like torchmetrics' JaccardIndex.
-
-    * per class: ``tp / (tp + fp + fn)`` (Dice: ``2tp / (2tp + fp + fn)``); 0/0 gives
-      ``zero_division``;
-    * ``micro``: sums over classes first (an in-range ``ignore_index`` class left out);
-    * ``macro``: mean over classes; multiclass leaves out classes whose union is 0 and an
-      in-range ``ignore_index`` class; NaN scores (``zero_division=nan``) are left out;
-    * ``weighted``: mean weighted by support ``tp + fn``;
-    * nothing left to average (all weights 0): ``zero_division``.
-    """
-    like = tp
-    fdt = float_dtype(xp, like) if is_integral(xp, tp.dtype) else tp.dtype
-    tpf, fpf, fnf = (xp.astype(x, fdt) for x in (tp, fp, fn))
-    num = 2 * tpf if dice else tpf
-    den = num + fpf + fnf
-    c = tp.shape[0]
-    keep = xp.ones((c,), dtype=fdt, device=device_of(like))
-    if not multilabel and ignore_index is not None and 0 <= ignore_index < c:
-        classes = xp.arange(c, dtype=index_dtype(xp, device_of(like)), device=device_of(like))
-        keep = xp.astype(classes != ignore_index, fdt)
-    if average == "micro":
-        return safe_divide(xp, xp.sum(num * keep), xp.sum(den * keep), fill=zero_division)
-    per_class = safe_divide(xp, num, den, fill=zero_division)
-    if average == "none":
-        return per_class
-    if average == "weighted":
-        weights = (tpf + fnf) * keep
-    else:
-        weights = keep if multilabel else keep * xp.astype(den > 0, fdt)
-    ok = ~xp.isnan(per_class)
-    zero = xp.zeros_like(per_class)
-    weights = xp.where(ok, weights, zero)
-    scores = xp.where(ok, per_class, zero)
-    return safe_divide(xp, xp.sum(weights * scores), xp.sum(weights), fill=zero_division)
-
-
-def _reduce_confmat(xp: Any, confmat: Any, **options: Any) -> Any:
-    """Scores of a (C, C) or (C, 2, 2) matrix (one compiled program on eager JAX)."""
-    options["multilabel"] = check_confmat(xp, confmat)
-    zd = options["zero_division"]
-    # static jit arguments are compared with ==, and nan != nan: pass NaN as a string
-    options["zero_division"] = "nan" if math.isnan(zd) else zd
-    return _dispatch.run_compiled(_reduce_confmat_core, xp, confmat, **options)
-
-
-def _reduce_confmat_core(xp: Any, confmat: Any, **options: Any) -> Any:
-    if options["zero_division"] == "nan":
-        options["zero_division"] = math.nan
-    tp, fp, fn = _overlap_from_confmat(xp, confmat, options["multilabel"])
-    return _reduce(xp, tp, fp, fn, **options)
-
-
-def _from_confmat(confmat: Any, average: Any, ignore_index: Any, zero_division: Any,
-                  dice: bool) -> Any:
-    xp = get_namespace(confmat=confmat)
-    average = _check_average(average)
-    ignore_index = check_ignore_index(ignore_index)
-    zero_division = _check_zero_division(zero_division)
-    return _reduce_confmat(xp, confmat, dice=dice, average=average,
-                           ignore_index=ignore_index, zero_division=zero_division)
+# -- from an accumulated matrix ---------------------------------------------------------
 
 
 def iou_from_confusion_matrix(
@@ -248,7 +143,7 @@ def iou_from_confusion_matrix(
     >>> round(float(iou_from_confusion_matrix(cm)), 6)  # class 2 absent: mean of 1/2, 2/3
     0.583333
     """
-    return _from_confmat(confmat, average, ignore_index, zero_division, dice=False)
+    return score_confmat(confmat, average, ignore_index, zero_division, dice=False)
 
 
 def dice_from_confusion_matrix(
@@ -259,6 +154,19 @@ def dice_from_confusion_matrix(
 ) -> Any:
     """Dice (F1) from an accumulated confusion matrix (see `dice_score`).
 
+    Parameters
+    ----------
+    confmat : array
+        (C, C) from `confusion_matrix`, or (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]``
+        matrices, as in `iou_from_confusion_matrix`.
+    average, ignore_index, zero_division
+        As in `dice_score`.
+
+    Returns
+    -------
+    array
+        0-d, or (C,) for ``average='none'``; the namespace's default float dtype.
+
     Examples
     --------
     >>> import numpy as np
@@ -267,7 +175,7 @@ def dice_from_confusion_matrix(
     >>> round(float(dice_from_confusion_matrix(cm)), 6)  # mean of 2/3 and 4/5
     0.733333
     """
-    return _from_confmat(confmat, average, ignore_index, zero_division, dice=True)
+    return score_confmat(confmat, average, ignore_index, zero_division, dice=True)
 
 
 # -- one-call metrics ---------------------------------------------------------------------
@@ -282,25 +190,53 @@ def counts(
     threshold: Any,
 ) -> Any:
     """The summable state of one batch: (C, C) multiclass, (C, 2, 2) otherwise."""
-    mode = check_choice("mode", mode, _MODES)
+    mode = check_choice("mode", mode, MODES)
     if mode == MULTICLASS_MODE:
         return confusion_matrix(preds, target, num_classes, ignore_index)
     ignore_index = check_ignore_index(ignore_index)
     return multilabel_confusion_matrix(preds, target, mode, num_classes, ignore_index, threshold)
 
 
-def _one_call(preds, target, num_classes, average, ignore_index, zero_division, mode,
-              threshold, dice):
-    average = _check_average(average)
-    zero_division = _check_zero_division(zero_division)
+def _one_call(
+    preds: Any,
+    target: Any,
+    num_classes: int | None,
+    average: Any,
+    ignore_index: Any,
+    zero_division: Any,
+    mode: str,
+    threshold: Any,
+    dice: bool,
+) -> Any:
+    """Count one batch (`counts`) and reduce it (`reduce_confmat`)."""
+    average = check_average(average)
+    zero_division = check_confmat_zero_division(zero_division)
     ignore_index = check_ignore_index(ignore_index)
     cm = counts(preds, target, num_classes, ignore_index, mode, threshold)
     xp = get_namespace(confmat=cm)
-    return _reduce_confmat(xp, cm, dice=dice, average=average, ignore_index=ignore_index,
-                           zero_division=zero_division)
+    return reduce_confmat(xp, cm, dice=dice, average=average, ignore_index=ignore_index,
+                          zero_division=zero_division)
 
 
-_COMMON = """
+def jaccard_index(
+    preds: Any,
+    target: Any,
+    num_classes: int | None = None,
+    average: str | None = "macro",
+    ignore_index: int | None = None,
+    zero_division: float = 0.0,
+    *,
+    mode: str = "multiclass",
+    threshold: Any = 0.5,
+) -> Any:
+    """Dataset-level IoU from the confusion matrix (torchmetrics ``JaccardIndex``).
+
+    Per class ``tp / (tp + fp + fn)``, with the counts summed over every image and pixel,
+    then averaged over the classes. Equals
+    ``torchmetrics.functional.classification.multiclass_jaccard_index`` (and its
+    binary/multilabel siblings with ``mode=``) on every backend, with exact integer
+    counts.
+
     Parameters
     ----------
     preds : array
@@ -327,43 +263,18 @@ _COMMON = """
         multilabel ``'macro'``), and the result when nothing is left to average (every
         pixel ignored; torchmetrics returns NaN there: pass ``zero_division=nan``).
     mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+        Layout of ``preds`` and ``target`` (keyword-only).
     threshold : float or sequence of float, default 0.5
-        For floating binary/multilabel ``preds``: positive where ``preds >= threshold``
-        (smp, Keras; torchmetrics uses ``>`` and applies a sigmoid to values outside
-        [0, 1]; anyiou never does).
+        Keyword-only. For floating binary/multilabel ``preds``: positive where
+        ``preds >= threshold`` (smp, Keras; torchmetrics uses ``>`` and applies a sigmoid
+        to values outside [0, 1]; anyiou never does).
 
     Returns
     -------
     array
         0-d, or (C,) for ``average='none'``; the namespace's default float dtype
         (float32 for torch, float64 for NumPy), in ``target``'s library and device.
-"""
 
-
-def jaccard_index(
-    preds: Any,
-    target: Any,
-    num_classes: int | None = None,
-    average: str | None = "macro",
-    ignore_index: int | None = None,
-    zero_division: float = 0.0,
-    *,
-    mode: str = "multiclass",
-    threshold: Any = 0.5,
-) -> Any:
-    return _one_call(preds, target, num_classes, average, ignore_index, zero_division, mode,
-                     threshold, dice=False)
-
-
-jaccard_index.__doc__ = (
-    """Dataset-level IoU from the confusion matrix (torchmetrics ``JaccardIndex``).
-
-    Equals ``torchmetrics.functional.classification.multiclass_jaccard_index`` (and its
-    binary/multilabel siblings with ``mode=``) on every backend, with exact integer
-    counts.
-"""
-    + _COMMON
-    + """
     Examples
     --------
     >>> import numpy as np
@@ -374,8 +285,9 @@ jaccard_index.__doc__ = (
     0.583333
     >>> np.round(jaccard_index(preds, target, 3, average="none"), 6).tolist()
     [0.5, 0.666667, 0.0]
-"""
-)
+    """
+    return _one_call(preds, target, num_classes, average, ignore_index, zero_division, mode,
+                     threshold, dice=False)
 
 
 def dice_score(
@@ -389,19 +301,50 @@ def dice_score(
     mode: str = "multiclass",
     threshold: Any = 0.5,
 ) -> Any:
-    return _one_call(preds, target, num_classes, average, ignore_index, zero_division, mode,
-                     threshold, dice=True)
-
-
-dice_score.__doc__ = (
     """Dataset-level Dice (F1) ``2tp / (2tp + fp + fn)`` from the confusion matrix.
 
-    The same averaging rules as `jaccard_index`; without an in-range
+    The same counts and averaging rules as `jaccard_index`; without an in-range
     ``ignore_index`` this equals ``torchmetrics.functional.classification
     .multiclass_f1_score`` (whose macro mean keeps an in-range ignored class).
-"""
-    + _COMMON
-    + """
+
+    Parameters
+    ----------
+    preds : array
+        ``mode='multiclass'``: integer labels (N, *S) or scores (N, C, *S) (argmax over
+        axis 1). ``'binary'``: (N, *S) or (N, 1, *S); ``'multilabel'``: (N, C, *S); 0/1
+        integers/bools, or floats binarised with ``preds >= threshold``.
+    target : array
+        Multiclass: integer labels (N, *S). Binary/multilabel: ``preds``' shape, 0/1.
+    num_classes : int, optional
+        C; required for multiclass label predictions, else checked against the shapes.
+    average : {'macro', 'micro', 'weighted', 'none'} or None, default 'macro'
+        ``'macro'``: mean of the per-class scores, in multiclass mode over the classes
+        whose union (target or prediction) is not empty, as torchmetrics, Keras and
+        sklearn (``labels=None``) do; in binary/multilabel mode over every class, as
+        torchmetrics does (``zero_division=nan`` leaves empty classes out instead).
+        ``'micro'``: one score from the counts summed over classes. ``'weighted'``: mean
+        weighted by support (target pixels). ``'none'``/None: per-class scores (C,).
+    ignore_index : int, optional
+        Target value whose pixels are left out (255, -1, ...). Multiclass: a value in
+        [0, C) also leaves that class out of ``'macro'``/``'weighted'``/``'micro'``
+        (torchmetrics). Binary/multilabel: compared element-wise with the target.
+    zero_division : float, default 0
+        Score of a class whose denominator is 0 (``'none'``, ``'micro'``, binary and
+        multilabel ``'macro'``), and the result when nothing is left to average (every
+        pixel ignored; torchmetrics returns NaN there: pass ``zero_division=nan``).
+    mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+        Layout of ``preds`` and ``target`` (keyword-only).
+    threshold : float or sequence of float, default 0.5
+        Keyword-only. For floating binary/multilabel ``preds``: positive where
+        ``preds >= threshold`` (smp, Keras; torchmetrics uses ``>`` and applies a sigmoid
+        to values outside [0, 1]; anyiou never does).
+
+    Returns
+    -------
+    array
+        0-d, or (C,) for ``average='none'``; the namespace's default float dtype
+        (float32 for torch, float64 for NumPy), in ``target``'s library and device.
+
     Examples
     --------
     >>> import numpy as np
@@ -410,5 +353,6 @@ dice_score.__doc__ = (
     >>> preds = np.array([[0, 1, 1, 1]])
     >>> round(float(dice_score(preds, target, num_classes=3)), 6)
     0.733333
-"""
-)
+    """
+    return _one_call(preds, target, num_classes, average, ignore_index, zero_division, mode,
+                     threshold, dice=True)

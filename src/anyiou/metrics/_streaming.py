@@ -13,20 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
-from .._lib._validation import (
+from .._lib._options import (
+    MODES,
     MULTICLASS_MODE,
     check_choice,
     check_ignore_index,
     check_num_classes,
     check_threshold,
 )
-from ._confusion import (
-    _MODES,
-    _check_average,
-    _check_zero_division,
-    _reduce_confmat,
-    counts,
-)
+from ._confusion import counts
+from ._reduce import check_average, check_confmat_zero_division, reduce_confmat
 
 __all__ = ["MeanIoU"]
 
@@ -94,9 +90,9 @@ class MeanIoU:
     ) -> None:
         self.num_classes = check_num_classes(num_classes)
         self.ignore_index = check_ignore_index(ignore_index)
-        self.average = _check_average(average)
-        self.zero_division = _check_zero_division(zero_division)
-        self.mode = check_choice("mode", mode, _MODES)
+        self.average = check_average(average)
+        self.zero_division = check_confmat_zero_division(zero_division)
+        self.mode = check_choice("mode", mode, MODES)
         if self.mode == "binary" and self.num_classes != 1:
             raise ValueError(
                 f"num_classes must be 1 in binary mode (one foreground channel); got "
@@ -153,11 +149,11 @@ class MeanIoU:
         confmat = self._checked(state)
         if self.sync is not None:
             confmat = self.sync(confmat)
-        avg = self.average if average is ... else _check_average(average)
+        avg = self.average if average is ... else check_average(average)
         xp = get_namespace(confmat=confmat)
-        return _reduce_confmat(xp, confmat, dice=False, average=avg,
-                               ignore_index=self.ignore_index,
-                               zero_division=self.zero_division)
+        return reduce_confmat(xp, confmat, dice=False, average=avg,
+                              ignore_index=self.ignore_index,
+                              zero_division=self.zero_division)
 
     def _checked(self, state: Any) -> Any:
         if not isinstance(state, dict) or "confmat" not in state:

@@ -1,0 +1,1 @@
+"""The anyiou benchmark; run it from the repository root: ``python -m benchmarks.run``."""

@@ -1,0 +1,220 @@
+"""Option constants and the checks of scalar options, run when a loss or metric is built
+or called.
+
+Each check raises ``ValueError``/``TypeError`` whose message names the argument and what
+was expected, and returns the normalised value. Nothing here looks at array data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "AVERAGES",
+    "BINARY_MODE",
+    "EMPTY_RULES",
+    "LOSS_REDUCTIONS",
+    "MODES",
+    "MULTICLASS_MODE",
+    "MULTILABEL_MODE",
+    "SCORE_REDUCTIONS",
+    "check_choice",
+    "check_class_axis",
+    "check_class_weights",
+    "check_class_weights_length",
+    "check_classes",
+    "check_ignore_index",
+    "check_nonnegative",
+    "check_num_classes",
+    "check_optional_choice",
+    "check_threshold",
+    "check_zero_division",
+]
+
+BINARY_MODE = "binary"
+MULTICLASS_MODE = "multiclass"
+MULTILABEL_MODE = "multilabel"
+#: ``mode`` of every loss and metric.
+MODES = (BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE)
+#: ``reduction`` of the losses (``JaccardLoss``, ``DiceLoss``, ``TverskyLoss``).
+LOSS_REDUCTIONS = ("mean", "sum", "none")
+#: ``empty`` of the losses: classes without target pixels.
+EMPTY_RULES = ("zero", "exclude")
+#: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).
+SCORE_REDUCTIONS = (
+    "micro",
+    "macro",
+    "weighted",
+    "micro-imagewise",
+    "macro-imagewise",
+    "weighted-imagewise",
+    "none",
+)
+#: ``average`` of the confusion-matrix metrics (``jaccard_index``, ``MeanIoU``, ...).
+AVERAGES = ("micro", "macro", "weighted", "none")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` must be one of ``choices`` (strings)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def check_optional_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """Like :func:`check_choice`, with ``None`` meaning ``"none"``."""
+    return "none" if value is None else check_choice(name, value, choices)
+
+
+def check_ignore_index(ignore_index: Any) -> int | None:
+    """``ignore_index`` must be None or a Python/NumPy integer (not bool, not float)."""
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not hasattr(ignore_index, "__index__"):
+        raise TypeError(
+            f"ignore_index must be an integer (e.g. 255, -1, -100) or None; "
+            f"got {ignore_index!r} of type {type(ignore_index).__name__}"
+        )
+    return int(ignore_index.__index__())
+
+
+def check_nonnegative(name: str, value: Any) -> float:
+    """A finite, non-negative real number (smooth, eps)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
+        value, "__float__"
+    ):
+        raise TypeError(f"{name} must be a non-negative number; got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0:
+        raise ValueError(f"{name} must be a finite non-negative number; got {value!r}")
+    return v
+
+
+def check_classes(classes: Any, mode: str) -> tuple[int, ...] | None:
+    """``classes`` must be None or a non-empty sequence of non-negative ints."""
+    if classes is None:
+        return None
+    if mode == BINARY_MODE:
+        raise ValueError("classes is not supported with mode='binary' (there is one channel)")
+    if isinstance(classes, (int, str)) or not hasattr(classes, "__iter__"):
+        raise TypeError(
+            f"classes must be a sequence of class indices, e.g. [1, 2]; got {classes!r}"
+        )
+    out = []
+    for c in classes:
+        if isinstance(c, bool) or not hasattr(c, "__index__"):
+            raise TypeError(f"classes must contain integer class indices; got {c!r}")
+        out.append(int(c.__index__()))
+    if not out:
+        raise ValueError("classes must not be empty")
+    if any(c < 0 for c in out):
+        raise ValueError(f"classes must be non-negative class indices; got {out}")
+    return tuple(out)
+
+
+def check_class_weights(class_weights: Any, mode: str) -> tuple[float, ...] | None:
+    """``class_weights`` must be None or a sequence of finite non-negative floats."""
+    if class_weights is None:
+        return None
+    if mode == BINARY_MODE:
+        raise ValueError("class_weights are not supported with mode='binary'")
+    if hasattr(class_weights, "tolist"):
+        class_weights = class_weights.tolist()
+    if isinstance(class_weights, (str, bytes, Mapping)):
+        raise TypeError(
+            f"class_weights must be a sequence of numbers, one per class; got {class_weights!r}"
+        )
+    try:
+        out = tuple(float(w) for w in class_weights)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"class_weights must be a sequence of numbers, one per class; got {class_weights!r}"
+        ) from exc
+    if not out:
+        raise ValueError("class_weights must not be empty")
+    if any(not math.isfinite(w) or w < 0 for w in out):
+        raise ValueError(f"class_weights must be finite and non-negative; got {list(out)}")
+    return out
+
+
+def check_class_weights_length(weights: Sequence[float], num_classes: int) -> Sequence[float]:
+    """Checked ``class_weights`` (see :func:`check_class_weights`) must have length C and
+    not all be zero."""
+    if len(weights) != num_classes:
+        raise ValueError(
+            f"class_weights must have one weight per class ({num_classes}); got {len(weights)}"
+        )
+    if sum(weights) == 0:
+        raise ValueError("class_weights must not all be zero")
+    return weights
+
+
+def check_class_axis(class_axis: Any) -> int:
+    """``class_axis`` must be an int (1 for channels-first, -1 for channels-last)."""
+    if isinstance(class_axis, bool) or not isinstance(class_axis, int):
+        raise TypeError(f"class_axis must be an int (1 or -1); got {class_axis!r}")
+    return class_axis
+
+
+def check_num_classes(num_classes: Any, name: str = "num_classes") -> int:
+    """``num_classes`` must be a Python/NumPy integer >= 1."""
+    if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__"):
+        raise TypeError(f"{name} must be a positive integer; got {num_classes!r}")
+    value = int(num_classes.__index__())
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value}")
+    return value
+
+
+def check_zero_division(zero_division: Any, *, allow_warn: bool = True) -> float | str:
+    """``zero_division`` must be a real number (0, 1, nan, ...), or ``"warn"`` where allowed."""
+    if allow_warn and isinstance(zero_division, str):
+        if zero_division == "warn":
+            return zero_division
+        raise ValueError(
+            f"zero_division must be a number (0, 1, nan) or 'warn'; got {zero_division!r}"
+        )
+    if (
+        isinstance(zero_division, (bool, str))
+        or not hasattr(zero_division, "__float__")
+        or getattr(zero_division, "ndim", 0) != 0
+    ):
+        expected = "a number (0, 1, nan) or 'warn'" if allow_warn else "a number (0, 1 or nan)"
+        raise TypeError(f"zero_division must be {expected}; got {zero_division!r}")
+    return float(zero_division)
+
+
+def _threshold_value(value: Any, original: Any) -> float:
+    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
+        raise TypeError(
+            f"threshold must be a number or a sequence of numbers, one per class; got "
+            f"{original!r}"
+        )
+    out = float(value)
+    if math.isnan(out):
+        raise ValueError(f"threshold must be a number, not NaN; got {original!r}")
+    return out
+
+
+def check_threshold(threshold: Any, num_channels: int | None = None) -> float | tuple[float, ...]:
+    """A binarisation threshold: one number, or one number per class (``num_channels``).
+
+    Returns a float or a tuple of floats (hashable: usable as a static ``jit`` argument
+    and comparable with ``==``).
+    """
+    if isinstance(threshold, (int, float)) or getattr(threshold, "ndim", None) == 0:
+        return _threshold_value(threshold, threshold)
+    if isinstance(threshold, (str, bytes, Mapping)) or not hasattr(threshold, "__iter__"):
+        raise TypeError(
+            f"threshold must be a number or a sequence of numbers, one per class; got "
+            f"{threshold!r}"
+        )
+    values = threshold.tolist() if hasattr(threshold, "tolist") else list(threshold)
+    out = tuple(_threshold_value(v, threshold) for v in values)
+    if num_channels is not None and len(out) != num_channels:
+        raise ValueError(
+            f"threshold must have one value per class ({num_channels}); got {len(out)}"
+        )
+    return out

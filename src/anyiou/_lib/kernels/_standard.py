@@ -1,0 +1,131 @@
+"""Pure array-API kernels: the fallback for every library, and the reference the
+per-backend modules are tested against.
+
+Every function takes the namespace ``xp`` first. Nothing here imports a framework or
+calls anything outside the standard (``take_along_axis`` is avoided on purpose: the
+Dask namespace lacks it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import array_api_compat as aac
+
+__all__ = [
+    "clip",
+    "probs_dense_stats",
+    "pair_counts",
+    "row_bincount",
+    "sigmoid",
+    "softmax",
+    "sort_along_last",
+    "take_labels",
+]
+
+#: Pixels per step of the one-hot counting fallbacks (float32 one-hot entries stay exact
+#: integers as long as one step counts at most 2**24 of them).
+FALLBACK_CHUNK_ELEMENTS = 2**24
+
+
+def softmax(xp: Any, x: Any, axis: int) -> Any:
+    """Softmax of ``x`` over ``axis``; stable for logits of any magnitude."""
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    e = xp.exp(shifted)
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def sigmoid(xp: Any, x: Any) -> Any:
+    """Logistic sigmoid, finite with finite gradients for logits of any magnitude."""
+    # exp(-|x|) never overflows, so neither branch of the where produces inf/NaN
+    # (an inf in the unused branch would still poison the gradient).
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def take_labels(xp: Any, p: Any, labels: Any) -> Any:
+    """``p[n, labels[n, i], i]`` for ``p`` (N, C, P) and ``labels`` (N, P) in [0, C)."""
+    classes = xp.arange(p.shape[1], dtype=labels.dtype, device=aac.device(labels))
+    match = xp.expand_dims(labels, axis=1) == classes[None, :, None]
+    return xp.sum(xp.where(match, p, xp.zeros_like(p)), axis=1)
+
+
+def row_bincount(
+    xp: Any, labels: Any, num_bins: int, weights: Any | None = None, *, scratch: bool = False
+) -> Any:
+    """Per-row histogram of ``labels`` (N, P), integers in [0, num_bins).
+
+    Without ``weights``: (N, num_bins) integer counts. With ``weights`` (N, P) float:
+    per-row segment sums in ``weights``' dtype, differentiable with respect to them.
+    """
+    bins = xp.arange(num_bins, dtype=labels.dtype, device=aac.device(labels))
+    match = xp.expand_dims(labels, axis=1) == bins[None, :, None]
+    if weights is None:
+        return xp.count_nonzero(match, axis=2)
+    zero = xp.zeros((), dtype=weights.dtype, device=aac.device(weights))
+    return xp.sum(xp.where(match, xp.expand_dims(weights, axis=1), zero), axis=2)
+
+
+def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:
+    """Integers of ``x`` clipped to [lo, hi]."""
+    return xp.clip(x, min=lo, max=hi)
+
+
+def probs_dense_stats(
+    xp: Any, p: Any, t: Any, valid: Any | None, hard: bool, acc: Any
+) -> tuple[Any, Any, Any]:
+    """Binary/multilabel ``(I, Sp, St)`` from probabilities ``p`` and targets ``t``.
+
+    ``p`` and ``t`` are (N, C, P); ``valid`` (N, C, P) bool or None. Hard targets use
+    ``I = sum(p * t)``, soft ones the L1 form ``(Sp + St - sum|p - t|) / 2``.
+    """
+    if valid is not None:
+        t = xp.where(valid, t, xp.zeros_like(t))
+        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=aac.device(p)))
+    t = xp.astype(t, p.dtype, copy=False)
+    pred_sum = xp.sum(p, axis=2, dtype=acc)
+    target_sum = xp.sum(t, axis=2, dtype=acc)
+    if hard:
+        intersection = xp.sum(p * t, axis=2, dtype=acc)
+    else:
+        l1 = xp.sum(xp.abs(p - t), axis=2, dtype=acc)
+        intersection = (pred_sum + target_sum - l1) / 2
+    return intersection, pred_sum, target_sum
+
+
+def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
+    """Permute each of ``arrays`` by the descending, stable order of ``key`` on the
+    last axis (all of one shape (..., L)); a ``take`` on the flattened array with row
+    offsets, which stays lazy on Dask."""
+    perm = xp.argsort(key, axis=-1, descending=True, stable=True)
+    shape = tuple(key.shape)
+    length = shape[-1]
+    rows = 1
+    for s in shape[:-1]:
+        rows *= s
+    offsets = xp.arange(rows, dtype=perm.dtype, device=aac.device(perm)) * length
+    flat_idx = xp.reshape(xp.reshape(perm, (rows, length)) + offsets[:, None], (-1,))
+    return tuple(xp.reshape(xp.take(xp.reshape(a, (-1,)), flat_idx, axis=0), shape) for a in arrays)
+
+
+def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
+    """Joint per-row histogram with border bins, as batched one-hot matrix products
+    (``onehot(a).T @ onehot(b)``) in float32 steps of at most 2**24 pixels, each step's
+    result exact and cast back to integers before summing. See the router's
+    ``pair_counts`` for the layout of the result."""
+    dev = aac.device(a)
+    n, total = a.shape
+    rows_a, rows_b = num_a + 2, num_b + 2
+    a = xp.clip(a, min=-1, max=num_a)
+    b = xp.clip(b, min=-1, max=num_b)
+    bins_a = xp.arange(-1, num_a + 1, dtype=a.dtype, device=dev)
+    bins_b = xp.arange(-1, num_b + 1, dtype=b.dtype, device=dev)
+    budget = FALLBACK_CHUNK_ELEMENTS // max(n * max(rows_a, rows_b), 1)
+    step = max(1, min(FALLBACK_CHUNK_ELEMENTS, budget))
+    out = xp.zeros((n, rows_a, rows_b), dtype=a.dtype, device=dev)
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        oa = xp.astype(xp.expand_dims(a[:, start:stop], axis=2) == bins_a, xp.float32)
+        ob = xp.astype(xp.expand_dims(b[:, start:stop], axis=2) == bins_b, xp.float32)
+        out = out + xp.astype(xp.matmul(xp.matrix_transpose(oa), ob), a.dtype)
+    return out

@@ -1,0 +1,146 @@
+"""Mode dispatch, activation, ignore masking and per-class overlap statistics.
+
+One code path for every overlap loss: `overlap_statistics` turns a
+``(y_pred, y_true)`` pair of any mode into three (N, C) arrays, the intersection
+``I``, the prediction sum ``Sp = I + FP`` and the target sum ``St = I + FN``, per
+sample and class. Losses only add their score and aggregation on top.
+
+Semantics follow segmentation_models_pytorch 0.6.0:
+
+* multiclass labels become a one-hot target *implicitly*: no (N, C, *S) one-hot is
+  built; the intersection is the sum of each pixel's probability of its true class,
+  gathered and scattered per class (``kernels.take_labels``/``label_sums``);
+* ignored pixels get prediction 0 and target 0 in every class;
+* hard (integer/bool) binary and multilabel targets use ``I = sum(p * t)``; float
+  targets use the L1 form ``I = (sum(p) + sum(t) - sum(|p - t|)) / 2``, which equals
+  the product for 0/1 targets and is 0-loss at ``p == t`` for soft targets.
+
+All sums accumulate in float32 or wider (see ``accumulation_dtype``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from .._lib import kernels
+from .._lib._checks import check_pair
+from .._lib._namespace import accumulation_dtype, device_of, index_dtype, is_integral
+from .._lib._options import BINARY_MODE, MULTICLASS_MODE
+from .._lib._values import check_labels_in_range, check_targets_in_unit_interval
+
+__all__ = ["OverlapStats", "overlap_statistics"]
+
+
+class OverlapStats(NamedTuple):
+    """Per-sample, per-class sums, each of shape (N, C) in the accumulation dtype."""
+
+    intersection: Any
+    pred_sum: Any
+    target_sum: Any
+
+
+def _flatten(xp: Any, x: Any, axis: int, pixels: int) -> Any:
+    """(N, ..., C at ``axis``, ...) -> (N, C, P). Channels-last input is reshaped first
+    (free) and then viewed transposed, which a lazy backend can fuse away."""
+    n, c = x.shape[0], x.shape[axis]
+    if axis == 1:
+        return xp.reshape(x, (n, c, pixels))
+    if axis == x.ndim - 1:
+        return xp.permute_dims(xp.reshape(x, (n, pixels, c)), (0, 2, 1))
+    return xp.reshape(xp.moveaxis(x, axis, 1), (n, c, pixels))
+
+
+def overlap_statistics(
+    xp: Any,
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    from_logits: bool,
+    ignore_index: int | None,
+    class_axis: int = 1,
+) -> OverlapStats:
+    """Compute `OverlapStats` for a validated mode and options.
+
+    Shapes (see ``docs/modes.md``): ``y_pred`` is moved to (N, C, P) with P the
+    flattened spatial size, ``y_true`` to (N, P) labels (multiclass) or (N, C, P)
+    targets (binary: C = 1).
+    """
+    axis = check_pair(xp, y_pred, y_true, mode, class_axis)
+    n = y_pred.shape[0]
+    if n == 0:  # empty batch: no statistics; stay connected to y_pred for autodiff
+        acc = accumulation_dtype(xp, y_pred.dtype)
+        c = 1 if mode == BINARY_MODE else y_pred.shape[axis]
+        zero = xp.zeros((0, c), dtype=acc, device=device_of(y_pred))
+        zero = zero + xp.astype(xp.sum(y_pred), acc) * 0.0
+        return OverlapStats(zero, zero, zero)
+    if mode == BINARY_MODE:  # the channel axis, if any, is a singleton
+        pixels = math.prod(y_pred.shape) // n
+        p = xp.reshape(y_pred, (n, 1, pixels))
+        t = xp.reshape(y_true, (n, 1, pixels))
+        check_targets_in_unit_interval(xp, t, ignore_index)
+        return _dense_statistics(xp, p, t, ignore_index, from_logits)
+    pixels = math.prod(y_pred.shape) // (n * y_pred.shape[axis])
+    if mode == MULTICLASS_MODE:
+        p = _flatten(xp, y_pred, axis, pixels)
+        labels = xp.reshape(y_true, (n, pixels))
+        checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
+        class_last = axis == y_pred.ndim - 1 and axis != 1
+        return _multiclass_statistics(
+            xp, p, labels, ignore_index, from_logits, checked, class_last=class_last
+        )
+    # multilabel: targets have y_pred's layout
+    p = _flatten(xp, y_pred, axis, pixels)
+    t = _flatten(xp, y_true, axis, pixels)
+    check_targets_in_unit_interval(xp, t, ignore_index)
+    return _dense_statistics(xp, p, t, ignore_index, from_logits)
+
+
+def _multiclass_statistics(
+    xp: Any,
+    x: Any,
+    labels: Any,
+    ignore_index: int | None,
+    from_logits: bool,
+    in_range: bool,
+    class_last: bool = False,
+) -> OverlapStats:
+    n, c, _ = x.shape
+    acc = accumulation_dtype(xp, x.dtype)
+    dev = device_of(x)
+    labels = xp.astype(labels, index_dtype(xp, dev), copy=False)
+    # Pixels that are ignored (or, on arrays whose values were not checked, out of
+    # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
+    if in_range and ignore_index is None:
+        valid = None
+        binned = safe = labels
+    else:
+        valid = labels != ignore_index if in_range else (labels >= 0) & (labels < c)
+        if ignore_index is not None and not in_range:
+            valid = valid & (labels != ignore_index)
+        binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
+        safe = xp.where(valid, labels, xp.zeros_like(labels))
+    # smp masks the prediction only when ignore_index is given.
+    mask = None if ignore_index is None else valid
+    if from_logits:
+        intersection, pred_sum = kernels.softmax_label_stats(
+            xp, x, safe, binned, mask, acc, class_last=class_last
+        )
+    else:
+        intersection, pred_sum = kernels.probs_label_stats(xp, x, safe, binned, mask, acc)
+    target_sum = xp.astype(kernels.label_counts(xp, binned, c + 1)[:, :c], acc)
+    return OverlapStats(intersection, pred_sum, target_sum)
+
+
+def _dense_statistics(
+    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+) -> OverlapStats:
+    acc = accumulation_dtype(xp, x.dtype)
+    hard = is_integral(xp, t.dtype)
+    valid = None if ignore_index is None else t != ignore_index
+    if from_logits:
+        stats = kernels.sigmoid_dense_stats(xp, x, t, valid, hard, acc)
+    else:
+        stats = kernels.probs_dense_stats(xp, x, t, valid, hard, acc)
+    return OverlapStats(*stats)

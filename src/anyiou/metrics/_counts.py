@@ -1,0 +1,337 @@
+"""Exact integer confusion statistics: ``get_stats`` (smp.metrics parity) and the input
+preparation shared by every metric.
+
+Everything here counts with integers (the namespace's indexing dtype: int64, or int32 for
+JAX without x64), masks with ``where``/multiplication and never builds a data-dependent
+shape, so it runs under ``jax.jit`` and stays lazy on Dask. Value checks (labels in
+range, 0/1 targets) run only on eager CPU arrays (see ``values_checkable``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from array_api_compat import size as aac_size
+
+from .._lib import kernels
+from .._lib._checks import check_label_metric_pair, check_mask_metric_pair
+from .._lib._namespace import (
+    device_of,
+    get_namespace,
+    index_dtype,
+    is_floating,
+    values_checkable,
+)
+from .._lib._options import (
+    MODES,
+    MULTICLASS_MODE,
+    check_choice,
+    check_ignore_index,
+    check_num_classes,
+)
+from .._lib._values import check_zero_one, eager_range, labels_out_of_range
+
+__all__ = ["get_stats"]
+
+
+# -- small shared helpers ---------------------------------------------------------------
+
+
+def float_dtype(xp: Any, like: Any) -> Any:
+    """Default real floating dtype of ``xp`` on ``like``'s device (float32 for torch,
+    float64 for NumPy/Dask/JAX with x64)."""
+    try:
+        return xp.__array_namespace_info__().default_dtypes(device=device_of(like))[
+            "real floating"
+        ]
+    except Exception:  # pragma: no cover - namespaces without the inspection API
+        return xp.float64
+
+
+def _shape(x: Any) -> tuple:
+    return tuple(x.shape)
+
+
+def _size(shape: tuple) -> int:
+    """Number of elements of a static shape (no ``-1`` in reshapes: ambiguous when 0)."""
+    out = 1
+    for s in shape:
+        out *= int(s)
+    return out
+
+
+# -- multiclass labels ------------------------------------------------------------------
+
+
+def multiclass_histogram(
+    xp: Any,
+    preds: Any,
+    target: Any,
+    num_classes: int | None,
+    ignore_index: int | None,
+    *,
+    per_image: bool,
+    preds_name: str = "preds",
+    target_name: str = "target",
+) -> tuple[Any, int]:
+    """Validate a multiclass (preds, target) pair and count (target, prediction) pairs.
+
+    ``preds`` holds integer labels of ``target``'s shape (N, *S), or scores (N, C, *S)
+    of any dtype whose argmax over axis 1 is taken.
+
+    Labels outside [0, C) land in the border bins 0 and C + 1 of one joint histogram
+    (``kernels.pair_counts``; an in-range ``ignore_index`` is first mapped to -1):
+    ``hist`` of shape (M, C + 2, C + 2), with M = N (``per_image``) or 1, holds the
+    confusion matrix in ``hist[:, 1:C+1, 1:C+1]``, and in its border rows/columns the
+    pixels that are not counted (target outside [0, C) or ignored) and predictions
+    outside [0, C). On eager CPU arrays those borders also give the label-range check
+    without extra masks: every target outside [0, C) must equal ``ignore_index``, and
+    no counted pixel may have a prediction outside [0, C).
+
+    Returns ``(hist, C)``; ``hist`` has the indexing dtype (int64; int32 for JAX
+    without x64).
+    """
+    tshape = _shape(target)
+    c, scores = check_label_metric_pair(xp, preds, target, num_classes, preds_name,
+                                        target_name)
+    labels_p = xp.argmax(preds, axis=1) if scores else preds
+    dev = device_of(target)
+    idt = index_dtype(xp, dev)
+    rows = tshape[0] if per_image else 1
+    cols = _size(tshape) // rows if rows else 0
+    if rows * cols == 0:  # nothing to count (and Dask cannot reshape empty arrays)
+        return xp.zeros((rows, c + 2, c + 2), dtype=idt, device=dev), c
+    t = xp.reshape(xp.astype(target, idt, copy=False), (rows, cols))
+    p = xp.reshape(xp.astype(labels_p, idt, copy=False), (rows, cols))
+    if ignore_index is not None and 0 <= ignore_index < c:
+        t = xp.where(t == ignore_index, xp.asarray(-1, dtype=idt, device=dev), t)
+    hist = kernels.pair_counts(xp, t, p, c, c)
+    if values_checkable(target) and aac_size(target) > 0:
+        _check_histogram(xp, hist, target, labels_p, c, ignore_index, preds_name, target_name)
+    return hist, c
+
+
+def _check_histogram(xp, hist, target, preds, c, ignore_index, preds_name, target_name):
+    """Eager arrays only: label-range errors read off the histogram's border bins (the
+    value range is computed only for the message)."""
+    outside = xp.sum(hist[:, 0, :]) + xp.sum(hist[:, c + 1, :])
+    ignored = 0 if ignore_index is None else xp.count_nonzero(target == ignore_index)
+    if int(outside) != int(ignored):
+        lo, hi = (int(v) for v in eager_range(xp, target))  # type: ignore[union-attr]
+        raise labels_out_of_range(target_name, c, ignore_index, lo, hi)
+    counted = hist[:, 1 : c + 1, :]
+    if int(xp.sum(counted[:, :, 0]) + xp.sum(counted[:, :, c + 1])) > 0:
+        lo, hi = (int(v) for v in eager_range(xp, preds))  # type: ignore[union-attr]
+        raise ValueError(
+            f"{preds_name} holds labels outside [0, {c}) at pixels that are not ignored: "
+            f"found values in [{lo}, {hi}]"
+        )
+
+
+# -- binary / multilabel ----------------------------------------------------------------
+
+
+def _as_threshold(xp: Any, threshold: Any, num_channels: int, like: Any, dtype: Any) -> Any:
+    """A checked scalar or per-class threshold (see ``check_threshold``) as an array
+    broadcastable to (N, C, P)."""
+    if isinstance(threshold, float):
+        return xp.asarray(threshold, dtype=dtype, device=device_of(like))
+    arr = xp.asarray(list(threshold), dtype=dtype, device=device_of(like))
+    return xp.reshape(arr, (1, num_channels, 1))
+
+
+def binary_masks(
+    xp: Any,
+    output: Any,
+    target: Any,
+    mode: str,
+    num_classes: int | None,
+    threshold: Any,
+    ignore_index: int | None,
+    *,
+    threshold_target: bool,
+    output_name: str = "output",
+    target_name: str = "target",
+) -> tuple[Any, Any, Any]:
+    """Binary/multilabel inputs as three boolean arrays of shape (N, C, P).
+
+    Returns ``(positive_output, positive_target, counted)``; ``counted`` is False where
+    the target equals ``ignore_index`` (element-wise), and both positives are False
+    there. Binary mode accepts (N, *S), or (N, 1, *S) on either side, and gives C = 1.
+
+    Floating ``output`` needs ``threshold`` (``>=``, a number or one per class). With
+    ``threshold_target`` (smp's ``get_stats``), the threshold is applied to the target
+    too whenever it is given; otherwise only to a floating target. Without a threshold,
+    values must be 0/1 (checked on eager arrays; elsewhere non-zero counts as positive).
+    """
+    pshape = _shape(output)
+    c, threshold = check_mask_metric_pair(xp, output, target, mode, num_classes, threshold,
+                                          output_name, target_name)
+    out_float = is_floating(xp, output.dtype)
+    n = pshape[0]
+    size = _size(pshape) // (n * c) if n * c else 0
+    if n * c * size == 0:  # nothing to count (and Dask cannot reshape empty arrays)
+        empty = xp.zeros((n, c, size), dtype=xp.bool, device=device_of(output))
+        return empty, empty, empty
+    o = xp.reshape(output, (n, c, size))
+    t = xp.reshape(target, (n, c, size))
+
+    if ignore_index is not None:
+        if is_floating(xp, t.dtype):
+            counted = t != float(ignore_index)
+        elif xp.isdtype(t.dtype, "bool"):
+            counted = xp.ones(t.shape, dtype=xp.bool, device=device_of(t))
+            if ignore_index in (0, 1):
+                counted = t != bool(ignore_index)
+        else:
+            counted = xp.astype(t, index_dtype(xp, device_of(t))) != ignore_index
+    else:
+        counted = None
+
+    fdt = output.dtype if out_float else float_dtype(xp, output)
+    if threshold is not None:
+        thr = _as_threshold(xp, threshold, c, output, fdt)
+        pos_o = xp.astype(o, fdt) >= thr
+    else:
+        check_zero_one(xp, o, counted, output_name, None)
+        pos_o = o != 0 if not xp.isdtype(o.dtype, "bool") else o
+
+    if threshold is not None and (threshold_target or is_floating(xp, t.dtype)):
+        tdt = t.dtype if is_floating(xp, t.dtype) else fdt
+        thr_t = _as_threshold(xp, threshold, c, target, tdt)
+        pos_t = xp.astype(t, tdt) >= thr_t
+    else:
+        check_zero_one(xp, t, counted, target_name, ignore_index)
+        pos_t = t != 0 if not xp.isdtype(t.dtype, "bool") else t
+
+    if counted is None:
+        counted = xp.ones(pos_t.shape, dtype=xp.bool, device=device_of(pos_t))
+    else:
+        pos_o = pos_o & counted
+        pos_t = pos_t & counted
+    return pos_o, pos_t, counted
+
+
+def _count(xp: Any, mask: Any, axis: int | tuple, idt: Any) -> Any:
+    """Exact count of True values of ``mask`` along ``axis`` in the indexing dtype."""
+    return xp.sum(xp.astype(mask, idt), axis=axis, dtype=idt)
+
+
+def binary_counts(xp: Any, pos_o: Any, pos_t: Any, counted: Any, axis: Any) -> tuple:
+    """``tp, fp, fn, tn`` summed over ``axis`` of (N, C, P) masks from `binary_masks`."""
+    idt = index_dtype(xp, device_of(pos_o))
+    tp = _count(xp, pos_o & pos_t, axis, idt)
+    n_out = _count(xp, pos_o, axis, idt)
+    n_tgt = _count(xp, pos_t, axis, idt)
+    n_all = _count(xp, counted, axis, idt)
+    fp = n_out - tp
+    fn = n_tgt - tp
+    return tp, fp, fn, n_all - tp - fp - fn
+
+
+# -- get_stats --------------------------------------------------------------------------
+
+
+def get_stats(
+    output: Any,
+    target: Any,
+    mode: str,
+    ignore_index: int | None = None,
+    threshold: float | Sequence[float] | None = None,
+    num_classes: int | None = None,
+) -> tuple[Any, Any, Any, Any]:
+    """True/false positive/negative pixel counts per image and class (smp.metrics).
+
+    A drop-in for ``segmentation_models_pytorch.metrics.get_stats`` that runs on every
+    array-API library and under ``jax.jit`` (``mode``, ``num_classes``, ``threshold``
+    and ``ignore_index`` static).
+
+    Parameters
+    ----------
+    output : array
+        * ``'binary'``: (N, 1, *S) or (N, *S), integer/bool 0/1 or float with ``threshold``;
+        * ``'multilabel'``: (N, C, *S), integer/bool 0/1 or float with ``threshold``;
+        * ``'multiclass'``: (N, *S) integer labels, or (N, C, *S) scores whose argmax over
+          axis 1 is taken (an extension; smp accepts labels only).
+    target : array
+        Binary/multilabel: ``output``'s shape, 0/1 values (integer, bool, or float).
+        Multiclass: (N, *S) integer labels.
+    mode : {'binary', 'multilabel', 'multiclass'}
+    ignore_index : int, optional
+        Target value whose pixels are not counted at all (not even as true negatives).
+        Any integer: 255, -1, or, unlike smp (which raises), a value inside [0, C): that
+        class then has no true positives or false negatives, only false positives where
+        it is predicted on counted pixels. Binary/multilabel: the comparison is
+        element-wise (smp raises there too).
+    threshold : float or sequence of float, optional
+        Binarisation threshold, ``>=`` (like smp and Keras; torchmetrics uses ``>``). As in
+        smp it is applied to ``output`` and to ``target``. A sequence gives one threshold
+        per class. Not allowed in multiclass mode.
+    num_classes : int, optional
+        Required in multiclass mode with label predictions.
+
+    Returns
+    -------
+    tp, fp, fn, tn : array
+        Each of shape (N, C) (C = 1 for binary), integer: int64, or int32 for JAX without
+        x64 (which overflows beyond 2**31 - 1 pixels per image and class).
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad mode, shapes or dtypes; on eager CPU arrays, labels outside [0, C) that are
+        not ``ignore_index``, or non-0/1 values without a threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.metrics import get_stats, iou_score
+    >>> target = np.array([[[0, 0], [1, 1]]])
+    >>> output = np.array([[[0, 1], [1, 1]]])
+    >>> tp, fp, fn, tn = get_stats(output, target, mode="multiclass", num_classes=3)
+    >>> tp.tolist(), fp.tolist(), fn.tolist(), tn.tolist()
+    ([[1, 2, 0]], [[0, 1, 0]], [[1, 0, 0]], [[2, 1, 4]])
+    >>> round(float(iou_score(tp, fp, fn, tn, reduction="micro")), 6)
+    0.6
+    """
+    xp = get_namespace(output=output, target=target)
+    mode = check_choice("mode", mode, MODES)
+    ignore_index = check_ignore_index(ignore_index)
+    if mode == MULTICLASS_MODE:
+        if threshold is not None:
+            raise ValueError(
+                "threshold is not used in multiclass mode (output holds labels, or scores "
+                "whose argmax is taken); leave it None"
+            )
+        if num_classes is not None:
+            num_classes = check_num_classes(num_classes)
+        hist, c = multiclass_histogram(
+            xp, output, target, num_classes, ignore_index, per_image=True,
+            preds_name="output", target_name="target",
+        )
+        return kernels.run_compiled(multiclass_stats, xp, hist, c, static=(1,))
+    pos_o, pos_t, counted = binary_masks(
+        xp, output, target, mode, num_classes, threshold, ignore_index, threshold_target=True
+    )
+    return kernels.run_compiled(binary_counts, xp, pos_o, pos_t, counted, axis=2)
+
+
+def multiclass_stats(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any, Any]:
+    """tp, fp, fn, tn of shape (M, C) from a (M, C + 2, C + 2) code histogram.
+
+    Rows of the histogram are target codes, columns prediction codes (see
+    `multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
+    (possible only where values are not checked) is a false negative of its class.
+    """
+    counted = hist[:, 1 : c + 1, :]  # target in [0, C), not ignored
+    inner = counted[:, :, 1 : c + 1]
+    dev = device_of(hist)
+    diag = xp.arange(c, dtype=index_dtype(xp, dev), device=dev) * (c + 1)
+    tp = xp.take(xp.reshape(inner, (inner.shape[0], c * c)), diag, axis=1)
+    n_tgt = xp.sum(counted, axis=2)
+    n_pred = xp.sum(inner, axis=1)
+    n_valid = xp.sum(n_tgt, axis=1, keepdims=True)
+    fp = n_pred - tp
+    fn = n_tgt - tp
+    return tp, fp, fn, n_valid - tp - fp - fn
