@@ -7,8 +7,8 @@ recall, support) with mIoU and pixel accuracy, or JSON/CSV. ``anyiou evaluate
 computes every loss on each installed array library.
 
 Exit status: 0 on success, 1 for bad data (missing or unmatched files, shapes, labels,
-unreadable files, an unusable backend), 2 for bad arguments. Nothing but the error is
-written on failure.
+unreadable files, an unusable backend, numbers out of bounds), 2 for bad arguments.
+Nothing but the error, on one line, is written on failure; never a traceback.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
-from ._errors import EvaluationError
+from ._errors import EvaluationError, shown
 
 __all__ = ["EvaluationError", "build_parser", "main"]
 
@@ -120,38 +119,29 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         args.format = {".json": "json", ".csv": "csv"}.get(suffix, "table")
 
 
-def _write(text: str, output: str | None) -> None:
-    """Print, or write ``output`` whole (a temporary file renamed over it)."""
-    if output is None:
-        sys.stdout.write(text)
-        return
-    target = Path(output)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, target)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-        raise EvaluationError(f"cannot write --output {output}: {exc}") from exc
-
-
 def evaluate(args: argparse.Namespace) -> int:
     """Run ``anyiou evaluate`` on parsed arguments; raises :class:`EvaluationError`."""
+    from ._checks import check_ignore_index, check_memory, check_num_classes
     from ._evaluate import count, resolve_backend
     from ._files import match
     from ._io import read_class_names
+    from ._output import write_report
     from ._report import build_report, render
 
+    check_ignore_index(args.ignore_index)
+    if args.num_classes is not None:
+        check_num_classes(args.num_classes)
     names = None
     if args.class_names is not None:
         names = read_class_names(args.class_names, args.num_classes)
+    if args.num_classes is None:
+        check_num_classes(len(names), f"--class-names {shown(args.class_names)}")
     num_classes = args.num_classes if args.num_classes is not None else len(names)
     if args.dask is None:
         resolve_backend(args.backend)  # a missing library fails before any file is read
     pairs = match(args.pred, args.target)
+    if args.per_image:
+        check_memory(num_classes, len(pairs))
     counts = count(
         pairs, num_classes, args.ignore_index, backend=args.backend,
         per_image=args.per_image, progress=not args.quiet, dask=args.dask,
@@ -159,8 +149,31 @@ def evaluate(args: argparse.Namespace) -> int:
     backend = "dask" if args.dask is not None else args.backend
     report = build_report(counts, ignore_index=args.ignore_index, average=args.average,
                           class_names=names, backend=backend)
-    _write(render(report, args.format), args.output)
+    write_report(render(report, args.format), args.output)
     return 0
+
+
+def _guarded(prog: str, run, *args) -> int:
+    """``run(*args)``, with every failure as one line on stderr and exit status 1."""
+    try:
+        return run(*args)
+    except EvaluationError as exc:
+        message = str(exc)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early (`anyiou evaluate ... | head`)
+        try:  # nothing more to say, and no second error when Python flushes stdout
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 1
+    except MemoryError as exc:
+        message = f"not enough memory: {exc}"
+    except Exception as exc:  # a bug, or a failure nothing above foresaw: still one line
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    print(f"{prog}: error: {shown(message)}", file=sys.stderr)
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,10 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in (None, "demo"):
         from .._demo import run
 
-        return run()
+        return _guarded("anyiou demo", run)
     _resolve(args, args.subparser)
-    try:
-        return evaluate(args)
-    except EvaluationError as exc:
-        print(f"anyiou evaluate: error: {exc}", file=sys.stderr)
-        return 1
+    return _guarded("anyiou evaluate", evaluate, args)

@@ -2,22 +2,94 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._errors import EvaluationError
 from ._files import Pair
 from ._io import read_labels
 
-__all__ = ["expected_shape", "label_dtype", "load_pair"]
+__all__ = [
+    "LABEL_DTYPE",
+    "MAX_CLASSES",
+    "backend_ignore_index",
+    "check_ignore_index",
+    "check_memory",
+    "check_num_classes",
+    "expected_shape",
+    "label_dtype",
+    "load_pair",
+]
 
 _SHOWN = 5  # offending label values quoted in an error
+_GIB = 2**30
+#: The most memory the int64 confusion matrices held at once may take.
+MAX_COUNT_BYTES = 2 * _GIB
+#: The most classes: a (C, C) int64 confusion matrix of MAX_COUNT_BYTES.
+MAX_CLASSES = math.isqrt(MAX_COUNT_BYTES // 8)  # 16384
+#: The dtype labels are handed to the backend in (MAX_CLASSES and -1 fit).
+LABEL_DTYPE = np.dtype(np.int32)
+_INT64 = np.iinfo(np.int64)
+
+
+def _gib(x: float) -> str:
+    return f"{x:,.1f}" if x < 1e6 else f"{x:.1e}"
+
+
+def check_num_classes(num_classes: int, option: str = "--num-classes") -> None:
+    """Refuse a class count whose confusion matrix cannot sensibly be held in memory.
+
+    ``option`` names where the count came from (``--num-classes`` or
+    ``--class-names FILE``) in the message.
+    """
+    if num_classes > MAX_CLASSES:
+        need = num_classes * num_classes * 8 / _GIB
+        raise EvaluationError(
+            f"{option} gives {num_classes} classes: a {num_classes}x{num_classes} confusion "
+            f"matrix of int64 counts would take {_gib(need)} GiB; at most {MAX_CLASSES} "
+            f"classes ({MAX_COUNT_BYTES // _GIB} GiB) are supported"
+        )
+
+
+def check_memory(num_classes: int, num_images: int) -> None:
+    """Refuse ``--per-image`` when the per-image confusion matrices would not fit."""
+    need = num_images * num_classes * num_classes * 8
+    if need > MAX_COUNT_BYTES:
+        raise EvaluationError(
+            f"--per-image keeps one {num_classes}x{num_classes} confusion matrix per image: "
+            f"{num_images} images would take {_gib(need / _GIB)} GiB of int64 counts, over "
+            f"the {MAX_COUNT_BYTES // _GIB} GiB bound; drop --per-image or score fewer "
+            "images at a time"
+        )
+
+
+def check_ignore_index(ignore_index: int | None) -> None:
+    """``--ignore-index`` must fit in int64 (any such value is legal: one no label
+    holds simply matches nothing)."""
+    if ignore_index is not None and not _INT64.min <= ignore_index <= _INT64.max:
+        raise EvaluationError(
+            f"--ignore-index {ignore_index} does not fit in a 64-bit integer "
+            f"([{_INT64.min}, {_INT64.max}])"
+        )
 
 
 def label_dtype(num_classes: int, ignore_index: int | None) -> np.dtype:
-    """The integer dtype labels are handed to the backend in (int32 when it fits)."""
-    lo, hi = np.iinfo(np.int32).min, np.iinfo(np.int32).max
-    fits = num_classes <= hi and (ignore_index is None or lo <= ignore_index <= hi)
-    return np.dtype(np.int32 if fits else np.int64)
+    """The integer dtype labels are handed to the backend in: always :data:`LABEL_DTYPE`
+    (ignored pixels outside [0, C) are relabelled -1, see ``backend_ignore_index``)."""
+    return LABEL_DTYPE
+
+
+def backend_ignore_index(num_classes: int, ignore_index: int | None) -> int | None:
+    """The ``ignore_index`` the backend counts with.
+
+    A class id in [0, C) is kept (it also leaves that class out of the means); any other
+    value is relabelled -1 by :func:`load_pair`, so labels always fit in int32 whatever
+    ``--ignore-index`` is (no overflow in torch, JAX without x64...).
+    """
+    if ignore_index is None or 0 <= ignore_index < num_classes:
+        return ignore_index
+    return -1
 
 
 def _integral(dtype: np.dtype) -> bool:
@@ -77,14 +149,34 @@ def expected_shape(
 
 def _values(a: np.ndarray) -> str:
     vals = np.unique(a)
-    shown = ", ".join(str(v) for v in vals[:_SHOWN].tolist())
-    return shown + (f", ... ({len(vals)} distinct)" if len(vals) > _SHOWN else "")
+    shown_ = ", ".join(str(v) for v in vals[:_SHOWN].tolist())  # Python ints: exact
+    return shown_ + (f", ... ({len(vals)} distinct)" if len(vals) > _SHOWN else "")
+
+
+def _outside(a: np.ndarray, num_classes: int) -> np.ndarray:
+    """``a < 0 or a >= C``, in ``a``'s own dtype (a uint64 label is never wrapped)."""
+    info = np.iinfo(a.dtype)
+    out = a >= num_classes if num_classes <= info.max else np.zeros(a.shape, bool)
+    return out | (a < 0) if info.min < 0 else out
+
+
+def _equals(a: np.ndarray, value: int | None) -> np.ndarray:
+    """``a == value``; all False for None or a value ``a``'s dtype cannot hold."""
+    if value is None:
+        return np.zeros(a.shape, bool)
+    info = np.iinfo(a.dtype)
+    if not info.min <= value <= info.max:
+        return np.zeros(a.shape, bool)
+    return a == a.dtype.type(value)
 
 
 def load_pair(
     pair: Pair, num_classes: int, ignore_index: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check ``pair``: integer label maps of one shape, ``label_dtype``.
+    """Read and check ``pair``: int32 label maps of one shape.
+
+    Target pixels equal to an ``ignore_index`` outside [0, num_classes) come back as -1
+    (see :func:`backend_ignore_index`); predictions at pixels not counted as 0.
 
     Raises
     ------
@@ -98,11 +190,11 @@ def load_pair(
     expected_shape(pair, pred.shape, pred.dtype, target.shape, target.dtype, num_classes)
     if not _integral(pred.dtype):
         pred = np.argmax(pred, axis=0)
-    t = target.astype(np.int64, copy=False)
-    p = pred.astype(np.int64, copy=False)
-    out_t = (t < 0) | (t >= num_classes)
-    counted = ~out_t if ignore_index is None else ~out_t & (t != ignore_index)
-    bad_t = out_t if ignore_index is None else out_t & (t != ignore_index)
+    t = target.view(np.uint8) if target.dtype == np.bool_ else target
+    p = pred.view(np.uint8) if pred.dtype == np.bool_ else pred
+    out_t = _outside(t, num_classes)
+    ignored = _equals(t, ignore_index)
+    bad_t = out_t & ~ignored
     if bad_t.any():
         hint = ""
         if ignore_index is None and 255 in t[bad_t]:
@@ -112,14 +204,17 @@ def load_pair(
             f"TARGET {pair.target}: {int(bad_t.sum())} pixels have labels outside "
             f"[0, {num_classes}){ii}: {_values(t[bad_t])}{hint}"
         )
-    bad_p = ((p < 0) | (p >= num_classes)) & counted
+    counted = ~out_t & ~ignored
+    bad_p = _outside(p, num_classes) & counted
     if bad_p.any():
         raise EvaluationError(
             f"PRED {pair.pred}: {int(bad_p.sum())} counted pixels have predicted labels "
             f"outside [0, {num_classes}): {_values(p[bad_p])}"
         )
-    dtype = label_dtype(num_classes, ignore_index)
-    if ignore_index is not None:
-        # predictions at ignored pixels may hold anything: give them a valid label
-        p = np.where(counted, p, 0)
-    return p.astype(dtype, copy=False), t.astype(dtype, copy=False)
+    # every value left is in [0, C): the casts below are exact
+    p = np.where(counted, p, 0).astype(LABEL_DTYPE)
+    relabel = out_t & ignored  # an ignore_index outside [0, C)
+    t = np.where(relabel, 0, t).astype(LABEL_DTYPE)
+    if relabel.any():
+        t[relabel] = -1
+    return p, t

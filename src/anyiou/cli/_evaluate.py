@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .._lib._convert import backend_library, from_numpy, to_numpy
 from ..metrics import confusion_matrix
-from ._checks import expected_shape, label_dtype, load_pair
+from ._checks import LABEL_DTYPE, backend_ignore_index, expected_shape, load_pair
 from ._errors import EvaluationError
 from ._files import Pair
 from ._io import peek
@@ -38,31 +39,42 @@ class Counts:
     per_pair: list[np.ndarray] | None = None  # (C, C) int64 each, with --per-image
 
 
+def _conversion_name(name: str) -> str:
+    """The :mod:`anyiou._lib._convert` backend ``--backend name`` converts to (importing
+    and checking its library)."""
+    lib = backend_library(name)
+    if name == "cupy":
+        lib.cuda.runtime.getDeviceCount()  # raises without a usable GPU
+    if name == "jax":
+        import jax
+
+        if jax.default_backend() in ("gpu", "cuda", "rocm"):
+            return "jax_gpu"
+    return name
+
+
 def resolve_backend(name: str) -> tuple[Callable[[np.ndarray], Any], Callable[[Any], np.ndarray]]:
-    """(NumPy -> backend array, backend array -> NumPy) for ``--backend name``."""
-    if name == "numpy":
-        return (lambda a: a), np.asarray
-    package = {"torch": "torch", "jax": "jax", "cupy": "cupy"}[name]
+    """(NumPy -> backend array, backend array -> NumPy) for ``--backend name``.
+
+    Both go through the shared helpers :func:`anyiou._lib._convert.from_numpy` and
+    :func:`~anyiou._lib._convert.to_numpy`.
+
+    Raises
+    ------
+    EvaluationError
+        The library is not installed, or not usable here (CuPy without a GPU).
+    """
+    if name not in BACKENDS:
+        raise EvaluationError(f"unknown --backend {name!r}; choose from {', '.join(BACKENDS)}")
     try:
-        if name == "torch":
-            import torch
-
-            return torch.from_numpy, lambda x: x.cpu().numpy()
-        if name == "jax":
-            import jax.numpy as jnp
-
-            return jnp.asarray, np.asarray
-        import cupy
-
-        cupy.cuda.runtime.getDeviceCount()
-        return cupy.asarray, cupy.asnumpy
+        conv = _conversion_name(name)
     except ImportError as exc:
         raise EvaluationError(
-            f"--backend {name} needs {package}, which is not installed here "
-            f"(pip install {package})"
+            f"--backend {name} needs {name}, which is not installed here (pip install {name})"
         ) from exc
     except Exception as exc:  # cupy without a usable GPU
         raise EvaluationError(f"--backend {name} is not usable here: {exc}") from exc
+    return (lambda a: from_numpy(a, conv, copy=False)), to_numpy
 
 
 def _progress(items: list[Pair], enabled: bool) -> Iterable[Pair]:
@@ -83,7 +95,7 @@ def _count_pair(pair: Pair, num_classes: int, ignore_index: int | None,
     pred, target = load_pair(pair, num_classes, ignore_index)
     try:
         cm = confusion_matrix(to_backend(pred[None]), to_backend(target[None]), num_classes,
-                              ignore_index)
+                              backend_ignore_index(num_classes, ignore_index))
     except (ValueError, TypeError) as exc:
         raise EvaluationError(f"{pair.pred} vs {pair.target}: {exc}") from exc
     return to_numpy(cm).astype(np.int64)
@@ -134,9 +146,11 @@ def count(
             raise EvaluationError(
                 f"--dask counts on NumPy chunks; it cannot be combined with --backend {backend}"
             )
-        per_pair = _count_dask(pairs, num_classes, ignore_index, dask, progress)
-        total = np.sum(per_pair, axis=0, dtype=np.int64)
-        return Counts(total, pairs, list(per_pair) if per_image else None)
+        counted = _count_dask(pairs, num_classes, ignore_index, dask, progress, per_image)
+        if not per_image:
+            return Counts(counted.astype(np.int64), pairs)
+        total = np.sum(counted, axis=0, dtype=np.int64)
+        return Counts(total, pairs, list(counted.astype(np.int64)))
     to_backend, to_numpy = resolve_backend(backend)
     total = np.zeros((num_classes, num_classes), dtype=np.int64)
     kept = [] if per_image else None
@@ -149,14 +163,16 @@ def count(
 
 
 def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | None,
-                where: str, progress: bool) -> np.ndarray:
-    """(F, C, C) counts: one lazy array per file, read by ``dask.delayed`` tasks."""
+                where: str, progress: bool, per_image: bool) -> np.ndarray:
+    """(F, C, C) counts with ``per_image``, else their (C, C) sum: one lazy array per
+    file, read by ``dask.delayed`` tasks."""
     try:
         import dask
         import dask.array as da
     except ImportError as exc:
         raise EvaluationError("--dask needs dask: pip install 'anyiou[dask]'") from exc
-    dtype = label_dtype(num_classes, ignore_index)
+    dtype = LABEL_DTYPE
+    counted_ignore = backend_ignore_index(num_classes, ignore_index)
     matrices = []
     for pair in pairs:
         p_shape, p_dtype = peek(pair.pred)
@@ -165,8 +181,11 @@ def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | None,
         loaded = dask.delayed(load_pair, nout=2, pure=True)(pair, num_classes, ignore_index)
         pred = da.from_delayed(loaded[0], shape=shape, dtype=dtype)
         target = da.from_delayed(loaded[1], shape=shape, dtype=dtype)
-        matrices.append(confusion_matrix(pred[None], target[None], num_classes, ignore_index))
+        matrices.append(confusion_matrix(pred[None], target[None], num_classes,
+                                         counted_ignore))
     stacked = da.stack(matrices)
+    if not per_image:
+        stacked = stacked.astype(np.int64).sum(axis=0)
     if where in DASK_SCHEDULERS:
         if progress and sys.stderr.isatty():
             from dask.diagnostics import ProgressBar

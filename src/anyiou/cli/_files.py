@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import EvaluationError
+from ._errors import EvaluationError, shown
 
 __all__ = ["LABEL_SUFFIXES", "LabelSource", "Pair", "expand", "match"]
 
@@ -27,7 +27,9 @@ class LabelSource:
     member: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}[{self.member}]" if self.member is not None else str(self.path)
+        """The path (and ``[member]``) as shown in messages and reports (see ``shown``)."""
+        text = f"{self.path}[{self.member}]" if self.member is not None else str(self.path)
+        return shown(text)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def _npz_members(path: Path) -> list[str]:
         with np.load(path, allow_pickle=False) as z:
             return list(z.files)
     except Exception as exc:  # zipfile.BadZipFile, OSError, ValueError...
-        raise EvaluationError(f"cannot read {path}: {exc}") from exc
+        raise EvaluationError(f"cannot read {shown(path)}: {exc}") from exc
 
 
 def _entries(path: Path, rel_key: str, stem_key: str, single: bool) -> list[_Entry]:
@@ -59,7 +61,7 @@ def _entries(path: Path, rel_key: str, stem_key: str, single: bool) -> list[_Ent
         return [_Entry(rel_key, stem_key, LabelSource(path))]
     members = _npz_members(path)
     if not members:
-        raise EvaluationError(f"{path} holds no array")
+        raise EvaluationError(f"{shown(path)} holds no array")
     if len(members) == 1:
         return [_Entry(rel_key, stem_key, LabelSource(path, members[0]))]
     # Several arrays: one label map each. Inside a single file they are matched by
@@ -94,12 +96,19 @@ def expand(spec: str, role: str) -> list[_Entry]:
 
     ``role`` ("PRED" or "TARGET") names the argument in error messages.
     """
+    try:
+        return _expand(spec, role)
+    except OSError as exc:  # an unreadable folder, a name too long...
+        raise EvaluationError(f"cannot read {role} {shown(spec)}: {exc}") from exc
+
+
+def _expand(spec: str, role: str) -> list[_Entry]:
     path = Path(spec)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if _is_label_file(p))
         if not files:
             raise EvaluationError(
-                f"{role} folder {spec} holds no label map ({', '.join(LABEL_SUFFIXES)})"
+                f"{role} folder {shown(spec)} holds no label map ({', '.join(LABEL_SUFFIXES)})"
             )
         out = []
         for p in files:
@@ -108,77 +117,90 @@ def expand(spec: str, role: str) -> list[_Entry]:
     if path.is_file():
         if path.suffix.lower() not in LABEL_SUFFIXES:
             raise EvaluationError(
-                f"{role} file {spec} is not a label map: expected one of "
+                f"{role} file {shown(spec)} is not a label map: expected one of "
                 f"{', '.join(LABEL_SUFFIXES)}"
             )
-        return _entries(path, "", "", single=True)
+        return _entries(path, path.stem, path.stem, single=True)
     if _GLOB_CHARS & set(spec):
         files = sorted(Path(p) for p in glob.glob(spec, recursive=True))
         files = [p for p in files if _is_label_file(p)]
         if not files:
-            raise EvaluationError(f"{role} pattern {spec!r} matches no label map")
+            raise EvaluationError(f"{role} pattern {shown(repr(spec))} matches no label map")
         root = _glob_root(spec)
         out = []
         for p in files:
             rel = os.path.relpath(p, root)
             out += _entries(p, Path(rel).with_suffix("").as_posix(), p.stem, single=False)
         return out
-    raise EvaluationError(f"{role} {spec} does not exist (expected a folder, a file or a glob)")
+    raise EvaluationError(
+        f"{role} {shown(spec)} does not exist (expected a folder, a file or a glob)"
+    )
 
 
-def _keyed(entries: list[_Entry], attr: str) -> dict[str, LabelSource] | None:
-    """Entries by key, or None when two entries share a key."""
+def _keyed(entries: list[_Entry], attr: str) -> tuple[dict[str, LabelSource], list[str]]:
+    """Entries by key, and the keys that more than one entry share."""
     out: dict[str, LabelSource] = {}
+    repeated = []
     for e in entries:
         k = getattr(e, attr)
         if k in out:
-            return None
-        out[k] = e.source
-    return out
+            repeated.append(k)
+        out.setdefault(k, e.source)
+    return out, repeated
 
 
 def _listing(sources: list[LabelSource]) -> str:
-    lines = [f"  {s}" for s in sources[:_LISTED]]
+    shown_ = [str(s) for s in sources[:_LISTED]]
     if len(sources) > _LISTED:
-        lines.append(f"  ... and {len(sources) - _LISTED} more")
-    return "\n".join(lines)
+        shown_.append(f"... and {len(sources) - _LISTED} more")
+    return ", ".join(shown_)
+
+
+def _same_name(entries: list[_Entry], key: str, role: str) -> EvaluationError:
+    files = [str(e.source) for e in entries if e.rel_key == key]
+    return EvaluationError(
+        f"{role} holds {len(files)} label maps named {shown(key)!r}: {', '.join(files)}; "
+        "keep one"
+    )
 
 
 def match(pred_spec: str, target_spec: str) -> list[Pair]:
     """Pair every prediction with its target, sorted by key.
 
-    Two single label maps are paired whatever their names. Otherwise files are matched
-    by their path relative to the folder (without suffix) or, failing that, by file
-    stem; any prediction without a target, or target without a prediction, is an error
-    that lists them.
+    Two single files (PRED and TARGET each naming one file that holds one label map) are
+    paired whatever their names. Otherwise label maps are matched by their path relative
+    to the folder (or to the fixed part of a glob) without suffix or, when the layouts
+    differ, by file stem; a folder holding one file is matched by name like any other.
+    Any prediction without a target, or target without a prediction, is an error that
+    names them (up to 20 per side), on one line.
     """
     preds = expand(pred_spec, "PRED")
     targets = expand(target_spec, "TARGET")
-    if len(preds) == 1 and len(targets) == 1:
+    single = Path(pred_spec).is_file() and Path(target_spec).is_file()
+    if single and len(preds) == 1 and len(targets) == 1:
         p, t = preds[0], targets[0]
         return [Pair(p.stem_key or p.source.path.stem, p.source, t.source)]
     best: tuple[int, str, dict, dict] | None = None
     for attr in ("rel_key", "stem_key"):
-        kp, kt = _keyed(preds, attr), _keyed(targets, attr)
-        if kp is None or kt is None:
+        (kp, rep_p), (kt, rep_t) = _keyed(preds, attr), _keyed(targets, attr)
+        if attr == "rel_key" and (rep_p or rep_t):
+            raise (_same_name(preds, rep_p[0], "PRED") if rep_p
+                   else _same_name(targets, rep_t[0], "TARGET"))
+        if rep_p or rep_t:  # stems repeat in different folders: no matching by stem
             continue
         if kp.keys() == kt.keys():
             return [Pair(k, kp[k], kt[k]) for k in sorted(kp)]
         overlap = len(kp.keys() & kt.keys())
         if best is None or overlap > best[0]:
             best = (overlap, attr, kp, kt)
-    if best is None:
-        raise EvaluationError(
-            "cannot match PRED and TARGET files: file stems repeat in different folders and "
-            "the folder layouts differ; give folders with the same layout"
-        )
+    assert best is not None  # relative paths never repeat once past the check above
     _, attr, kp, kt = best
     how = "relative path" if attr == "rel_key" else "file stem"
-    msg = [f"PRED and TARGET files do not match (by {how}):"]
+    msg = [f"PRED and TARGET files do not match (by {how})"]
     lone_p = [kp[k] for k in sorted(kp.keys() - kt.keys())]
     lone_t = [kt[k] for k in sorted(kt.keys() - kp.keys())]
     if lone_p:
-        msg.append(f"{len(lone_p)} of {len(kp)} predictions have no target:\n{_listing(lone_p)}")
+        msg.append(f"{len(lone_p)} of {len(kp)} predictions have no target: {_listing(lone_p)}")
     if lone_t:
-        msg.append(f"{len(lone_t)} of {len(kt)} targets have no prediction:\n{_listing(lone_t)}")
-    raise EvaluationError("\n".join(msg))
+        msg.append(f"{len(lone_t)} of {len(kt)} targets have no prediction: {_listing(lone_t)}")
+    raise EvaluationError("; ".join(msg))

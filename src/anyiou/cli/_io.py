@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import EvaluationError
+from ._errors import EvaluationError, shown
 from ._files import LabelSource
 
 __all__ = ["peek", "read_labels", "read_class_names"]
@@ -60,11 +60,14 @@ def _read_image(src: LabelSource) -> np.ndarray:
         for k in range(getattr(img, "n_frames", 1)):
             img.seek(k)
             frames.append(np.asarray(img))
+        shapes = sorted({f.shape for f in frames})
+        if len(shapes) > 1:
+            raise ValueError(f"its pages differ in size ({', '.join(map(str, shapes))})")
+        arr = frames[0] if len(frames) == 1 else np.stack(frames)
     except Exception as exc:
         raise EvaluationError(f"cannot read {src}: {exc}") from exc
     finally:
         img.close()
-    arr = frames[0] if len(frames) == 1 else np.stack(frames)
     return arr.astype(np.uint8) if arr.dtype == np.bool_ else arr
 
 
@@ -117,39 +120,59 @@ def peek(src: LabelSource) -> tuple[tuple[int, ...], np.dtype]:
     return ((h, w) if n == 1 else (n, h, w)), dtype
 
 
+def _class_names_text(path: str) -> str:
+    label = f"--class-names {shown(path)}"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise EvaluationError(f"cannot read {label}: {exc}") from exc
+    try:
+        return data.decode("utf-8-sig")  # UTF-8, with or without a byte-order mark
+    except UnicodeDecodeError as exc:
+        raise EvaluationError(
+            f"cannot read {label}: it is not UTF-8 text (byte 0x{data[exc.start]:02x} at "
+            f"offset {exc.start}); save the names as UTF-8"
+        ) from exc
+
+
+def _names_from_json(text: str) -> list[str]:
+    data = json.loads(text)
+    if isinstance(data, dict):
+        ids = sorted(int(k) for k in data)
+        if ids != list(range(len(ids))):
+            raise ValueError(f"ids must be 0..{len(ids) - 1}; got {ids[:10]}")
+        return [str(data[k]) for k in sorted(data, key=int)]
+    if isinstance(data, list):
+        return [str(x) for x in data]
+    raise ValueError("expected a list of names or an object {id: name}")
+
+
 def read_class_names(path: str, num_classes: int | None) -> list[str]:
-    """Class names from a text file (one per line) or a JSON list / ``{id: name}`` object.
+    """Class names from a UTF-8 text file (one per line) or a JSON list / ``{id: name}``.
+
+    Names are kept as printable text (see :func:`anyiou.cli._errors.shown`).
 
     Raises
     ------
     EvaluationError
-        Unreadable file, or a number of names other than ``num_classes``.
+        Unreadable file, text that is not UTF-8, bad JSON, or a number of names other
+        than ``num_classes``.
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as exc:
-        raise EvaluationError(f"cannot read --class-names {path}: {exc}") from exc
+    text = _class_names_text(path)
+    label = f"--class-names {shown(path)}"
     if path.lower().endswith(".json"):
         try:
-            data = json.loads(text)
-            if isinstance(data, dict):
-                ids = sorted(int(k) for k in data)
-                if ids != list(range(len(ids))):
-                    raise ValueError(f"ids must be 0..{len(ids) - 1}; got {ids}")
-                names = [str(data[k]) for k in sorted(data, key=int)]
-            elif isinstance(data, list):
-                names = [str(x) for x in data]
-            else:
-                raise ValueError("expected a list of names or an object {id: name}")
-        except ValueError as exc:
-            raise EvaluationError(f"cannot read --class-names {path}: {exc}") from exc
+            names = _names_from_json(text)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise EvaluationError(f"cannot read {label}: {shown(exc)}") from exc
     else:
         names = [line.strip() for line in text.splitlines() if line.strip()]
+    names = [shown(n) for n in names]
     if num_classes is not None and len(names) != num_classes:
         raise EvaluationError(
-            f"--class-names {path} has {len(names)} names but --num-classes is {num_classes}"
+            f"{label} has {len(names)} names but --num-classes is {num_classes}"
         )
     if not names:
-        raise EvaluationError(f"--class-names {path} holds no name")
+        raise EvaluationError(f"{label} holds no name")
     return names

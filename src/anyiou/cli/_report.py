@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..metrics import dice_from_confusion_matrix, iou_from_confusion_matrix
+from ._errors import shown
 from ._evaluate import Counts
 
 __all__ = ["FORMATS", "build_report", "render"]
@@ -92,7 +93,7 @@ def build_report(
     class_names: list[str] | None,
     backend: str,
 ) -> dict[str, Any]:
-    """The whole report as JSON-ready data."""
+    """The whole report as JSON-ready data; names and paths are printable text."""
     c = counts.confmat.shape[0]
     names = class_names or [str(k) for k in range(c)]
     summary = summarize(counts.confmat, ignore_index, average)
@@ -112,7 +113,8 @@ def build_report(
             s = summarize(cm, ignore_index, average)
             s["classes"] = _named(s["classes"], names)
             images.append({
-                "name": pair.key or pair.pred.path.stem,
+                # file names are shown the same way in every format (see ``shown``)
+                "name": shown(pair.key or pair.pred.path.stem),
                 "pred": str(pair.pred),
                 "target": str(pair.target),
                 "miou": s["miou"],

@@ -1,0 +1,96 @@
+"""Writing the report: to stdout, or to ``--output`` whole, with the usual permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from pathlib import Path
+
+from ._errors import EvaluationError, shown
+
+__all__ = ["write_report"]
+
+_PREFIX_CHARS = 100  # of the output's name kept in its temporary file's name
+
+
+def _stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:  # a terminal that cannot show every character
+        enc = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc))
+    sys.stdout.flush()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode(target: Path) -> int:
+    """The existing file's permissions, or those of a new file (0666 less the umask)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _special(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a folder (a device such
+    as /dev/null or /dev/stdout, a named pipe): written in place, never replaced."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def write_report(text: str, output: str | None) -> None:
+    """Print ``text``, or write it to ``output`` whole: a temporary file in the same
+    folder, renamed over ``output`` once complete.
+
+    A new file gets the permissions of any new file (0666 less the umask); a file
+    overwritten keeps its own. A symbolic link is followed (the file it names is
+    replaced, the link kept); a device or a named pipe is written into, not replaced.
+    The temporary file never outlives this call.
+
+    Raises
+    ------
+    EvaluationError
+        ``output`` cannot be written (a missing folder, no permission, a folder...).
+    """
+    if output is None:
+        _stdout(text)
+        return
+    target = Path(os.path.realpath(output))
+    label = f"--output {shown(output)}"
+    if target.is_dir():
+        raise EvaluationError(f"cannot write {label}: it is a folder")
+    data = text.encode("utf-8", "backslashreplace")
+    if _special(target):
+        try:
+            with open(target, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise EvaluationError(f"cannot write {label}: {exc}") from exc
+        return
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp",
+                                   prefix=f".{target.name[:_PREFIX_CHARS]}.")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, _mode(target))  # mkstemp makes it 0600
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise EvaluationError(f"cannot write {label}: {exc}") from exc
+    finally:
+        if tmp is not None:  # any error, KeyboardInterrupt included
+            try:
+                os.remove(tmp)
+            except OSError:
+                pass
