@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "lint", "docs"]
+nox.options.sessions = ["tests", "keras", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 CONSTRAINTS = ("-c", "constraints.txt")
@@ -26,6 +26,8 @@ CPU_BACKENDS = {
     "dask": (["dask"], []),
 }
 GPU_BACKENDS = {"cupy": (["cupy"], []), "torch_cuda": ([], []), "jax_gpu": ([], ["jax[cuda12]"])}
+# Keras backends anyiou.keras runs on; each is also the anyiou backend of its session
+KERAS_BACKENDS = ("jax", "torch")
 
 
 def _install_test_env(session: nox.Session, extra: tuple[list[str], list[str]]) -> None:
@@ -57,13 +59,18 @@ def _check_report(session: nox.Session, report: Path, backend: str) -> None:
     session.log(f"{backend}: {passed} tests passed")
 
 
-def _run_tests(session: nox.Session, backend: str) -> None:
+def _run_tests(
+    session: nox.Session, backend: str, *paths: str, keras_backend: str = ""
+) -> None:
+    """pytest on one backend. tests/adapters/keras is collected only with KERAS_BACKEND set
+    (tests/adapters/conftest.py), which only the ``keras`` sessions do."""
     report = Path(session.create_tmp()) / f"junit-{backend}.xml"
     session.run(
         "pytest",
         f"--junitxml={report}",
+        *paths,
         *session.posargs,
-        env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0"},
+        env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend},
     )
     _check_report(session, report, backend)
 
@@ -74,6 +81,15 @@ def tests(session: nox.Session, backend: str) -> None:
     """The test suite on one CPU backend."""
     _install_test_env(session, CPU_BACKENDS[backend])
     _run_tests(session, backend)
+
+
+@nox.session
+@nox.parametrize("backend", list(KERAS_BACKENDS))
+def keras(session: nox.Session, backend: str) -> None:
+    """anyiou.keras (tests/adapters/keras) on one Keras backend: Keras reads KERAS_BACKEND
+    once, at import, so each backend gets its own session."""
+    _install_test_env(session, (["keras", "jax"], []))
+    _run_tests(session, backend, "tests/adapters/keras", keras_backend=backend)
 
 
 @nox.session(name="tests-gpu")

@@ -33,7 +33,7 @@ BOXES = [
     ("router", 0.50, 0.44, "_lib/kernels/__init__.py  (router)",
      "softmax_label_stats: picks the module of y_pred's library", "kernels"),
     ("torch", 0.14, 0.25, "kernels/_torch.py", "SoftmaxLabelStats\n(autograd.Function)", "kernels"),
-    ("jax", 0.38, 0.25, "kernels/_jax.py", "custom VJP rules", "kernels"),
+    ("jax", 0.38, 0.25, "kernels/_jax.py", "custom JVP rules", "kernels"),
     ("numpy", 0.62, 0.25, "kernels/_numpy.py", "one-buffer softmax,\nweighted bincount", "kernels"),
     ("standard", 0.86, 0.25, "kernels/_standard.py", "pure array API\n(strict, Dask, fallback)",
      "kernels"),

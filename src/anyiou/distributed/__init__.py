@@ -12,9 +12,12 @@ already run:
 Dask needs no hook: `anyiou.metrics.confusion_matrix`, `anyiou.metrics.jaccard_index`
 and `anyiou.metrics.MeanIoU` accept Dask arrays and stay lazy (chunk-wise counts summed in
 one task graph). See ``docs/distributed.md``.
+
+The hooks are instances of the module-level classes `TorchSync` and `JaxSync`: a loss or
+metric holding one pickles and deep-copies.
 """
 
-from ._jax import jax_sync
-from ._torch import torch_sync
+from ._jax import JaxSync, jax_sync
+from ._torch import TorchSync, torch_sync
 
-__all__ = ["jax_sync", "torch_sync"]
+__all__ = ["JaxSync", "TorchSync", "jax_sync", "torch_sync"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
-__all__ = ["jax_sync"]
+__all__ = ["JaxSync", "jax_sync"]
 
 
-def jax_sync(axis_name: Hashable | Sequence[Hashable]) -> Callable[[Any], Any]:
+def jax_sync(axis_name: Hashable | Sequence[Hashable]) -> JaxSync:
     """A ``sync=`` hook summing an array over the devices of a named axis.
 
     For code running inside ``jax.shard_map`` (or ``jax.pmap``) with the batch split
@@ -23,8 +23,11 @@ def jax_sync(axis_name: Hashable | Sequence[Hashable]) -> Callable[[Any], Any]:
 
     Returns
     -------
-    callable
-        ``fn(x) = jax.lax.psum(x, axis_name)``: the same global sum on every device.
+    JaxSync
+        A callable ``fn(x) = jax.lax.psum(x, axis_name)``: the same global sum on every
+        device. It pickles and deep-copies (so does a loss or metric holding it), and two
+        hooks on the same axis compare equal (a stable ``jit`` cache key when the loss is
+        a static argument).
 
     Notes
     -----
@@ -46,20 +49,40 @@ def jax_sync(axis_name: Hashable | Sequence[Hashable]) -> Callable[[Any], Any]:
     >>> from anyiou.distributed import jax_sync
     >>> loss_fn = DiceLoss("multiclass", sync=jax_sync("batch"))
     """
-    if isinstance(axis_name, list):
-        axis_name = tuple(axis_name)
-    try:
-        hash(axis_name)
-    except TypeError:
-        raise TypeError(
-            f"axis_name must be a mesh axis name (a string) or a tuple of them; "
-            f"got {axis_name!r}"
-        ) from None
+    return JaxSync(axis_name)
 
-    def sync(x: Any) -> Any:
+
+class JaxSync:
+    """The callable `jax_sync` returns: ``jax.lax.psum`` over ``axis_name``. A
+    module-level class, so it pickles and deep-copies."""
+
+    __slots__ = ("axis_name",)
+
+    def __init__(self, axis_name: Hashable | Sequence[Hashable]) -> None:
+        if isinstance(axis_name, list):
+            axis_name = tuple(axis_name)
+        try:
+            hash(axis_name)
+        except TypeError:
+            raise TypeError(
+                f"axis_name must be a mesh axis name (a string) or a tuple of them; "
+                f"got {axis_name!r}"
+            ) from None
+        self.axis_name = axis_name
+
+    def __call__(self, x: Any) -> Any:
         import jax
 
-        return jax.lax.psum(x, axis_name)
+        return jax.lax.psum(x, self.axis_name)
 
-    sync.__qualname__ = sync.__name__ = "jax_sync"
-    return sync
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (JaxSync, (self.axis_name,))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is JaxSync and other.axis_name == self.axis_name
+
+    def __hash__(self) -> int:
+        return hash((JaxSync, self.axis_name))
+
+    def __repr__(self) -> str:
+        return f"jax_sync({self.axis_name!r})"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["torch_sync"]
+__all__ = ["TorchSync", "torch_sync"]
 
 
 @functools.cache
@@ -35,7 +34,7 @@ def _all_reduce_sum() -> Any:
     return AllReduceSum
 
 
-def torch_sync(group: Any = None) -> Callable[[Any], Any]:
+def torch_sync(group: Any = None) -> TorchSync:
     """A ``sync=`` hook summing a tensor over the ranks of a ``torch.distributed`` group.
 
     Pass it to `JaccardLoss`, `DiceLoss`, `TverskyLoss` (global-batch loss) or to
@@ -50,10 +49,13 @@ def torch_sync(group: Any = None) -> Callable[[Any], Any]:
 
     Returns
     -------
-    callable
-        ``fn(x) -> y``: ``y`` is the sum of ``x`` over the group, a new tensor of ``x``'s
-        shape, dtype and device (``x`` is not modified). Differentiable: the backward pass
-        sums the incoming gradients over the group too.
+    TorchSync
+        A callable ``fn(x) -> y``: ``y`` is the sum of ``x`` over the group, a new tensor
+        of ``x``'s shape, dtype and device (``x`` is not modified). Differentiable: the
+        backward pass sums the incoming gradients over the group too. It pickles and
+        deep-copies (so a loss holding it does, e.g. for ``torch.save(model)`` and
+        spawn-started workers) when ``group`` is None, the world group of whichever
+        process unpickles it; a copy shares ``group``.
 
     Notes
     -----
@@ -73,7 +75,8 @@ def torch_sync(group: Any = None) -> Callable[[Any], Any]:
     RuntimeError
         When the hook is called before ``torch.distributed.init_process_group``.
     TypeError
-        When called on something other than a ``torch.Tensor``.
+        When called on something other than a ``torch.Tensor``, or when pickling a hook
+        built on an explicit ``group`` (a process group is a handle of one process).
 
     Examples
     --------
@@ -82,9 +85,19 @@ def torch_sync(group: Any = None) -> Callable[[Any], Any]:
     >>> loss_fn = JaccardLoss("multiclass", sync=torch_sync())  # doctest: +SKIP
     >>> loss = loss_fn(model(images), masks)  # same value on every rank  # doctest: +SKIP
     """
-    function = _all_reduce_sum()
+    return TorchSync(group)
 
-    def sync(x: Any) -> Any:
+
+class TorchSync:
+    """The callable `torch_sync` returns: sums a tensor over the ranks of ``group``
+    (None: the world group). A module-level class, so it pickles and deep-copies."""
+
+    __slots__ = ("group",)
+
+    def __init__(self, group: Any = None) -> None:
+        self.group = group
+
+    def __call__(self, x: Any) -> Any:
         import torch
         import torch.distributed as dist
 
@@ -95,7 +108,28 @@ def torch_sync(group: Any = None) -> Callable[[Any], Any]:
                 "torch_sync needs an initialized process group: call "
                 "torch.distributed.init_process_group(...) on every rank first"
             )
-        return function.apply(x, group)
+        return _all_reduce_sum().apply(x, self.group)
 
-    sync.__qualname__ = sync.__name__ = "torch_sync"
-    return sync
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self.group is not None:
+            raise TypeError(
+                "torch_sync(group=...) cannot be pickled: a process group is a handle of "
+                "one process. Pickle torch_sync() (the world group), or set sync= again "
+                "after loading"
+            )
+        return (TorchSync, ())
+
+    def __copy__(self) -> TorchSync:
+        return TorchSync(self.group)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TorchSync:
+        return TorchSync(self.group)  # the same process group, not a copy of the handle
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is TorchSync and other.group is self.group
+
+    def __hash__(self) -> int:
+        return hash((TorchSync, id(self.group)))
+
+    def __repr__(self) -> str:
+        return "torch_sync()" if self.group is None else f"torch_sync(group={self.group!r})"

@@ -1,7 +1,8 @@
-"""IoU-family losses: classes and smp-compatible functional scores."""
+"""IoU-family losses: classes, pure functions (optax style) and smp-compatible scores."""
 
 from ._dice import DiceLoss
 from ._functional import soft_dice_score, soft_jaccard_score, soft_tversky_score
+from ._functions import dice_loss, jaccard_loss, lovasz_loss, tversky_loss
 from ._jaccard import JaccardLoss
 from ._lovasz import LovaszLoss
 from ._tversky import TverskyLoss
@@ -11,7 +12,11 @@ __all__ = [
     "JaccardLoss",
     "LovaszLoss",
     "TverskyLoss",
+    "dice_loss",
+    "jaccard_loss",
+    "lovasz_loss",
     "soft_dice_score",
     "soft_jaccard_score",
     "soft_tversky_score",
+    "tversky_loss",
 ]

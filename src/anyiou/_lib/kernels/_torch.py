@@ -2,12 +2,25 @@
 scatter-adds for the label sums.
 
 `SoftmaxLabelStats` and `SigmoidDenseStats` keep one logits-sized buffer (the softmax or
-sigmoid output), which their backward pass turns into the gradient in place; on CPU
+sigmoid output), which a plain ``.backward()`` turns into the gradient in place; on CPU
 their broadcast temporaries are bounded by pixel chunks (`_chunks.pixel_chunks`).
+
+Every torch transform works on them (see ``docs/errors.md``):
+
+* ``torch.func`` (``grad``, ``vmap``, ``jacrev``, ...): the functions use the
+  ``forward`` + ``setup_context`` form with ``generate_vmap_rule``; on functorch-wrapped
+  tensors they write nothing in place;
+* double backward (``create_graph=True``): with grad mode on, the backward pass computes
+  the gradient out of place from differentiable torch ops, so it can be differentiated;
+* ``torch.compile``: while dynamo traces, the kernels are the plain torch ops (no
+  autograd Function, no data-dependent shapes) and the compiler derives the backward;
+* ``torch.autocast``: the statistics are computed with autocast off, in float32 (or
+  float64).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -53,6 +66,9 @@ def row_bincount(
     if weights is not None:
         out = torch.zeros((n, num_bins), dtype=weights.dtype, device=weights.device)
         return out.scatter_add(1, idx, weights)
+    if _transformed(labels):  # bincount's length depends on the values: a static scatter
+        out = torch.zeros((n, num_bins), dtype=torch.int64, device=labels.device)
+        return out.scatter_add(1, idx, torch.ones_like(idx))
     if labels.device.type == "cpu" and not scratch:
         rows = [torch.bincount(row, minlength=num_bins) for row in idx]
         return torch.stack(rows) if rows else labels.new_zeros((0, num_bins))
@@ -63,7 +79,7 @@ def row_bincount(
 
 def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:
     """Integer clip; on CPU no copy when the values are in range (the usual case)."""
-    if x.device.type == "cpu" and x.numel():
+    if x.device.type == "cpu" and x.numel() and not _transformed(x):
         x_min, x_max = torch.aminmax(x)
         if x_min >= lo and x_max <= hi:
             return x
@@ -77,57 +93,136 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     return tuple(torch.gather(a, -1, perm) for a in arrays)
 
 
+def _transformed(*tensors: Any) -> bool:
+    """True while ``torch.compile`` or ``torch.jit.trace`` traces, or when a tensor is
+    wrapped by a transform (`_wrapped`): no in-place writes and no data-dependent shapes
+    then."""
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return True
+    return any(t is not None and _wrapped(t) for t in tensors)
+
+
+def _wrapped(t: Any) -> bool:
+    """A functorch wrapper (``torch.func`` transforms) or a batched tensor of the legacy
+    vmap (``gradcheck(check_batched_grad=True)``)."""
+    return torch._C._functorch.is_functorch_wrapped_tensor(t) or "Batched" in str(
+        torch._C._dispatch_keys(t)
+    )
+
+
+def _lean(*tensors: Any) -> bool:
+    """Whether a backward pass may take the in-place, memory-lean path: plain tensors and
+    grad mode off (``create_graph=True`` and the functorch transforms need the gradient
+    as a differentiable function of the inputs)."""
+    return not torch.is_grad_enabled() and not _transformed(*tensors)
+
+
+def _no_autocast(device: Any) -> Any:
+    """A context without autocast on ``device`` (the sums stay in float32)."""
+    kind = device.type
+    if kind in ("cpu", "cuda", "xpu", "mps") and torch.is_autocast_enabled(kind):
+        return torch.autocast(kind, enabled=False)
+    return contextlib.nullcontext()
+
+
 def softmax_label_stats(
     xp: Any, logits: Any, safe: Any, binned: Any, valid: Any, acc: Any, class_last: bool
 ) -> tuple[Any, Any]:
-    """The router's ``softmax_label_stats`` as `SoftmaxLabelStats`."""
-    return SoftmaxLabelStats.apply(
-        logits, safe.to(torch.int64), binned.to(torch.int64), valid, acc
-    )
+    """The router's ``softmax_label_stats`` as `SoftmaxLabelStats` (plain ops while
+    ``torch.compile`` traces)."""
+    safe, binned = safe.to(torch.int64), binned.to(torch.int64)
+    with _no_autocast(logits.device):
+        if torch.compiler.is_compiling():
+            inter, pred_sum, _ = _softmax_forward(logits, safe, binned, valid, acc, False)
+        else:
+            inter, pred_sum, _ = SoftmaxLabelStats.apply(logits, safe, binned, valid, acc)
+    return inter, pred_sum
 
 
 def sigmoid_dense_stats(
     xp: Any, logits: Any, t: Any, valid: Any, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
-    """The router's ``sigmoid_dense_stats`` as `SigmoidDenseStats`."""
-    return SigmoidDenseStats.apply(logits, t, valid, hard, acc)
+    """The router's ``sigmoid_dense_stats`` as `SigmoidDenseStats` (plain ops while
+    ``torch.compile`` traces)."""
+    with _no_autocast(logits.device):
+        if torch.compiler.is_compiling():
+            stats = _sigmoid_forward(logits, t, valid, hard, acc, False)
+        else:
+            stats = SigmoidDenseStats.apply(logits, t, valid, hard, acc)
+    return stats[0], stats[1], stats[2]
+
+
+# -- softmax + label statistics -----------------------------------------------------------
+
+
+def _softmax_probs(x: Any, valid: Any, acc: Any, inplace: bool) -> Any:
+    """softmax over the classes; ignored pixels predict 0 (also hides NaN logits there)."""
+    p = torch.softmax(x, dim=1, dtype=acc)
+    if valid is None:
+        return p
+    hide = ~valid.unsqueeze(1)
+    return p.masked_fill_(hide, 0) if inplace else p.masked_fill(hide, 0)
+
+
+def _softmax_forward(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, inplace: bool) -> Any:
+    """``(I, Sp, p)``: differentiable torch ops (in place only on the fresh ``p``)."""
+    n, c, _ = x.shape
+    p = _softmax_probs(x, valid, acc, inplace)
+    p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
+    inter = torch.zeros((n, c + 1), dtype=acc, device=x.device).scatter_add(1, binned, p_true)
+    return inter[:, :c], p.sum(dim=2), p
+
+
+def _softmax_grad(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, g_inter: Any,
+                  g_pred: Any) -> Any:
+    """dL/dx out of place, from differentiable ops on ``x`` and the incoming gradients
+    (the formula of `SoftmaxLabelStats.backward`)."""
+    n = x.shape[0]
+    p = _softmax_probs(x, valid, acc, False)
+    g_pad = torch.cat([g_inter, torch.zeros_like(g_inter[:, :1])], dim=1)
+    pg_true = p.gather(1, safe.unsqueeze(1)).squeeze(1) * g_pad.gather(1, binned)
+    s = torch.bmm(g_pred.reshape(n, 1, -1), p).squeeze(1) + pg_true
+    grad = p * (g_pred.unsqueeze(2) - s.unsqueeze(1))
+    grad = grad.scatter_add(1, safe.unsqueeze(1), pg_true.unsqueeze(1))
+    return grad if valid is None else grad.masked_fill(~valid.unsqueeze(1), 0)
 
 
 class SoftmaxLabelStats(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, safe, binned, valid, acc):  # type: ignore[override]
-        n, c, _ = x.shape
-        p = torch.softmax(x, dim=1, dtype=acc)
-        if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
-            p.masked_fill_(~valid.unsqueeze(1), 0)
-        p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
-        inter = torch.zeros((n, c + 1), dtype=acc, device=x.device)
-        inter = inter.scatter_add_(1, binned, p_true)[:, :c]
-        pred_sum = p.sum(dim=2)
-        # p (an intermediate, not an input or output, so outside autograd's version
-        # tracking) is kept for the backward pass, which turns it into the gradient.
-        ctx.save_for_backward(x, safe, binned, valid)
-        ctx.acc = acc
-        ctx.probs = p
-        return inter, pred_sum
+    """``(I, Sp, p)`` of softmax(x) and labels; ``p`` is a non-differentiable output the
+    backward pass reuses (the public wrapper drops it)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, g_inter, g_pred):  # type: ignore[override]
+    def forward(x, safe, binned, valid, acc):  # type: ignore[override]
+        return _softmax_forward(x, safe, binned, valid, acc, not _transformed(x, valid))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        x, safe, binned, valid, acc = inputs
+        ctx.save_for_backward(x, safe, binned, valid)
+        ctx.mark_non_differentiable(output[2])
+        ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
+        # p is kept outside autograd's version tracking: the lean backward overwrites it.
+        ctx.acc, ctx.probs = acc, output[2]
+
+    @staticmethod
+    def backward(ctx, g_inter, g_pred, _g_probs):  # type: ignore[override]
         # L depends on p = softmax(x) through Sp_c = sum_i v_i p_ci and
         # I_c = sum_i v_i p_ci [y_i = c], so dL/dp_ci = v_i (gSp_c + gI_c [y_i = c]) =: g_ci
         # and dL/dx_ci = p_ci (g_ci - s_i) with s_i = sum_k p_ki g_ki.
         x, safe, binned, valid = ctx.saved_tensors
         n, c, _ = x.shape
         p, ctx.probs = ctx.probs, None
-        if p is None:  # a second backward (retain_graph=True): p was consumed
-            p = torch.softmax(x, dim=1, dtype=ctx.acc)
-            if valid is not None:
-                p.masked_fill_(~valid.unsqueeze(1), 0)
         if g_inter is None:
             g_inter = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
         if g_pred is None:
             g_pred = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
+        if not _lean(x, g_inter, g_pred):  # differentiable, out of place
+            grad = _softmax_grad(x, safe, binned, valid, ctx.acc, g_inter, g_pred)
+            return grad.to(x.dtype), None, None, None, None
+        if p is None:  # a second backward (retain_graph=True): p was consumed
+            p = _softmax_probs(x, valid, ctx.acc, True)
         g_pad = torch.cat([g_inter, g_inter.new_zeros((n, 1))], dim=1)
         s = torch.bmm(g_pred.unsqueeze(1), p).squeeze(1)
         # p_true * gI at each pixel's label (0 when ignored), in place: (N, P) buffers only
@@ -142,57 +237,115 @@ class SoftmaxLabelStats(torch.autograd.Function):
         return p.to(x.dtype), None, None, None, None
 
 
+# -- sigmoid + dense statistics -----------------------------------------------------------
+
 
 def _target(t: Any, valid: Any, acc: Any) -> Any:
     # a float copy of one chunk (t.to(acc) may return the caller's own tensor)
     tf = t.to(acc, copy=True)
     return tf if valid is None else tf.masked_fill_(~valid, 0)
 
+
 def _chunk(a: Any, i: int, lo: int, hi: int) -> Any:
     return None if a is None else a[i, :, lo:hi]
 
 
+def _sigmoid_plain(x: Any, t: Any, valid: Any, acc: Any) -> tuple[Any, Any]:
+    """Masked sigmoid(x) and float targets, out of place (differentiable)."""
+    p, tf = torch.sigmoid(x.to(acc)), t.to(acc)
+    if valid is not None:
+        p, tf = p.masked_fill(~valid, 0), tf.masked_fill(~valid, 0)
+    return p, tf
+
+
+def _sigmoid_forward(x: Any, t: Any, valid: Any, hard: bool, acc: Any, inplace: bool) -> Any:
+    """``(I, Sp, St, p)``; in place and chunked on plain tensors, plain ops otherwise."""
+    if not inplace:
+        p, tf = _sigmoid_plain(x, t, valid, acc)
+        pred_sum, target_sum = p.sum(dim=2), tf.sum(dim=2)
+        if hard:
+            inter = (p * tf).sum(dim=2)
+        else:  # L1 form
+            inter = (pred_sum + target_sum - (p - tf).abs().sum(dim=2)) / 2
+        return inter, pred_sum, target_sum, p
+    n, c, pixels = x.shape
+    p = torch.sigmoid(x.to(acc))
+    if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
+        p.masked_fill_(~valid, 0)
+    pred_sum = p.sum(dim=2)
+    inter, target_sum = torch.zeros_like(pred_sum), torch.zeros_like(pred_sum)
+    for i, lo, hi in pixel_chunks(n, c, pixels):
+        pc = p[i, :, lo:hi]
+        tf = _target(t[i, :, lo:hi], _chunk(valid, i, lo, hi), acc)
+        target_sum[i] += tf.sum(dim=1)
+        if hard:
+            inter[i] += torch.einsum("cp,cp->c", pc, tf)
+        else:  # L1 form: (Sp + St - sum|p - t|) / 2, assembled below
+            inter[i] -= tf.sub_(pc).abs_().sum(dim=1)
+    if not hard:
+        inter = (inter + pred_sum + target_sum) / 2
+    return inter, pred_sum, target_sum, p
+
+
+def _sigmoid_grads(x: Any, t: Any, valid: Any, hard: bool, acc: Any, gi: Any, gp: Any,
+                   gt: Any) -> tuple[Any, Any]:
+    """(dL/dx, dL/dt) out of place, from differentiable ops (the formulas of
+    `SigmoidDenseStats.backward`)."""
+    p, tf = _sigmoid_plain(x, t, valid, acc)
+    gi, gp, gt = gi.unsqueeze(2), gp.unsqueeze(2), gt.unsqueeze(2)
+    if hard:
+        dp = tf * gi + gp
+    else:
+        dp = gp + 0.5 * gi - 0.5 * gi * torch.sign(p - tf)
+    grad_t = (torch.sign(p - tf) + 1) * (0.5 * gi) + gt
+    if valid is not None:
+        grad_t = grad_t.masked_fill(~valid, 0)
+    return dp * p * (1 - p), grad_t
+
+
 class SigmoidDenseStats(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, t, valid, hard, acc):  # type: ignore[override]
-        n, c, pixels = x.shape
-        p = torch.sigmoid(x.to(acc))
-        if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
-            p.masked_fill_(~valid, 0)
-        pred_sum = p.sum(dim=2)
-        inter, target_sum = torch.zeros_like(pred_sum), torch.zeros_like(pred_sum)
-        for i, lo, hi in pixel_chunks(n, c, pixels):
-            pc = p[i, :, lo:hi]
-            tf = _target(t[i, :, lo:hi], _chunk(valid, i, lo, hi), acc)
-            target_sum[i] += tf.sum(dim=1)
-            if hard:
-                inter[i] += torch.einsum("cp,cp->c", pc, tf)
-            else:  # L1 form: (Sp + St - sum|p - t|) / 2, assembled below
-                inter[i] -= tf.sub_(pc).abs_().sum(dim=1)
-        if not hard:
-            inter = (inter + pred_sum + target_sum) / 2
-        ctx.save_for_backward(x, t, valid)
-        ctx.acc, ctx.hard, ctx.probs = acc, hard, p
-        return inter, pred_sum, target_sum
+    """``(I, Sp, St, p)`` of sigmoid(x) and dense targets; ``p`` is a non-differentiable
+    output the backward pass reuses (the public wrapper drops it)."""
+
+    generate_vmap_rule = True
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, g_inter, g_pred, g_target):  # type: ignore[override]
+    def forward(x, t, valid, hard, acc):  # type: ignore[override]
+        return _sigmoid_forward(x, t, valid, hard, acc, not _transformed(x, t, valid))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):  # type: ignore[override]
+        x, t, valid, hard, acc = inputs
+        ctx.save_for_backward(x, t, valid)
+        ctx.mark_non_differentiable(output[3])
+        ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
+        ctx.acc, ctx.hard, ctx.probs = acc, hard, output[3]
+
+    @staticmethod
+    def backward(ctx, g_inter, g_pred, g_target, _g_probs):  # type: ignore[override]
         # dI/dp = t (hard) or (1 - sign(p - t)) / 2 (L1 form); dSp/dp = 1; then the
         # sigmoid's p (1 - p), which is 0 where ignored pixels were set to p = 0.
         x, t, valid = ctx.saved_tensors
         n, c, pixels = x.shape
         p, ctx.probs = ctx.probs, None
+        zeros = x.new_zeros((n, c), dtype=ctx.acc)
+        g_inter = zeros if g_inter is None else g_inter
+        g_pred = zeros if g_pred is None else g_pred
+        g_target = zeros if g_target is None else g_target
+        need_t = ctx.needs_input_grad[1]
+        if not _lean(x, t, g_inter, g_pred, g_target):  # differentiable, out of place
+            grad_x, grad_t = _sigmoid_grads(
+                x, t, valid, ctx.hard, ctx.acc, g_inter, g_pred, g_target
+            )
+            return grad_x.to(x.dtype), grad_t.to(t.dtype) if need_t else None, None, None, None
         if p is None:  # a second backward (retain_graph=True)
             p = torch.sigmoid(x.to(ctx.acc))
             if valid is not None:
                 p.masked_fill_(~valid, 0)
-        zeros = x.new_zeros((n, c), dtype=ctx.acc)
-        gi = (zeros if g_inter is None else g_inter).unsqueeze(2)
-        gp = (zeros if g_pred is None else g_pred).unsqueeze(2)
+        gi, gp = g_inter.unsqueeze(2), g_pred.unsqueeze(2)
         grad_t = None
-        if ctx.needs_input_grad[1]:  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
-            gt = (zeros if g_target is None else g_target).unsqueeze(2)
+        if need_t:  # soft targets: dSt/dt = 1, dI/dt = (1 + sign) / 2
+            gt = g_target.unsqueeze(2)
             grad_t = (p - t.to(ctx.acc)).sign_().add_(1).mul_(0.5 * gi).add_(gt)
             if valid is not None:
                 grad_t.masked_fill_(~valid, 0)
@@ -206,4 +359,3 @@ class SigmoidDenseStats(torch.autograd.Function):
                 g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
             torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
         return p.to(x.dtype), grad_t, None, None, None
-

@@ -1,0 +1,280 @@
+"""The four losses as ``keras.losses.Loss`` subclasses.
+
+Each holds one anyiou loss object and calls it in ``call(y_true, y_pred)`` (Keras' order).
+Two reductions stack:
+
+* anyiou's, inside ``call``: over classes (and, with ``per_image=False``, the whole batch
+  as one problem, smp's default). ``per_image=False`` returns the batch's 0-d loss;
+  ``per_image=True`` returns one loss per sample, shape (N,).
+* Keras', in ``Loss.__call__``: ``reduction``, ``sample_weight`` and masks act on what
+  ``call`` returned: on the (N,) per-sample losses with ``per_image=True``. A 0-d batch
+  loss passes any reduction unchanged (``sample_weight`` only scales it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+from .. import losses as _core
+from ._backend import check_keras_backend
+
+__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
+
+_KERAS_KEYS = ("name", "reduction", "dtype")
+
+
+class _AnyiouLoss(keras.losses.Loss):
+    """A ``keras.losses.Loss`` around one anyiou loss object."""
+
+    def __init__(self, criterion: Any, options: dict[str, Any], *, reduction: Any, name: str,
+                 dtype: Any) -> None:
+        check_keras_backend(type(self).__name__)
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.criterion = criterion
+        self._options = options
+        self._given_dtype = dtype
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        """anyiou's loss of ``(y_pred, y_true)``: 0-d, or (N,) with ``per_image=True``."""
+        if self.criterion.mode == "multiclass":
+            # Loss.__call__ casts y_true to the loss's float dtype; labels are integers
+            y_true = ops.cast(y_true, "int32")
+        if not self.criterion.per_image:
+            return self.criterion(y_pred, y_true)
+        return self._per_sample(y_true, y_pred)
+
+    def _per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        """(N,) losses, sample i's as if it were a batch alone (a loop over the static N)."""
+        n = y_pred.shape[0]
+        if n == 0:
+            return ops.zeros((0,), dtype=self.dtype)
+        return ops.stack([self.criterion(y_pred[i : i + 1], y_true[i : i + 1]) for i in range(n)])
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction, "dtype": self._given_dtype,
+                **self._options}
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({opts})"
+
+
+class _OverlapKerasLoss(_AnyiouLoss):
+    """Per-sample losses from one pass over the batch: (N, C) statistics, then row by row."""
+
+    def _per_sample(self, y_true: Any, y_pred: Any) -> Any:
+        from .._lib._namespace import get_namespace
+
+        stats = self.criterion.statistics(y_pred, y_true)
+        n = stats[0].shape[0]
+        if n == 0:
+            return ops.zeros((0,), dtype=self.dtype)
+        xp = get_namespace(y_pred=y_pred)
+        rows = [
+            self.criterion.loss_from_statistics(xp, tuple(s[i : i + 1, ...] for s in stats))
+            for i in range(n)
+        ]
+        return ops.stack(rows)
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class JaccardLoss(_OverlapKerasLoss):
+    """Soft Jaccard (IoU) loss (`anyiou.JaccardLoss`) as a ``keras.losses.Loss``.
+
+    Parameters
+    ----------
+    mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
+        As in `anyiou.JaccardLoss` (smp's positional order).
+    per_image : bool, default False, keyword-only
+        False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
+        as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
+        ``sample_weight`` then reduce.
+    empty : {"zero", "exclude"}, default "zero", keyword-only
+        As in `anyiou.JaccardLoss`.
+    class_axis : int, default -1, keyword-only
+        Channels-last, as Keras models produce; ``1`` for channels-first.
+    reduction, name, dtype
+        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+
+    Notes
+    -----
+    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
+    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
+    Keras distribution the loss sees the global batch. See the Keras page of the docs
+    for how the two reductions relate.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        empty: str = "zero",
+        class_axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "jaccard_loss",
+        dtype: Any = None,
+    ) -> None:
+        options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
+                       smooth=smooth, ignore_index=ignore_index, eps=eps,
+                       class_weights=class_weights, per_image=per_image, empty=empty,
+                       class_axis=class_axis)
+        super().__init__(_core.JaccardLoss(**options), options, reduction=reduction,
+                         name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class DiceLoss(_OverlapKerasLoss):
+    """Soft Dice loss (`anyiou.DiceLoss`) as a ``keras.losses.Loss``.
+
+    Parameters
+    ----------
+    mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
+        As in `anyiou.DiceLoss` (smp's positional order).
+    per_image : bool, default False, keyword-only
+        False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
+        as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
+        ``sample_weight`` then reduce.
+    empty : {"zero", "exclude"}, default "zero", keyword-only
+        As in `anyiou.DiceLoss`.
+    class_axis : int, default -1, keyword-only
+        Channels-last, as Keras models produce; ``1`` for channels-first.
+    reduction, name, dtype
+        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+
+    Notes
+    -----
+    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
+    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
+    Keras distribution the loss sees the global batch. See the Keras page of the docs
+    for how the two reductions relate.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        empty: str = "zero",
+        class_axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "dice_loss",
+        dtype: Any = None,
+    ) -> None:
+        options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
+                       smooth=smooth, ignore_index=ignore_index, eps=eps,
+                       class_weights=class_weights, per_image=per_image, empty=empty,
+                       class_axis=class_axis)
+        super().__init__(_core.DiceLoss(**options), options, reduction=reduction,
+                         name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class TverskyLoss(_OverlapKerasLoss):
+    """Tversky / focal Tversky loss (`anyiou.TverskyLoss`) as a ``keras.losses.Loss``.
+
+    Parameters
+    ----------
+    mode, classes, log_loss, from_logits, smooth, ignore_index, eps
+        As in `anyiou.TverskyLoss` (smp's positional order).
+    alpha, beta, gamma, class_weights
+        As in `anyiou.TverskyLoss` (then these, positionally).
+    per_image : bool, default False, keyword-only
+        False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
+        as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
+        ``sample_weight`` then reduce.
+    empty : {"zero", "exclude"}, default "zero", keyword-only
+        As in `anyiou.TverskyLoss`.
+    class_axis : int, default -1, keyword-only
+        Channels-last, as Keras models produce; ``1`` for channels-first.
+    reduction, name, dtype
+        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+
+    Notes
+    -----
+    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
+    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
+    Keras distribution the loss sees the global batch. See the Keras page of the docs
+    for how the two reductions relate.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        classes: Sequence[int] | None = None,
+        log_loss: bool = False,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 1e-7,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        gamma: float = 1.0,
+        class_weights: Sequence[float] | None = None,
+        *,
+        per_image: bool = False,
+        empty: str = "zero",
+        class_axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "tversky_loss",
+        dtype: Any = None,
+    ) -> None:
+        options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
+                       smooth=smooth, ignore_index=ignore_index, eps=eps, alpha=alpha,
+                       beta=beta, gamma=gamma, class_weights=class_weights,
+                       per_image=per_image, empty=empty, class_axis=class_axis)
+        super().__init__(_core.TverskyLoss(**options), options, reduction=reduction,
+                         name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class LovaszLoss(_AnyiouLoss):
+    """Lovasz hinge / Lovasz-softmax loss (`anyiou.LovaszLoss`) as a ``keras.losses.Loss``.
+
+    Parameters
+    ----------
+    mode, ignore_index, from_logits
+        As in `anyiou.LovaszLoss` (``from_logits`` has no effect: pass logits).
+    per_image : bool, default False, keyword-only
+        False: ``call`` returns the batch's loss (0-d). True: each sample's loss, (N,),
+        reduced by Keras' ``reduction`` (their mean is anyiou's ``per_image=True`` loss).
+    class_axis : int, default -1, keyword-only
+        Channels-last by default.
+    reduction, name, dtype
+        Keras' own.
+    """
+
+    def __init__(
+        self,
+        mode: str,
+        per_image: bool = False,
+        ignore_index: int | None = None,
+        from_logits: bool = True,
+        *,
+        class_axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "lovasz_loss",
+        dtype: Any = None,
+    ) -> None:
+        options = dict(mode=mode, per_image=per_image, ignore_index=ignore_index,
+                       from_logits=from_logits, class_axis=class_axis)
+        super().__init__(_core.LovaszLoss(**options), options, reduction=reduction,
+                         name=name, dtype=dtype)

@@ -1,0 +1,128 @@
+"""``MeanIoU`` as a ``keras.metrics.Metric`` whose state is a variable of integer counts.
+
+Counting and scoring are `anyiou.metrics.MeanIoU`'s pure functions (``init_state``,
+``update_state``, ``compute_state``); Keras holds the state in a variable, so it works in
+``model.fit`` under jit (JAX) and eagerly (torch).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from .._lib._convert import to_numpy
+from .._lib._options import check_class_axis
+from ..metrics import MeanIoU as _CoreMeanIoU
+from ._backend import check_keras_backend
+
+__all__ = ["MeanIoU"]
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class MeanIoU(keras.metrics.Metric):
+    """Dataset-level mean IoU from a confusion matrix, as a ``keras.metrics.Metric``.
+
+    The numbers of torchmetrics' ``MulticlassJaccardIndex``, Keras' ``MeanIoU`` (on
+    argmaxed predictions) and sklearn's ``jaccard_score(average="macro")`` over the classes
+    present, with exact integer counts.
+
+    Parameters
+    ----------
+    num_classes : int
+        C.
+    ignore_index : int, optional
+        Target label whose pixels are not counted (255, -1, or a class id, which is then
+        also left out of the average).
+    average : {"macro", "micro", "weighted"}, default "macro", keyword-only
+        As in `anyiou.metrics.MeanIoU` (``result()`` is a scalar: no ``"none"``).
+    zero_division : float, default 0, keyword-only
+        Score of a class with an empty union (and of nothing counted).
+    class_axis : int, default -1, keyword-only
+        Axis of ``y_pred`` holding the C scores.
+    name, dtype
+        Keras' own (``dtype`` of ``result()``).
+
+    Notes
+    -----
+    ``update_state(y_true, y_pred)``: ``y_pred`` holds logits or probabilities with C
+    scores along ``class_axis`` (their argmax is the predicted label); ``y_true`` integer
+    labels (N, \\*S), or (N, \\*S, 1) with a singleton class axis. The state is one
+    variable ``confmat`` (C, C) of counts, int64 (int32 under JAX without x64).
+    ``sample_weight`` is not supported (the counts are exact pixel counts).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        ignore_index: int | None = None,
+        *,
+        average: str = "macro",
+        zero_division: float = 0.0,
+        class_axis: int = -1,
+        name: str = "mean_iou",
+        dtype: Any = None,
+    ) -> None:
+        check_keras_backend("MeanIoU")
+        super().__init__(name=name, dtype=dtype)
+        if average in (None, "none"):
+            raise ValueError(
+                "average must be 'macro', 'micro' or 'weighted' for a Keras metric (its "
+                f"result is a scalar); got {average!r}"
+            )
+        self.metric = _CoreMeanIoU(num_classes, ignore_index, average=average,
+                                   zero_division=zero_division)
+        self.class_axis = check_class_axis(class_axis)
+        zeros = self.metric.init_state(ops.zeros((), dtype="float32"))["confmat"]
+        self.confmat = self.add_variable(
+            shape=self.metric.state_shape, initializer="zeros",
+            dtype=keras.backend.standardize_dtype(zeros.dtype), name="confmat",
+        )
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        if sample_weight is not None:
+            raise ValueError(
+                "anyiou.keras.MeanIoU counts pixels exactly and takes no sample_weight; "
+                "mark pixels to skip with ignore_index instead"
+            )
+        y_pred = ops.convert_to_tensor(y_pred)
+        y_true = ops.convert_to_tensor(y_true)
+        if len(y_true.shape) == len(y_pred.shape):
+            if y_true.shape[self.class_axis] != 1:
+                raise ValueError(
+                    f"y_true must hold integer labels (N, *S) or (N, *S, 1) for y_pred of shape "
+                    f"{tuple(y_pred.shape)}; got shape {tuple(y_true.shape)}"
+                )
+            y_true = ops.squeeze(y_true, axis=self.class_axis)
+        preds = ops.argmax(y_pred, axis=self.class_axis)
+        batch = self.metric.update_state(None, preds, ops.cast(y_true, "int32"))["confmat"]
+        self.confmat.assign_add(ops.cast(batch, self.confmat.dtype))
+
+    def result(self) -> Any:
+        value = self.metric.compute_state({"confmat": ops.convert_to_tensor(self.confmat)})
+        return ops.cast(value, self.dtype)
+
+    def reset_state(self) -> None:
+        self.confmat.assign(ops.zeros(self.metric.state_shape, dtype=self.confmat.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dtype": self.dtype,
+            "num_classes": self.metric.num_classes,
+            "ignore_index": self.metric.ignore_index,
+            "average": self.metric.average,
+            "zero_division": self.metric.zero_division,
+            "class_axis": self.class_axis,
+        }
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle and copy.deepcopy keep the counts (Keras' own reduce keeps only the config)
+        return (_restore, (type(self), self.get_config(), to_numpy(self.confmat.value)))
+
+
+def _restore(cls: type[MeanIoU], config: dict[str, Any], counts: Any) -> MeanIoU:
+    metric = cls.from_config(config)
+    metric.confmat.assign(ops.convert_to_tensor(counts, dtype=metric.confmat.dtype))
+    return metric

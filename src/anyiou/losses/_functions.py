@@ -1,0 +1,242 @@
+r"""The losses as pure functions, in the style of optax: ``loss(y_pred, y_true, *, mode, ...)``.
+
+Each function builds the matching loss object (every option checked as in the class) and
+calls it, so a function and its class share one pipeline. Building the object costs a few
+option checks, nothing per array; under ``jax.jit`` it happens once, at trace time (the
+options are static Python values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ._dice import DiceLoss
+from ._jaccard import JaccardLoss
+from ._lovasz import LovaszLoss
+from ._tversky import TverskyLoss
+
+__all__ = ["dice_loss", "jaccard_loss", "lovasz_loss", "tversky_loss"]
+
+
+def jaccard_loss(
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    classes: Sequence[int] | None = None,
+    log_loss: bool = False,
+    from_logits: bool = True,
+    smooth: float = 0.0,
+    ignore_index: int | None = None,
+    eps: float = 1e-7,
+    class_weights: Sequence[float] | None = None,
+    per_image: bool = False,
+    reduction: str = "mean",
+    empty: str = "zero",
+    class_axis: int = 1,
+    sync: Callable[[Any], Any] | None = None,
+) -> Any:
+    r"""Soft Jaccard (IoU) loss of one batch; the function form of `JaccardLoss`.
+
+    Per class $c$, with probabilities $p$ and targets $t$ summed over the batch and all
+    spatial positions (per sample with ``per_image=True``):
+
+    $$
+    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
+    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
+    \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
+    $$
+
+    Parameters
+    ----------
+    y_pred : array
+        Float logits (or probabilities with ``from_logits=False``): (N, C, \*S)
+        multiclass/multilabel, (N, 1, \*S) or (N, \*S) binary.
+    y_true : array
+        Multiclass: integer labels (N, \*S) or (N, 1, \*S), may hold ``ignore_index``;
+        binary/multilabel: 0/1 or soft targets of ``y_pred``'s shape (binary: also without
+        the channel axis).
+    mode : {"binary", "multiclass", "multilabel"}
+        Keyword-only, required.
+    classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
+        As in `JaccardLoss` (same defaults).
+    per_image, reduction, empty, class_axis, sync
+        As in `JaccardLoss` (same defaults).
+
+    Returns
+    -------
+    array
+        In ``y_pred``'s library and on its device, differentiable:
+
+        * ``reduction="mean"`` (default): 0-d, the (weighted) mean of the per-class
+          losses (over (N, C) with ``per_image=True``);
+        * ``reduction="sum"``: 0-d, their (weighted) sum;
+        * ``reduction="none"``: the per-class losses, (K,) or with ``per_image=True``
+          (N, K), K = ``len(classes)`` (C by default), unweighted.
+
+        float32 for float16/bfloat16/float32 input, float64 for float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.losses import jaccard_loss
+    >>> p = np.array([[0.8, 0.6, 0.2, 0.0]])
+    >>> t = np.array([[1, 1, 0, 0]])
+    >>> round(float(jaccard_loss(p, t, mode="binary", from_logits=False)), 6)  # 1 - 1.4/2.2
+    0.363636
+
+    Inside a jitted JAX step, options are static:
+
+    >>> import jax, jax.numpy as jnp  # doctest: +SKIP
+    >>> grad = jax.grad(lambda z: jaccard_loss(z, labels, mode="multiclass"))  # doctest: +SKIP
+    """
+    loss = JaccardLoss(
+        mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
+        per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+    )
+    return loss(y_pred, y_true)
+
+
+def dice_loss(
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    classes: Sequence[int] | None = None,
+    log_loss: bool = False,
+    from_logits: bool = True,
+    smooth: float = 0.0,
+    ignore_index: int | None = None,
+    eps: float = 1e-7,
+    class_weights: Sequence[float] | None = None,
+    per_image: bool = False,
+    reduction: str = "mean",
+    empty: str = "zero",
+    class_axis: int = 1,
+    sync: Callable[[Any], Any] | None = None,
+) -> Any:
+    r"""Soft Dice (F1) loss of one batch; the function form of `DiceLoss`.
+
+    Per class $c$, with the intersection $I_c$ of `jaccard_loss` and
+    $FP_c = \sum p - I_c$, $FN_c = \sum t - I_c$:
+
+    $$
+    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
+    \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    $$
+
+    Parameters, shapes and the output per ``reduction`` are those of `jaccard_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.losses import dice_loss
+    >>> p = np.array([[0.8, 0.6, 0.2, 0.0]])
+    >>> t = np.array([[1, 1, 0, 0]])
+    >>> round(float(dice_loss(p, t, mode="binary", from_logits=False)), 6)  # 1 - 2*1.4/3.6
+    0.222222
+    """
+    loss = DiceLoss(
+        mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
+        per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+    )
+    return loss(y_pred, y_true)
+
+
+def tversky_loss(
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    classes: Sequence[int] | None = None,
+    log_loss: bool = False,
+    from_logits: bool = True,
+    smooth: float = 0.0,
+    ignore_index: int | None = None,
+    eps: float = 1e-7,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    gamma: float = 1.0,
+    class_weights: Sequence[float] | None = None,
+    per_image: bool = False,
+    reduction: str = "mean",
+    empty: str = "zero",
+    class_axis: int = 1,
+    sync: Callable[[Any], Any] | None = None,
+) -> Any:
+    r"""Tversky (and focal Tversky) loss of one batch; the function form of `TverskyLoss`.
+
+    $$
+    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
+    \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    $$
+
+    ``alpha`` weighs false positives, ``beta`` false negatives; ``gamma`` raises the
+    reduced loss to a power (each per-class loss with ``reduction="none"``).
+    Other parameters, shapes and the output per ``reduction`` are those of `jaccard_loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.losses import tversky_loss
+    >>> p = np.array([[0.7, 0.2, 0.9, 0.4]]); t = np.array([[1, 1, 0, 0]])
+    >>> out = tversky_loss(p, t, mode="binary", from_logits=False, alpha=0.3, beta=0.7)
+    >>> round(float(out), 6)  # 1 - 0.9 / (0.9 + 0.3*1.3 + 0.7*1.1)
+    0.563107
+    """
+    loss = TverskyLoss(
+        mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha, beta, gamma,
+        class_weights, per_image=per_image, reduction=reduction, empty=empty,
+        class_axis=class_axis, sync=sync,
+    )
+    return loss(y_pred, y_true)
+
+
+def lovasz_loss(
+    y_pred: Any,
+    y_true: Any,
+    *,
+    mode: str,
+    per_image: bool = False,
+    ignore_index: int | None = None,
+    from_logits: bool = True,
+    class_axis: int = 1,
+) -> Any:
+    r"""Lovasz hinge / Lovasz-softmax loss of one batch; the function form of `LovaszLoss`.
+
+    For per-pixel errors $m$ sorted in decreasing order with ground truth $g$,
+    $G = \sum_i g_i$ and $J_k = 1 - (G - \sum_{j \le k} g_{\pi_j}) /
+    (G + \sum_{j \le k} (1 - g_{\pi_j}))$, the loss is
+    $\sum_k m_{\pi_k} (J_k - J_{k-1})$: hinge errors $\max(0, 1 - z(2g - 1))$ on the
+    logits over all pixels and channels (binary, multilabel), or per class
+    $|[y = c] - \mathrm{softmax}(z)_c|$ averaged over the classes present (multiclass).
+
+    Parameters
+    ----------
+    y_pred : array
+        Float logits, shapes as in `jaccard_loss`.
+    y_true : array
+        Targets, shapes as in `jaccard_loss`.
+    mode : {"binary", "multiclass", "multilabel"}
+        Keyword-only, required.
+    per_image, ignore_index, from_logits, class_axis
+        As in `LovaszLoss` (``from_logits`` has no effect, as in smp 0.6.0).
+
+    Returns
+    -------
+    array, 0-d
+        In ``y_pred``'s library and on its device; the mean over samples with
+        ``per_image=True``. Differentiable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.losses import lovasz_loss
+    >>> z = np.array([[2.0, -0.5, 0.5]])
+    >>> g = np.array([[1, 0, 0]])
+    >>> round(float(lovasz_loss(z, g, mode="binary")), 6)  # 1.5/2 + 0.5/6
+    0.833333
+    """
+    loss = LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis)
+    return loss(y_pred, y_true)
