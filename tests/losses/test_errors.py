@@ -165,8 +165,9 @@ def test_unchecked_labels_lovasz_equals_smp(backend, ignore_index):
 
 def test_unchecked_binary_targets_are_used_as_given(backend):
     """Binary/multilabel targets outside [0, 1] (255 without ignore_index) raise on eager
-    CPU arrays; elsewhere they enter the formula as given (I = sum(p * t) for integer
-    targets), so the loss leaves [0, 1]: pass ignore_index for void pixels."""
+    CPU arrays; elsewhere they enter smp's formula as given (I = (sum(p) + sum(t) -
+    sum(|p - t|)) / 2 = sum(min(p, t)), whatever the target dtype), so the loss is not the
+    one of the intended 0/1 target: pass ignore_index for void pixels."""
     rng = np.random.default_rng(6)
     logits = rng.normal(0, 2, (2, 1, 4, 4)).astype(F32)
     target = rng.integers(0, 2, (2, 1, 4, 4))
@@ -177,9 +178,11 @@ def test_unchecked_binary_targets_are_used_as_given(backend):
             loss(backend.asarray(logits), backend.asarray(target))
         return
     p, t = np_sigmoid(logits.astype(np.float64)), target.astype(np.float64)
-    inter = np.sum(p * t)
+    inter = (p.sum() + t.sum() - np.abs(p - t).sum()) / 2
     expected = 1 - inter / (p.sum() + t.sum() - inter)
-    assert expected < 0
+    t01 = np.where(t > 1, 0.0, t)  # the loss of the target without the void pixels differs
+    inter01 = (p.sum() + t01.sum() - np.abs(p - t01).sum()) / 2
+    assert abs(expected - (1 - inter01 / (p.sum() + t01.sum() - inter01))) > 0.1
     for call in _loss_calls(backend, loss):
         got = backend.to_numpy(call(backend.asarray(logits), backend.asarray(target)))
         np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -221,6 +221,37 @@ def test_nan_at_ignored_pixels_is_masked(backend, loss_name, mode):
     np.testing.assert_allclose(out, np.mean(per_class * present), rtol=1e-5)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("mode", ["multiclass", "binary", "multilabel"])
+@pytest.mark.parametrize("loss_name", ["JaccardLoss", "DiceLoss", "TverskyLoss"])
+def test_non_finite_logits_at_ignored_pixels_leave_the_gradient_alone(
+    ad_backend, loss_name, mode, bad
+):
+    """NaN or inf logits at ignored pixels change neither the value nor the gradient:
+    both equal smp's on the same input with 0 there, and the gradient there is 0."""
+    rng = np.random.default_rng(11)
+    c = 3 if mode != "binary" else 1
+    y_pred = rng.normal(0, 2, (2, c, 4, 4))
+    if mode == "multiclass":
+        y = rng.integers(0, c, (2, 4, 4))
+        y[0, 0, :] = 255
+        void = np.broadcast_to((y == 255)[:, None], y_pred.shape)
+    else:
+        y = rng.integers(0, 2, (2, c, 4, 4))
+        y[0, :, 0, :] = 255
+        void = y == 255
+    expected, expected_grad = smp_value_and_grad(
+        loss_name, {"mode": mode, "ignore_index": 255}, y_pred, y
+    )
+    bad_pred = np.where(void, bad, y_pred)
+    loss = getattr(anyiou, loss_name)(mode, ignore_index=255)
+    t = ad_backend.asarray(y)
+    value, grad = ad_backend.value_and_grad(lambda z: loss(z, t), bad_pred)
+    np.testing.assert_allclose(value, expected, rtol=1e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-9)
+    assert np.all(grad[void] == 0)
+
+
 def test_nan_scores_in_metrics(backend):
     """Metrics count integers, so NaN cannot propagate: a NaN probability is not >= any
     threshold (a negative), and a NaN score wins the argmax (NumPy, torch and JAX agree)."""

@@ -55,6 +55,17 @@ LOSS_CONSTRUCTOR_ERRORS = [
     ("sync-not-callable", dict(mode="multiclass", sync=3), TypeError, "sync"),
     ("sync-per-image", dict(mode="multiclass", sync=lambda s: s, per_image=True), ValueError,
      "per_image"),
+    ("classes-0d-array", dict(mode="multiclass", classes=np.array(1)), TypeError, "classes"),
+    ("classes-bytes", dict(mode="multiclass", classes=b"\x02"), TypeError, "classes"),
+    ("classes-duplicate", dict(mode="multiclass", classes=[1, 2, 1]), ValueError, "classes"),
+    ("smooth-array", dict(mode="multiclass", smooth=np.array([1.0])), TypeError, "smooth"),
+    ("per-image-str", dict(mode="multiclass", per_image="no"), TypeError, "per_image"),
+    ("log-loss-int", dict(mode="multiclass", log_loss=1), TypeError, "log_loss"),
+    ("from-logits-none", dict(mode="multiclass", from_logits=None), TypeError, "from_logits"),
+    ("ignore-beyond-int64", dict(mode="multiclass", ignore_index=2**70), ValueError,
+     "ignore_index"),
+    ("ignore-array", dict(mode="multiclass", ignore_index=np.array([255])), TypeError,
+     "ignore_index"),
 ]
 
 LOSS_CALL_ERRORS = [
@@ -86,6 +97,10 @@ LOSS_CALL_ERRORS = [
      TypeError, "y_pred"),
     ("weights-wrong-length-classes", "multiclass", {"class_weights": [1.0] * 4, "classes": [0]},
      MC_PRED, MC_LAB, ValueError, "class_weights"),
+    ("mc-zero-classes", "multiclass", {}, np.zeros((2, 0, 4, 4), F32), MC_LAB, ValueError,
+     "y_pred must have at least one class"),
+    ("ml-zero-classes", "multilabel", {}, np.zeros((2, 0, 4, 4), F32),
+     np.zeros((2, 0, 4, 4), np.int64), ValueError, "y_pred must have at least one class"),
 ]
 
 # Value checks: raised on eager CPU arrays (NumPy, array-api-strict, torch CPU) only.
@@ -98,6 +113,10 @@ LOSS_VALUE_ERRORS = [
      ValueError, "y_true"),
     ("ml-target-above-one", "multilabel", {}, MC_PRED, np.full((2, 3, 4, 4), 1.5, F32), ValueError,
      "y_true"),
+    ("bin-target-nan", "binary", {}, np.zeros((2, 1, 4, 4), F32), np.full((2, 1, 4, 4), np.nan, F32),
+     ValueError, "y_true.*NaN"),
+    ("mc-uint8-255-ignore-minus-1", "multiclass", {"ignore_index": -1}, MC_PRED,
+     np.full((2, 4, 4), 255, np.uint8), ValueError, r"y_true.*\[255, 255\]"),
 ]
 
 #: the cases without loss options, tried on every loss
@@ -107,6 +126,10 @@ LOVASZ_CONSTRUCTOR_ERRORS = [
     ("unknown-mode", dict(mode="multi"), ValueError, "mode"),
     ("ignore-float", dict(mode="multiclass", ignore_index=255.0), TypeError, "ignore_index"),
     ("class-axis-str", dict(mode="multiclass", class_axis="last"), TypeError, "class_axis"),
+    ("per-image-str", dict(mode="binary", per_image="no"), TypeError, "per_image"),
+    ("from-logits-str", dict(mode="binary", from_logits="yes"), TypeError, "from_logits"),
+    ("ignore-beyond-int64", dict(mode="multiclass", ignore_index=-(2**63) - 1), ValueError,
+     "ignore_index"),
 ]
 
 
@@ -281,6 +304,18 @@ METRIC_CALL_ERRORS = [
         ("average", "'macro'")),
     Bad("MeanIoU-compute-before-update", lambda a: M.MeanIoU(3).compute(), RuntimeError,
         ("compute", "update")),
+    Bad("MeanIoU-load_state-int8", lambda a: M.MeanIoU(3).load_state(
+        {"confmat": a(np.zeros((3, 3), np.int8))}), TypeError, ("state['confmat']", "int64")),
+    Bad("MeanIoU-load_state-bool", lambda a: M.MeanIoU(3).load_state(
+        {"confmat": a(np.zeros((3, 3), bool))}), TypeError, ("state['confmat']", "integer")),
+    Bad("MeanIoU-load_state-nested-list", lambda a: M.MeanIoU(3).load_state(
+        {"confmat": [[0] * 3] * 3}), TypeError, ("state['confmat']", "must be an array")),
+    Bad("get_stats-multilabel-zero-classes", lambda a: M.get_stats(a(np.zeros((2, 0, 3), I64)),
+        a(np.zeros((2, 0, 3), I64)), "multilabel"), ValueError, ("output", "C >= 1")),
+    Bad("get_stats-ignore_index-beyond-int64", lambda a: M.get_stats(a(LAB), a(LAB),
+        "multiclass", num_classes=3, ignore_index=2**63), ValueError, ("ignore_index", "64-bit")),
+    Bad("confusion_matrix-num_classes-array", lambda a: M.confusion_matrix(a(LAB), a(LAB),
+        np.array([3])), TypeError, ("num_classes", "positive integer")),
 ]
 
 METRIC_CONSTRUCTOR_ERRORS = [
@@ -304,6 +339,10 @@ METRIC_CONSTRUCTOR_ERRORS = [
         threshold=[0.5, 0.5, 0.5]), ValueError, ("threshold", "one value per class (2)")),
     Bad("MeanIoU-ignore_index-float", lambda: M.MeanIoU(3, ignore_index=255.0), TypeError,
         ("ignore_index", "integer")),
+    Bad("MeanIoU-ignore_index-beyond-int64", lambda: M.MeanIoU(3, ignore_index=2**64),
+        ValueError, ("ignore_index", "64-bit")),
+    Bad("MeanIoU-num_classes-array", lambda: M.MeanIoU(np.array([3])), TypeError,
+        ("num_classes", "positive integer")),
 ]
 
 # Value checks: raised on eager CPU arrays (NumPy, array-api-strict, torch CPU) only.
@@ -330,6 +369,11 @@ METRIC_VALUE_ERRORS = [
         mode="multilabel"), ValueError, ("target", "0/1")),
     Bad("MeanIoU-update-label-too-large", lambda a: M.MeanIoU(3, ignore_index=255).update(
         a(LAB), a(np.full((2, 3, 3), 4))), ValueError, ("target", "ignore_index=255")),
+    Bad("jaccard_index-binary-target-nan", lambda a: M.jaccard_index(a(BIN),
+        a(np.full((2, 1, 3), np.nan, F32)), mode="binary"), ValueError, ("target", "NaN")),
+    Bad("confusion_matrix-uint8-255-ignore_index-minus-1", lambda a: M.confusion_matrix(a(LAB),
+        a(np.full((2, 3, 3), 255, np.uint8)), 3, ignore_index=-1), ValueError,
+        ("target", "ignore_index=-1", "[255, 255]")),
 ]
 
 #: (id, call(x, y), the argument names the message gives); the first five also reject

@@ -51,6 +51,16 @@ def _same_but_singleton_channel(a: tuple, b: tuple, axis: int) -> bool:
     return False
 
 
+def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name: str) -> None:
+    """A class axis of size 0 leaves nothing to score (and no softmax): ValueError."""
+    if shape[axis] == 0:
+        expected = ", ".join(map(str, shape[:axis] + ("C",) + shape[axis + 1 :]))
+        raise ValueError(
+            f"{name} must have at least one class (C >= 1) along its class axis "
+            f"({axis_name}) in {mode} mode, shape ({expected}); got {shape}"
+        )
+
+
 def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) -> int | None:
     """Check dtypes and shapes of a loss's (y_pred, y_true) pair for ``mode``.
 
@@ -76,6 +86,7 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
         )
     if mode == MULTICLASS_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
+        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
         if not is_integral(xp, y_true.dtype):
             raise TypeError(
                 f"y_true must hold integer class labels in multiclass mode; got dtype "
@@ -96,6 +107,7 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
         )
     if mode == MULTILABEL_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
+        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
         if tshape != pshape:
             raise ValueError(
                 f"y_true must have the same shape as y_pred, {pshape}, in multilabel mode; got "
@@ -199,6 +211,7 @@ def check_mask_metric_pair(
                 f"{tshape}"
             )
         c = pshape[1]
+        _check_some_classes(pshape, 1, mode, output_name, "axis 1")
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)
         if num_classes != c:

@@ -25,6 +25,7 @@ __all__ = [
     "check_class_weights",
     "check_class_weights_length",
     "check_classes",
+    "check_flag",
     "check_ignore_index",
     "check_nonnegative",
     "check_num_classes",
@@ -56,6 +57,43 @@ SCORE_REDUCTIONS = (
 AVERAGES = ("micro", "macro", "weighted", "none")
 
 
+#: ``ignore_index`` must fit in int64 (the widest label dtype compared with it).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_bool(value: Any) -> bool:
+    """A Python bool, or a bool scalar of an array library (``numpy.bool_``, a 0-d bool
+    array)."""
+    return isinstance(value, bool) or "bool" in str(getattr(value, "dtype", ""))
+
+
+def _array_ndim(value: Any) -> int:
+    """The number of dimensions of an array-like ``value``; 0 for plain scalars."""
+    ndim = getattr(value, "ndim", 0)
+    return ndim if isinstance(ndim, int) else 0
+
+
+def _as_int(name: str, value: Any, expected: str) -> int:
+    """A Python/NumPy integer scalar (or 0-d integer array) as an int; ``TypeError`` naming
+    ``name`` for anything else (bools, floats, strings, arrays with dimensions)."""
+    if _is_bool(value) or _array_ndim(value) != 0 or not hasattr(value, "__index__"):
+        raise TypeError(f"{name} must be {expected}; got {value!r} of type "
+                        f"{type(value).__name__}")
+    try:
+        return int(value.__index__())
+    except (TypeError, ValueError) as exc:  # e.g. a 0-d float array
+        raise TypeError(f"{name} must be {expected}; got {value!r}") from exc
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """A real bool (Python or NumPy bool); ``TypeError`` naming ``name`` otherwise (a
+    string such as ``"no"`` would be truthy)."""
+    if not _is_bool(value) or _array_ndim(value) != 0:
+        raise TypeError(f"{name} must be True or False; got {value!r} of type "
+                        f"{type(value).__name__}")
+    return bool(value)
+
+
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     """``value`` must be one of ``choices`` (strings)."""
     if not isinstance(value, str) or value not in choices:
@@ -69,21 +107,28 @@ def check_optional_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 
 
 def check_ignore_index(ignore_index: Any) -> int | None:
-    """``ignore_index`` must be None or a Python/NumPy integer (not bool, not float)."""
+    """``ignore_index`` must be None or a Python/NumPy integer (not bool, not float, not an
+    array with dimensions) within the int64 range. A value outside a label dtype's range
+    is legal: it matches no label of that dtype (see ``_values.ignore_mask``)."""
     if ignore_index is None:
         return None
-    if isinstance(ignore_index, bool) or not hasattr(ignore_index, "__index__"):
-        raise TypeError(
-            f"ignore_index must be an integer (e.g. 255, -1, -100) or None; "
-            f"got {ignore_index!r} of type {type(ignore_index).__name__}"
+    value = _as_int("ignore_index", ignore_index, "an integer (e.g. 255, -1, -100) or None")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(
+            f"ignore_index must fit in a 64-bit integer [-2**63, 2**63 - 1] (no label "
+            f"dtype holds more); got {value}"
         )
-    return int(ignore_index.__index__())
+    return value
 
 
 def check_nonnegative(name: str, value: Any) -> float:
-    """A finite, non-negative real number (smooth, eps)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-        value, "__float__"
+    """A finite, non-negative real number (smooth, eps, alpha, beta, gamma); a 0-d array
+    counts as a number, an array with dimensions does not."""
+    if (
+        _is_bool(value)
+        or isinstance(value, (str, bytes))
+        or _array_ndim(value) != 0
+        or not hasattr(value, "__float__")
     ):
         raise TypeError(f"{name} must be a non-negative number; got {value!r}")
     v = float(value)
@@ -98,19 +143,23 @@ def check_classes(classes: Any, mode: str) -> tuple[int, ...] | None:
         return None
     if mode == BINARY_MODE:
         raise ValueError("classes is not supported with mode='binary' (there is one channel)")
-    if isinstance(classes, (int, str)) or not hasattr(classes, "__iter__"):
+    if (
+        isinstance(classes, (str, bytes, bytearray, Mapping))
+        or not hasattr(classes, "__iter__")
+        or (hasattr(classes, "ndim") and _array_ndim(classes) != 1)  # 0-d or 2-d arrays
+    ):
         raise TypeError(
             f"classes must be a sequence of class indices, e.g. [1, 2]; got {classes!r}"
         )
-    out = []
-    for c in classes:
-        if isinstance(c, bool) or not hasattr(c, "__index__"):
-            raise TypeError(f"classes must contain integer class indices; got {c!r}")
-        out.append(int(c.__index__()))
+    out = [_as_int("classes", c, "a sequence of integer class indices") for c in classes]
     if not out:
         raise ValueError("classes must not be empty")
     if any(c < 0 for c in out):
         raise ValueError(f"classes must be non-negative class indices; got {out}")
+    repeated = sorted({c for c in out if out.count(c) > 1})
+    if repeated:
+        raise ValueError(f"classes must be distinct class indices; got {out} (repeated: "
+                         f"{repeated})")
     return tuple(out)
 
 
@@ -160,9 +209,7 @@ def check_class_axis(class_axis: Any) -> int:
 
 def check_num_classes(num_classes: Any, name: str = "num_classes") -> int:
     """``num_classes`` must be a Python/NumPy integer >= 1."""
-    if isinstance(num_classes, bool) or not hasattr(num_classes, "__index__"):
-        raise TypeError(f"{name} must be a positive integer; got {num_classes!r}")
-    value = int(num_classes.__index__())
+    value = _as_int(name, num_classes, "a positive integer")
     if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value}")
     return value
@@ -177,7 +224,8 @@ def check_zero_division(zero_division: Any, *, allow_warn: bool = True) -> float
             f"zero_division must be a number (0, 1, nan) or 'warn'; got {zero_division!r}"
         )
     if (
-        isinstance(zero_division, (bool, str))
+        _is_bool(zero_division)
+        or isinstance(zero_division, (str, bytes))
         or not hasattr(zero_division, "__float__")
         or getattr(zero_division, "ndim", 0) != 0
     ):
@@ -187,7 +235,7 @@ def check_zero_division(zero_division: Any, *, allow_warn: bool = True) -> float
 
 
 def _threshold_value(value: Any, original: Any) -> float:
-    if isinstance(value, (bool, str, bytes)) or not hasattr(value, "__float__"):
+    if _is_bool(value) or isinstance(value, (str, bytes)) or not hasattr(value, "__float__"):
         raise TypeError(
             f"threshold must be a number or a sequence of numbers, one per class; got "
             f"{original!r}"

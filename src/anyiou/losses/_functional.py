@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._namespace import accumulation_dtype, get_namespace, is_floating
-from ._reduce import tversky_score
+from ._reduce import as_array, tversky_score
 
 __all__ = ["soft_dice_score", "soft_jaccard_score", "soft_tversky_score"]
 
@@ -28,8 +28,10 @@ def soft_tversky_score(
     T = \frac{I + s}{\max(I + \alpha\,(\sum o - I) + \beta\,(\sum t - I) + s,\ \varepsilon)}
     $$
 
-    The L1 form of the intersection equals $\sum o\,t$ for 0/1 targets and makes
-    ``T = 1`` at ``output == target`` for soft targets too.
+    The L1 form of the intersection equals $\sum o\,t$ for 0/1 targets and ``output`` in
+    [0, 1], and makes ``T = 1`` at ``output == target`` for soft targets too. It is
+    computed as $\sum \min(o, t)$ (the same value), whose gradient is smp's on torch and
+    JAX, also where ``output == target``.
 
     Parameters
     ----------
@@ -41,15 +43,16 @@ def soft_tversky_score(
         Weights of false positives and false negatives.
     smooth : float, default 0.0
     eps : float, default 1e-7
-        Lower bound of the denominator.
+        Lower bound of the denominator. With ``eps=0`` an empty ``output`` against an
+        empty ``target`` (0 / 0) scores 0, as for any ``eps > 0`` (smp: NaN).
     dims : int or tuple of int, optional
         Axes summed over; ``None`` sums everything.
 
     Returns
     -------
     array
-        ``output``'s shape without ``dims`` (0-d for ``dims=None``); float32 for
-        float16/bfloat16 inputs, else ``output``'s dtype.
+        ``output``'s shape without ``dims`` (a 0-d array for ``dims=None``, also on
+        NumPy); float32 for float16/bfloat16 inputs, else ``output``'s dtype.
 
     Examples
     --------
@@ -72,9 +75,13 @@ def soft_tversky_score(
     axis = None if dims is None else (dims if isinstance(dims, int) else tuple(dims))
     out_sum = xp.sum(output, axis=axis, dtype=acc)
     tgt_sum = xp.sum(target, axis=axis, dtype=acc)
-    l1 = xp.sum(xp.abs(output - target), axis=axis, dtype=acc)
-    intersection = (out_sum + tgt_sum - l1) / 2
-    return tversky_score(xp, intersection, out_sum, tgt_sum, alpha, beta, smooth, eps)
+    # smp's (sum(o) + sum(t) - sum|o - t|) / 2, summed elementwise as min(o, t): the same
+    # value and, on torch and JAX, torch's derivative of smp's form (1/2 where o == t)
+    intersection = xp.sum(xp.minimum(output, target), axis=axis, dtype=acc)
+    score = tversky_score(
+        xp, intersection, out_sum, tgt_sum, alpha, beta, smooth, eps, for_loss=False
+    )
+    return as_array(score)
 
 
 def soft_jaccard_score(

@@ -14,9 +14,16 @@ from .._lib._options import (
     MULTICLASS_MODE,
     check_choice,
     check_class_axis,
+    check_flag,
     check_ignore_index,
 )
-from .._lib._values import check_labels_in_range, check_targets_in_unit_interval
+from .._lib._values import (
+    check_labels_in_range,
+    check_targets_in_unit_interval,
+    ignore_mask,
+    index_labels,
+    widen_unsigned,
+)
 
 __all__ = ["LovaszLoss"]
 
@@ -49,7 +56,9 @@ class LovaszLoss:
     carry zero error and zero weight in the cumulative sums, which gives the value of
     removing them (the Lovasz extension does not depend on the order of ties). Nothing
     is removed by boolean indexing, so the loss works under ``jax.jit`` and keeps static
-    shapes.
+    shapes. Their logits are replaced by 0 before any arithmetic, so NaN or inf there
+    changes neither the loss nor its gradient (0 at those pixels); NaN at a counted pixel
+    propagates. Bool targets compare with ``ignore_index`` as 0/1.
 
     Parameters
     ----------
@@ -92,7 +101,8 @@ class LovaszLoss:
       empty tensor), and with ``per_image=True`` a fully ignored sample counts as 0 in
       the mean (smp's multiclass returns an empty tensor there too);
     * multiclass with one spatial axis, (N, C, L), works (smp mistakes it for sigmoid
-      output and raises).
+      output and raises); no pixels at all (a spatial axis of length 0) gives 0;
+    * bool targets work, also with ``ignore_index`` (smp fails on ``1 - bool_tensor``).
 
     The sort runs along the flattened pixels; on Dask that axis is rechunked into a
     single chunk (``argsort`` needs the whole row).
@@ -129,20 +139,24 @@ class LovaszLoss:
         class_axis: int = 1,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
-        self.per_image = bool(per_image)
+        self.per_image = check_flag("per_image", per_image)
         self.ignore_index = check_ignore_index(ignore_index)
-        self.from_logits = bool(from_logits)
+        self.from_logits = check_flag("from_logits", from_logits)
         self.class_axis = check_class_axis(class_axis)
 
     def __call__(self, y_pred: Any, y_true: Any) -> Any:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         axis = check_pair(xp, y_pred, y_true, self.mode, self.class_axis)
         y_pred = xp.astype(y_pred, accumulation_dtype(xp, y_pred.dtype), copy=False)
-        if y_pred.shape[0] == 0:  # empty batch: loss 0, connected to y_pred for autodiff
-            return xp.sum(y_pred) * 0.0
+        if math.prod(y_pred.shape) == 0:
+            # empty batch or no pixels (a static shape, not a value): loss 0, connected to
+            # y_pred for autodiff. The sort and the J_k differences need one pixel at least
+            # (Dask cannot concatenate, and strict rejects, slices of an empty axis).
+            return (xp.sum(y_pred) * 0.0)[...]
+        # [...]: a 0-d array on NumPy too, whose reductions return scalars
         if self.mode == MULTICLASS_MODE:
-            return self._softmax_loss(xp, y_pred, y_true, axis)
-        return self._hinge_loss(xp, y_pred, y_true)
+            return self._softmax_loss(xp, y_pred, y_true, axis)[...]
+        return self._hinge_loss(xp, y_pred, y_true)[...]
 
     forward = __call__
 
@@ -153,9 +167,17 @@ class LovaszLoss:
         # (rows, 1, L): flattening order does not matter for a set function.
         z = xp.reshape(z, (rows, 1, -1))
         t = xp.reshape(t, (rows, 1, -1))
-        check_targets_in_unit_interval(xp, t, self.ignore_index)
         valid = _valid(xp, t, self.ignore_index)
-        g = xp.astype(t if valid is None else xp.where(valid, t, xp.zeros_like(t)), z.dtype)
+        check_targets_in_unit_interval(
+            xp, t, self.ignore_index, None if valid is None else ~valid
+        )
+        t = widen_unsigned(xp, t)
+        if valid is not None:
+            # double where: a NaN/inf logit at an ignored pixel never enters arithmetic
+            # whose gradient is taken (0 * NaN would leak into the backward pass)
+            z = xp.where(valid, z, xp.zeros((), dtype=z.dtype, device=device_of(z)))
+            t = xp.where(valid, t, xp.zeros_like(t))
+        g = xp.astype(t, z.dtype)
         errors = 1.0 - z * (2.0 * g - 1.0)
         losses = _lovasz(xp, errors, g, valid, hinge=True)  # (rows, 1)
         return xp.mean(losses)
@@ -167,14 +189,24 @@ class LovaszLoss:
         if axis != 1:
             z = xp.moveaxis(z, axis, 1)
         z = xp.reshape(z, (n, c, -1))
-        labels = xp.reshape(labels, (n, -1))
-        check_labels_in_range(xp, labels, c, self.ignore_index)
+        raw = xp.reshape(labels, (n, -1))
+        valid = _valid(xp, raw, self.ignore_index)  # (N, P), on the labels as given
+        labels = index_labels(xp, raw)
+        check_labels_in_range(
+            xp, labels, c, self.ignore_index, None if valid is None else ~valid, original=raw
+        )
+        if valid is not None:
+            # double where: NaN/inf logits at ignored pixels never reach the softmax, whose
+            # backward pass would turn them into NaN gradients (p * (dp - sum(p * dp)))
+            zero = xp.zeros((), dtype=z.dtype, device=dev)
+            z = xp.where(xp.expand_dims(valid, axis=1), z, zero)
         p = kernels.softmax(xp, z, 1)  # smp applies it whatever from_logits says
         if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
             p = xp.reshape(xp.moveaxis(p, 1, 0), (1, c, -1))
             labels = xp.reshape(labels, (1, -1))
+            valid = None if valid is None else xp.reshape(valid, (1, -1))
         labels = xp.expand_dims(labels, axis=1)  # (B, 1, L)
-        valid = _valid(xp, labels, self.ignore_index)
+        valid = None if valid is None else xp.expand_dims(valid, axis=1)
         classes = xp.reshape(xp.arange(c, dtype=index_dtype(xp, dev), device=dev), (1, c, 1))
         fg = xp.astype(labels, classes.dtype) == classes
         if valid is not None:
@@ -200,10 +232,13 @@ class LovaszLoss:
 
 
 def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
-    """Boolean mask of the pixels that are not ``ignore_index``; None when all are."""
-    if ignore_index is None or xp.isdtype(t.dtype, "bool"):  # bool never equals an int
-        return None
-    return t != ignore_index
+    """Boolean mask of the pixels that are not ``ignore_index``; None when all are.
+
+    Bool targets compare as 0/1 (as the same values in int64 would): ``ignore_index=1``
+    ignores the True pixels, ``0`` the False ones, any other value none.
+    """
+    ignored = ignore_mask(xp, t, ignore_index)  # by value: uint8 never equals -1
+    return None if ignored is None else ~ignored
 
 
 def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> Any:

@@ -18,6 +18,7 @@ from .._lib._options import (
     check_class_axis,
     check_class_weights,
     check_classes,
+    check_flag,
     check_ignore_index,
     check_nonnegative,
 )
@@ -58,13 +59,13 @@ class OverlapLoss:
         """smp's positional arguments, then the keyword-only options beyond smp."""
         self.mode = check_choice("mode", mode, MODES)
         self.classes = check_classes(classes, mode)
-        self.log_loss = bool(log_loss)
-        self.from_logits = bool(from_logits)
+        self.log_loss = check_flag("log_loss", log_loss)
+        self.from_logits = check_flag("from_logits", from_logits)
         self.smooth = check_nonnegative("smooth", smooth)
         self.ignore_index = check_ignore_index(ignore_index)
         self.eps = check_nonnegative("eps", eps)
         self.class_weights = check_class_weights(class_weights, mode)
-        self.per_image = bool(per_image)
+        self.per_image = check_flag("per_image", per_image)
         self.reduction = check_choice("reduction", reduction, LOSS_REDUCTIONS)
         self.empty = check_choice("empty", empty, EMPTY_RULES)
         self.class_axis = check_class_axis(class_axis)

@@ -10,7 +10,31 @@ from .._lib._namespace import device_of, index_dtype
 from .._lib._numerics import safe_divide
 from .._lib._options import check_class_weights_length
 
-__all__ = ["reduce_class_losses", "tversky_score"]
+__all__ = ["as_array", "reduce_class_losses", "safe_power", "tversky_score"]
+
+
+def as_array(x: Any) -> Any:
+    """``x`` as an array of the standard: NumPy reductions return a scalar
+    (``numpy.float32``), which ``x[...]`` turns into a 0-d array; on every other array
+    (a 0-d NumPy array included) it is a view, connected for autodiff."""
+    return x[...]
+
+
+def safe_power(xp: Any, x: Any, gamma: float) -> Any:
+    """``x ** gamma`` with a finite gradient at ``x == 0``.
+
+    The value is the power's (``0 ** gamma`` is 0, or 1 for ``gamma == 0``; a negative
+    ``x`` with a fractional ``gamma`` gives NaN, as in smp). Where ``x == 0`` the
+    gradient is 0: for ``gamma < 1`` the power's own derivative there is infinite, and
+    ``inf * 0`` (an absent class's masked loss) would make every gradient NaN. The inner
+    ``where`` keeps the power away from 0, as in `safe_divide`.
+    """
+    if gamma == 1.0:
+        return x
+    ok = x != 0
+    one = xp.ones((), dtype=x.dtype, device=device_of(x))
+    at_zero = xp.asarray(0.0**gamma, dtype=x.dtype, device=device_of(x))
+    return xp.where(ok, xp.where(ok, x, one) ** gamma, at_zero)
 
 
 def tversky_score(
@@ -22,16 +46,37 @@ def tversky_score(
     beta: float,
     smooth: float,
     eps: float,
+    *,
+    for_loss: bool = True,
 ) -> Any:
     """``(I + smooth) / max(I + alpha*FP + beta*FN + smooth, eps)``, elementwise.
 
     ``FP = pred_sum - I`` and ``FN = target_sum - I`` (Tversky 2017; Salehi et al. 2017).
-    Jaccard is alpha = beta = 1, Dice alpha = beta = 0.5.
+    Jaccard is alpha = beta = 1, Dice alpha = beta = 0.5. With ``eps > 0`` the
+    denominator is at least ``eps`` (smp). ``eps = 0`` (smp accepts it, then divides
+    0 by 0 for a class with no prediction and no target, and takes ``log(0)`` under
+    ``log_loss``) is made safe, each with a zero gradient:
+
+    * ``0 / 0`` scores 0, the value for every ``eps > 0``;
+    * ``for_loss``: a class with no target pixels scores 1. The losses set its loss to 0
+      anyway (the empty rule), and so neither ``1 - score`` nor ``-log(score)`` is NaN
+      or infinite there.
+
+    Any other division by 0 stays smp's ``inf``.
     """
     fp = pred_sum - intersection
     fn = target_sum - intersection
-    den = intersection + alpha * fp + beta * fn + smooth
-    return (intersection + smooth) / xp.clip(den, min=eps)
+    num = intersection + smooth
+    den = xp.clip(intersection + alpha * fp + beta * fn + smooth, min=eps)
+    if eps > 0:
+        return num / den
+    dev = device_of(num)
+    undefined = (den == 0) & (num == 0)
+    score = xp.where(undefined, xp.zeros((), dtype=num.dtype, device=dev),
+                     num / xp.where(undefined, xp.ones((), dtype=den.dtype, device=dev), den))
+    if not for_loss:
+        return score
+    return xp.where(target_sum > 0, score, xp.ones((), dtype=score.dtype, device=dev))
 
 
 def reduce_class_losses(
@@ -79,7 +124,7 @@ def reduce_class_losses(
         raise ValueError("class_weights of the selected classes must not all be zero")
 
     if reduction == "none":
-        return loss**gamma if gamma != 1.0 else loss
+        return safe_power(xp, loss, gamma)
     w = xp.ones_like(loss) if weights is None else xp.broadcast_to(weights, loss.shape)
     if empty == "exclude":
         w = w * present_f
@@ -89,4 +134,4 @@ def reduce_class_losses(
         out = xp.mean(loss)
     else:
         out = safe_divide(xp, xp.sum(loss * w), xp.sum(w))
-    return out**gamma if gamma != 1.0 else out
+    return as_array(safe_power(xp, out, gamma))

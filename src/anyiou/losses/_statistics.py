@@ -8,12 +8,14 @@ sample and class. Losses only add their score and aggregation on top.
 Semantics follow segmentation_models_pytorch 0.6.0:
 
 * multiclass labels become a one-hot target *implicitly*: no (N, C, *S) one-hot is
-  built; the intersection is the sum of each pixel's probability of its true class,
-  gathered and scattered per class (``kernels.take_labels``/``label_sums``);
+  built; per-pixel values at each pixel's label are gathered and scattered per class
+  (``kernels.take_labels``/``label_sums``);
 * ignored pixels get prediction 0 and target 0 in every class;
-* hard (integer/bool) binary and multilabel targets use ``I = sum(p * t)``; float
-  targets use the L1 form ``I = (sum(p) + sum(t) - sum(|p - t|)) / 2``, which equals
-  the product for 0/1 targets and is 0-loss at ``p == t`` for soft targets.
+* every mode and target dtype uses smp's L1 form
+  ``I = (sum(p) + sum(t) - sum(|p - t|)) / 2``, value and gradient (torch's derivative
+  0 of ``|x|`` at 0), for probabilities outside [0, 1] or exactly 0 or 1 too. The
+  product ``sum(p * t)`` (a sigmoid/softmax output against labels or 0/1 targets) is
+  taken only where it gives the same value and gradient (see the kernels).
 
 All sums accumulate in float32 or wider (see ``accumulation_dtype``).
 """
@@ -25,9 +27,15 @@ from typing import Any, NamedTuple
 
 from .._lib import kernels
 from .._lib._checks import check_pair
-from .._lib._namespace import accumulation_dtype, device_of, index_dtype, is_integral
+from .._lib._namespace import accumulation_dtype, device_of, is_integral, values_checkable
 from .._lib._options import BINARY_MODE, MULTICLASS_MODE
-from .._lib._values import check_labels_in_range, check_targets_in_unit_interval
+from .._lib._values import (
+    check_labels_in_range,
+    check_targets_in_unit_interval,
+    ignore_mask,
+    index_labels,
+    widen_unsigned,
+)
 
 __all__ = ["OverlapStats", "overlap_statistics"]
 
@@ -79,21 +87,25 @@ def overlap_statistics(
         pixels = math.prod(y_pred.shape) // n
         p = xp.reshape(y_pred, (n, 1, pixels))
         t = xp.reshape(y_true, (n, 1, pixels))
-        check_targets_in_unit_interval(xp, t, ignore_index)
         return _dense_statistics(xp, p, t, ignore_index, from_logits)
     pixels = math.prod(y_pred.shape) // (n * y_pred.shape[axis])
     if mode == MULTICLASS_MODE:
         p = _flatten(xp, y_pred, axis, pixels)
-        labels = xp.reshape(y_true, (n, pixels))
-        checked = check_labels_in_range(xp, labels, p.shape[1], ignore_index)
+        raw = xp.reshape(y_true, (n, pixels))
+        # ignore_index is compared with the labels as given (by value, never wrapped)
+        ignored = ignore_mask(xp, raw, ignore_index)
+        labels = index_labels(xp, raw)
+        checked = check_labels_in_range(
+            xp, labels, p.shape[1], ignore_index, ignored, original=raw
+        )
         class_last = axis == y_pred.ndim - 1 and axis != 1
         return _multiclass_statistics(
-            xp, p, labels, ignore_index, from_logits, checked, class_last=class_last
+            xp, p, labels, ignored, ignore_index is not None, from_logits, checked,
+            class_last=class_last,
         )
     # multilabel: targets have y_pred's layout
     p = _flatten(xp, y_pred, axis, pixels)
     t = _flatten(xp, y_true, axis, pixels)
-    check_targets_in_unit_interval(xp, t, ignore_index)
     return _dense_statistics(xp, p, t, ignore_index, from_logits)
 
 
@@ -101,34 +113,41 @@ def _multiclass_statistics(
     xp: Any,
     x: Any,
     labels: Any,
-    ignore_index: int | None,
+    ignored: Any | None,
+    masked: bool,
     from_logits: bool,
     in_range: bool,
     class_last: bool = False,
 ) -> OverlapStats:
+    """``labels`` in the indexing dtype, ``ignored`` their ignore mask (None: nothing
+    ignored), ``masked`` whether an ``ignore_index`` was given at all."""
     n, c, _ = x.shape
     acc = accumulation_dtype(xp, x.dtype)
     dev = device_of(x)
-    labels = xp.astype(labels, index_dtype(xp, dev), copy=False)
     # Pixels that are ignored (or, on arrays whose values were not checked, out of
     # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
-    if in_range and ignore_index is None:
+    if in_range and ignored is None:
         valid = None
         binned = safe = labels
     else:
-        valid = labels != ignore_index if in_range else (labels >= 0) & (labels < c)
-        if ignore_index is not None and not in_range:
-            valid = valid & (labels != ignore_index)
+        valid = ~ignored if in_range else (labels >= 0) & (labels < c)
+        if ignored is not None and not in_range:
+            valid = valid & ~ignored
         binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
         safe = xp.where(valid, labels, xp.zeros_like(labels))
     # smp masks the prediction only when ignore_index is given.
-    mask = None if ignore_index is None else valid
+    mask = valid if masked else None
     if from_logits:
         intersection, pred_sum = kernels.softmax_label_stats(
             xp, x, safe, binned, mask, acc, class_last=class_last
         )
     else:
-        intersection, pred_sum = kernels.probs_label_stats(xp, x, safe, binned, mask, acc)
+        # smp's L1 form; its sums of min(p, 0) are 0 with gradient 0 where every p > 0,
+        # which eager arrays can tell (a torch autodiff pass less)
+        positive = values_checkable(x) and kernels.inside_unit_interval(xp, x, upper=False)
+        intersection, pred_sum = kernels.probs_label_stats(
+            xp, x, safe, binned, mask, acc, positive=positive
+        )
     target_sum = xp.astype(kernels.label_counts(xp, binned, c + 1)[:, :c], acc)
     return OverlapStats(intersection, pred_sum, target_sum)
 
@@ -137,10 +156,17 @@ def _dense_statistics(
     xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
 ) -> OverlapStats:
     acc = accumulation_dtype(xp, x.dtype)
-    hard = is_integral(xp, t.dtype)
-    valid = None if ignore_index is None else t != ignore_index
+    # The product sum(p * t) is smp's L1 form, value and gradient, only for targets known
+    # to be 0/1 (integers or bools whose values are checked below) and a p that is a
+    # sigmoid output (see the kernels) or lies strictly inside (0, 1).
+    hard = is_integral(xp, t.dtype) and values_checkable(t)
+    ignored = ignore_mask(xp, t, ignore_index)  # by value: uint8 targets never equal -1
+    check_targets_in_unit_interval(xp, t, ignore_index, ignored)
+    valid = None if ignored is None else ~ignored
+    t = widen_unsigned(xp, t)
     if from_logits:
         stats = kernels.sigmoid_dense_stats(xp, x, t, valid, hard, acc)
     else:
+        hard = hard and values_checkable(x) and kernels.inside_unit_interval(xp, x)
         stats = kernels.probs_dense_stats(xp, x, t, valid, hard, acc)
     return OverlapStats(*stats)

@@ -102,7 +102,7 @@ def multilabel_confusion_matrix(
     xp = get_namespace(preds=preds, target=target)
     pos_o, pos_t, counted = binary_masks(
         xp, preds, target, mode, num_classes, threshold, ignore_index,
-        threshold_target=False, output_name="preds",
+        output_name="preds",
     )
     tp, fp, fn, tn = kernels.run_compiled(binary_counts, xp, pos_o, pos_t, counted,
                                           axis=(0, 2))

@@ -30,7 +30,15 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._values import check_zero_one, eager_range, labels_out_of_range
+from .._lib._values import (
+    check_no_nan,
+    check_zero_one,
+    ignore_mask,
+    index_labels,
+    label_range,
+    labels_out_of_range,
+    widen_unsigned,
+)
 
 __all__ = ["get_stats"]
 
@@ -102,27 +110,33 @@ def multiclass_histogram(
     cols = _size(tshape) // rows if rows else 0
     if rows * cols == 0:  # nothing to count (and Dask cannot reshape empty arrays)
         return xp.zeros((rows, c + 2, c + 2), dtype=idt, device=dev), c
-    t = xp.reshape(xp.astype(target, idt, copy=False), (rows, cols))
-    p = xp.reshape(xp.astype(labels_p, idt, copy=False), (rows, cols))
-    if ignore_index is not None and 0 <= ignore_index < c:
-        t = xp.where(t == ignore_index, xp.asarray(-1, dtype=idt, device=dev), t)
+    # ignore_index is compared with the labels as given (by value, never wrapped); labels
+    # that do not fit the indexing dtype (uint64 from 2**63) become negative: not counted
+    ignored = ignore_mask(xp, target, ignore_index)
+    t = xp.reshape(index_labels(xp, target), (rows, cols))
+    p = xp.reshape(index_labels(xp, labels_p), (rows, cols))
+    if ignored is not None and 0 <= ignore_index < c:  # type: ignore[operator]
+        minus_one = xp.asarray(-1, dtype=idt, device=dev)
+        t = xp.where(xp.reshape(ignored, (rows, cols)), minus_one, t)
     hist = kernels.pair_counts(xp, t, p, c, c)
     if values_checkable(target) and aac_size(target) > 0:
-        _check_histogram(xp, hist, target, labels_p, c, ignore_index, preds_name, target_name)
+        _check_histogram(xp, hist, target, labels_p, c, ignore_index, ignored, preds_name,
+                         target_name)
     return hist, c
 
 
-def _check_histogram(xp, hist, target, preds, c, ignore_index, preds_name, target_name):
+def _check_histogram(xp, hist, target, preds, c, ignore_index, ignored, preds_name,
+                     target_name):
     """Eager arrays only: label-range errors read off the histogram's border bins (the
     value range is computed only for the message)."""
     outside = xp.sum(hist[:, 0, :]) + xp.sum(hist[:, c + 1, :])
-    ignored = 0 if ignore_index is None else xp.count_nonzero(target == ignore_index)
-    if int(outside) != int(ignored):
-        lo, hi = (int(v) for v in eager_range(xp, target))  # type: ignore[union-attr]
+    n_ignored = 0 if ignored is None else xp.count_nonzero(ignored)
+    if int(outside) != int(n_ignored):
+        lo, hi = label_range(xp, target)  # type: ignore[misc]
         raise labels_out_of_range(target_name, c, ignore_index, lo, hi)
     counted = hist[:, 1 : c + 1, :]
     if int(xp.sum(counted[:, :, 0]) + xp.sum(counted[:, :, c + 1])) > 0:
-        lo, hi = (int(v) for v in eager_range(xp, preds))  # type: ignore[union-attr]
+        lo, hi = label_range(xp, preds)  # type: ignore[misc]
         raise ValueError(
             f"{preds_name} holds labels outside [0, {c}) at pixels that are not ignored: "
             f"found values in [{lo}, {hi}]"
@@ -150,7 +164,6 @@ def binary_masks(
     threshold: Any,
     ignore_index: int | None,
     *,
-    threshold_target: bool,
     output_name: str = "output",
     target_name: str = "target",
 ) -> tuple[Any, Any, Any]:
@@ -160,10 +173,11 @@ def binary_masks(
     the target equals ``ignore_index`` (element-wise), and both positives are False
     there. Binary mode accepts (N, *S), or (N, 1, *S) on either side, and gives C = 1.
 
-    Floating ``output`` needs ``threshold`` (``>=``, a number or one per class). With
-    ``threshold_target`` (smp's ``get_stats``), the threshold is applied to the target
-    too whenever it is given; otherwise only to a floating target. Without a threshold,
-    values must be 0/1 (checked on eager arrays; elsewhere non-zero counts as positive).
+    Floating ``output`` needs ``threshold`` (``>=``, a number or one per class). The
+    threshold applies to floating arrays only (``output``, and a floating target); integer
+    and bool values must be 0/1 (checked on eager arrays, where NaN targets are rejected
+    too; elsewhere non-zero counts as positive). ``ignore_index`` is compared with the
+    target by value (`ignore_mask`).
     """
     pshape = _shape(output)
     c, threshold = check_mask_metric_pair(xp, output, target, mode, num_classes, threshold,
@@ -177,33 +191,21 @@ def binary_masks(
     o = xp.reshape(output, (n, c, size))
     t = xp.reshape(target, (n, c, size))
 
-    if ignore_index is not None:
-        if is_floating(xp, t.dtype):
-            counted = t != float(ignore_index)
-        elif xp.isdtype(t.dtype, "bool"):
-            counted = xp.ones(t.shape, dtype=xp.bool, device=device_of(t))
-            if ignore_index in (0, 1):
-                counted = t != bool(ignore_index)
-        else:
-            counted = xp.astype(t, index_dtype(xp, device_of(t))) != ignore_index
-    else:
-        counted = None
+    ignored = ignore_mask(xp, t, ignore_index)  # by value: uint8 never equals -1
+    counted = None if ignored is None else ~ignored
 
-    fdt = output.dtype if out_float else float_dtype(xp, output)
-    if threshold is not None:
-        thr = _as_threshold(xp, threshold, c, output, fdt)
-        pos_o = xp.astype(o, fdt) >= thr
+    if threshold is not None and out_float:
+        pos_o = o >= _as_threshold(xp, threshold, c, output, output.dtype)
     else:
         check_zero_one(xp, o, counted, output_name, None)
-        pos_o = o != 0 if not xp.isdtype(o.dtype, "bool") else o
+        pos_o = _nonzero(xp, o)
 
-    if threshold is not None and (threshold_target or is_floating(xp, t.dtype)):
-        tdt = t.dtype if is_floating(xp, t.dtype) else fdt
-        thr_t = _as_threshold(xp, threshold, c, target, tdt)
-        pos_t = xp.astype(t, tdt) >= thr_t
+    if threshold is not None and is_floating(xp, t.dtype):
+        check_no_nan(xp, t, target_name)
+        pos_t = t >= _as_threshold(xp, threshold, c, target, t.dtype)
     else:
         check_zero_one(xp, t, counted, target_name, ignore_index)
-        pos_t = t != 0 if not xp.isdtype(t.dtype, "bool") else t
+        pos_t = _nonzero(xp, t)
 
     if counted is None:
         counted = xp.ones(pos_t.shape, dtype=xp.bool, device=device_of(pos_t))
@@ -211,6 +213,11 @@ def binary_masks(
         pos_o = pos_o & counted
         pos_t = pos_t & counted
     return pos_o, pos_t, counted
+
+
+def _nonzero(xp: Any, x: Any) -> Any:
+    """0/1 values (integer, bool or float) as a boolean mask."""
+    return x if xp.isdtype(x.dtype, "bool") else widen_unsigned(xp, x) != 0
 
 
 def _count(xp: Any, mask: Any, axis: int | tuple, idt: Any) -> Any:
@@ -259,15 +266,18 @@ def get_stats(
         Multiclass: (N, *S) integer labels.
     mode : {'binary', 'multilabel', 'multiclass'}
     ignore_index : int, optional
-        Target value whose pixels are not counted at all (not even as true negatives).
+        Target value whose pixels are not counted at all (not even as true negatives),
+        compared by value (outside the target dtype's range it matches nothing).
         Any integer: 255, -1, or, unlike smp (which raises), a value inside [0, C): that
         class then has no true positives or false negatives, only false positives where
         it is predicted on counted pixels. Binary/multilabel: the comparison is
         element-wise (smp raises there too).
     threshold : float or sequence of float, optional
-        Binarisation threshold, ``>=`` (like smp and Keras; torchmetrics uses ``>``). As in
-        smp it is applied to ``output`` and to ``target``. A sequence gives one threshold
-        per class. Not allowed in multiclass mode.
+        Binarisation threshold, ``>=`` (like smp and Keras; torchmetrics uses ``>``), of
+        floating-point arrays only: a floating ``output``, and, as in smp, a floating
+        ``target``. Integer and bool values are labels and must be 0/1 whatever the
+        threshold (smp would threshold them too). A sequence gives one threshold per
+        class. Not allowed in multiclass mode.
     num_classes : int, optional
         Required in multiclass mode with label predictions.
 
@@ -312,7 +322,7 @@ def get_stats(
         )
         return kernels.run_compiled(multiclass_stats, xp, hist, c, static=(1,))
     pos_o, pos_t, counted = binary_masks(
-        xp, output, target, mode, num_classes, threshold, ignore_index, threshold_target=True
+        xp, output, target, mode, num_classes, threshold, ignore_index
     )
     return kernels.run_compiled(binary_counts, xp, pos_o, pos_t, counted, axis=2)
 

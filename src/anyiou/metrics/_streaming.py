@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._lib._namespace import device_of, get_namespace, index_dtype, is_integral
+from .._lib._namespace import device_of, get_namespace, index_dtype
 from .._lib._options import (
     MODES,
     MULTICLASS_MODE,
@@ -161,9 +161,18 @@ class MeanIoU:
                 f"state must be a dict {{'confmat': array}}; got {type(state).__name__}"
             )
         confmat = state["confmat"]
+        xp = get_namespace(**{"state['confmat']": confmat})
         if tuple(confmat.shape) != self.state_shape:
             raise ValueError(
                 f"state['confmat'] must have shape {self.state_shape}; got {tuple(confmat.shape)}"
+            )
+        # the counts of init_state/update_state: narrower integers would overflow (or,
+        # unsigned, wrap) as batches are added, and floats round beyond 2**24
+        expected = index_dtype(xp, device_of(confmat))
+        if confmat.dtype != expected:
+            raise TypeError(
+                f"state['confmat'] must hold integer counts of dtype {expected} (the dtype of "
+                f"init_state and update_state); got {confmat.dtype}"
             )
         return confmat
 
@@ -182,9 +191,6 @@ class MeanIoU:
     def load_state(self, state: State) -> MeanIoU:
         """Replace the state, e.g. by the sum of every process's state after a sync."""
         confmat = self._checked(state)
-        xp = get_namespace(confmat=confmat)
-        if not is_integral(xp, confmat.dtype):
-            raise TypeError(f"state['confmat'] must hold integer counts; got {confmat.dtype}")
         self._state = {"confmat": confmat}
         return self
 

@@ -29,7 +29,9 @@ __all__ = [
     "backend_module",
     "probs_dense_stats",
     "label_counts",
+    "inside_unit_interval",
     "label_sums",
+    "negative_sums",
     "pair_counts",
     "probs_label_stats",
     "run_compiled",
@@ -56,8 +58,26 @@ def backend_module(x: Any) -> Any:
     if USE_NATIVE:
         for is_library, name in _BACKENDS:
             if is_library(x):
-                return importlib.import_module(f"{__name__}.{name}")
+                return _import_kernels(name)
     return _standard
+
+
+def _import_kernels(name: str) -> Any:
+    """The backend module ``name``, by ``import`` statements: ``torch.compile`` traces
+    them (dynamo refuses ``importlib.import_module``), also on the first call."""
+    if name == "_torch":
+        from . import _torch as module
+    elif name == "_jax":
+        from . import _jax as module
+    elif name == "_numpy":
+        from . import _numpy as module
+    elif name == "_cupy":
+        from . import _cupy as module
+    elif name == "_dask":
+        from . import _dask as module
+    else:  # pragma: no cover - a backend added to _BACKENDS only
+        module = importlib.import_module(f"{__name__}.{name}")
+    return module
 
 
 def _kernel(x: Any, name: str) -> Callable[..., Any]:
@@ -150,22 +170,60 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
 # -- fused loss statistics --------------------------------------------------------------
 
 
+def negative_sums(xp: Any, p: Any, acc: Any) -> Any:
+    """``sum(min(p, 0), axis=2)`` of (N, C, P) ``p``, (N, C) in ``acc``."""
+    return _kernel(p, "negative_sums")(xp, p, acc)
+
+
+def inside_unit_interval(xp: Any, x: Any, upper: bool = True) -> bool:
+    """Whether every value of ``x`` is above 0 (and, with ``upper``, below 1): where it
+    is, the product form of the statistics is smp's L1 form in value *and* gradient.
+    Reads the values: call it only on arrays whose values may be read
+    (``values_checkable``). True for an empty ``x``; False where ``x`` holds NaN."""
+    if any(s == 0 for s in x.shape):
+        return True
+    if not bool(xp.min(x) > 0):  # no reshape: a transposed view would be copied
+        return False
+    return not upper or bool(xp.max(x) < 1)
+
+
 def probs_label_stats(
-    xp: Any, p: Any, safe: Any, binned: Any, valid: Any | None, acc: Any
+    xp: Any,
+    p: Any,
+    safe: Any,
+    binned: Any,
+    valid: Any | None,
+    acc: Any,
+    product: bool = False,
+    positive: bool = False,
 ) -> tuple[Any, Any]:
     """Multiclass ``(I, Sp)`` from probabilities ``p`` (N, C, P), each (N, C) in ``acc``.
 
-    ``I[n, c]`` sums ``p[n, c, i]`` over pixels labelled ``c``; ``Sp[n, c]`` sums
-    ``p[n, c, i]`` over valid pixels (all pixels when ``valid`` is None). ``safe`` (N, P)
-    holds labels clipped to [0, C); ``binned`` (N, P) holds labels in [0, C] where C marks
-    ignored pixels.
+    ``Sp[n, c]`` sums ``p[n, c, i]`` over valid pixels (all pixels when ``valid`` is
+    None). ``I`` is smp's ``(Sp + St - sum|p - onehot|) / 2`` for any ``p`` (outside
+    [0, 1], or exactly 0 or 1), value and gradient, without a one-hot: summed elementwise
+    as ``sum(min(p, onehot))``, that is ``min(p, 0)`` at every valid pixel and class
+    (`negative_sums`) plus ``min(p, 1) - min(p, 0)`` at each pixel's label (one gather,
+    one per-class scatter-add). ``positive`` (the caller has seen every ``p > 0``) drops
+    the ``min(p, 0)`` sums, which are then 0 with gradient 0. ``product=True`` (``p`` is
+    a softmax output) takes the product form, each pixel's probability of its label
+    summed per class: the same value there. ``safe`` (N, P) holds labels clipped to
+    [0, C); ``binned`` (N, P) holds labels in [0, C] where C marks ignored pixels.
     """
     c = p.shape[1]
-    p_true = xp.astype(take_labels(xp, p, safe), acc, copy=False)
-    intersection = label_sums(xp, p_true, binned, c + 1)[:, :c]
     if valid is not None:
         zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
         p = xp.where(xp.expand_dims(valid, axis=1), p, zero)
+    p_true = xp.astype(take_labels(xp, p, safe), acc, copy=False)
+    if product:
+        at_label = p_true
+    else:
+        one = xp.ones((), dtype=acc, device=aac.device(p_true))
+        zero_acc = xp.zeros((), dtype=acc, device=aac.device(p_true))
+        at_label = xp.minimum(p_true, one) - xp.minimum(p_true, zero_acc)
+    intersection = label_sums(xp, at_label, binned, c + 1)[:, :c]
+    if not (product or positive):
+        intersection = intersection + negative_sums(xp, p, acc)
     return intersection, xp.sum(p, axis=2, dtype=acc)
 
 
@@ -185,25 +243,37 @@ def softmax_label_stats(
     fused = _native(logits, "softmax_label_stats")
     if fused is not None:
         return fused(xp, logits, safe, binned, valid, acc, class_last)
-    return probs_label_stats(xp, softmax(xp, logits, 1), safe, binned, valid, acc)
+    p = softmax(xp, logits, 1)
+    return probs_label_stats(xp, p, safe, binned, valid, acc, product=True)
 
 
 def probs_dense_stats(
     xp: Any, p: Any, t: Any, valid: Any | None, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
     """Binary/multilabel ``(I, Sp, St)``, each (N, C), from probabilities ``p`` and
-    targets ``t`` (N, C, P); ``valid`` (N, C, P) bool or None. Hard targets use
-    ``I = sum(p * t)``, soft ones the L1 form ``(Sp + St - sum|p - t|) / 2``."""
+    targets ``t`` (N, C, P); ``valid`` (N, C, P) bool or None. ``I`` is smp's L1 form
+    ``(Sp + St - sum|p - t|) / 2`` (as ``sum(min(p, t))``), value and gradient, for any
+    ``p`` and ``t``. ``hard``: the caller knows that the product ``sum(p * t)`` has that
+    value and gradient (0/1 targets and every ``p`` strictly inside (0, 1), or no
+    gradient is taken), which the kernels then use."""
     return _kernel(p, "probs_dense_stats")(xp, p, t, valid, hard, acc)
 
 
 def sigmoid_dense_stats(
     xp: Any, logits: Any, t: Any, valid: Any | None, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
-    """`probs_dense_stats` of ``sigmoid(logits)``; one fused autodiff rule on torch and JAX."""
+    """`probs_dense_stats` of ``sigmoid(logits)``; one fused autodiff rule on torch and JAX.
+
+    ``hard``: 0/1 targets. The fused rules take the product only where it is exact (torch:
+    the sigmoid's derivative ``p (1 - p)`` is 0 where ``p`` rounds to 0 or 1). So does a
+    backend module that leaves the sigmoid to this composition (NumPy, no autodiff); the
+    pure-standard path may be differentiated (torch or JAX with ``USE_NATIVE`` off),
+    where its sigmoid's derivative at ``p == 1`` is not 0, and keeps the L1 form.
+    """
     fused = _native(logits, "sigmoid_dense_stats")
     if fused is not None:
         return fused(xp, logits, t, valid, hard, acc)
+    hard = hard and backend_module(logits) is not _standard
     return probs_dense_stats(xp, sigmoid(xp, logits), t, valid, hard, acc)
 
 

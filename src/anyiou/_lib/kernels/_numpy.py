@@ -10,8 +10,8 @@ import numpy as np
 from . import _standard
 from ._chunks import pixel_chunks
 
-__all__ = ["clip", "probs_dense_stats", "row_bincount", "sigmoid", "softmax", "sort_along_last",
-           "take_labels"]
+__all__ = ["clip", "negative_sums", "probs_dense_stats", "row_bincount", "sigmoid", "softmax",
+           "sort_along_last", "take_labels"]
 
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:
@@ -67,8 +67,9 @@ def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:
 def probs_dense_stats(
     xp: Any, p: Any, t: Any, valid: Any | None, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
-    """Float copies of the target one pixel chunk at a time, products and differences
-    in that chunk's buffer."""
+    """Float copies of the target one pixel chunk at a time; ``sum(min(p, t))`` (smp's L1
+    form, see `_standard.probs_dense_stats`) in that chunk's buffer, or ``sum(p * t)``
+    when ``hard`` says that the product has the same value."""
     n, c, pixels = p.shape
     if valid is not None:  # ignored pixels predict 0 (p is ours or a masked copy)
         p = np.where(valid, p, 0).astype(p.dtype, copy=False)
@@ -83,11 +84,21 @@ def probs_dense_stats(
         if hard:
             inter[i] += np.einsum("cp,cp->c", pc, tf)
         else:
-            np.subtract(pc, tf, out=tf)
-            inter[i] -= np.abs(tf, out=tf).sum(axis=1)
-    if not hard:
-        inter = (inter + pred_sum + target_sum) / 2
+            inter[i] += np.minimum(pc, tf, out=tf).sum(axis=1)
     return inter, pred_sum, target_sum
+
+
+def negative_sums(xp: Any, p: Any, acc: Any) -> Any:
+    """``sum(min(p, 0), axis=2)``, one pixel chunk at a time (no logits-sized temporary)."""
+    n, c, pixels = p.shape
+    out = np.zeros((n, c), dtype=acc)
+    buf = None
+    for i, lo, hi in pixel_chunks(n, c, pixels):
+        chunk = p[i, :, lo:hi]
+        if buf is None or buf.shape != chunk.shape:
+            buf = np.empty(chunk.shape, dtype=np.result_type(p.dtype, acc))
+        out[i] += np.minimum(chunk, 0, out=buf).sum(axis=1)
+    return out
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:

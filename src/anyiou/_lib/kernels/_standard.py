@@ -14,6 +14,7 @@ import array_api_compat as aac
 
 __all__ = [
     "clip",
+    "negative_sums",
     "probs_dense_stats",
     "pair_counts",
     "row_bincount",
@@ -76,8 +77,13 @@ def probs_dense_stats(
 ) -> tuple[Any, Any, Any]:
     """Binary/multilabel ``(I, Sp, St)`` from probabilities ``p`` and targets ``t``.
 
-    ``p`` and ``t`` are (N, C, P); ``valid`` (N, C, P) bool or None. Hard targets use
-    ``I = sum(p * t)``, soft ones the L1 form ``(Sp + St - sum|p - t|) / 2``.
+    ``p`` and ``t`` are (N, C, P); ``valid`` (N, C, P) bool or None. ``I`` is smp's
+    ``(Sp + St - sum|p - t|) / 2``, summed elementwise as ``sum(min(p, t))``: the same
+    value without the cancellation, and the same derivative as torch gives smp's form
+    (``min`` splits a tie in halves on torch and JAX, as ``|x|' = 0`` at 0 does; JAX's
+    own ``abs`` would give 1 there). ``hard`` (the caller knows that the product
+    ``sum(p * t)`` has that value and gradient) takes the product, whose autodiff is
+    cheaper.
     """
     if valid is not None:
         t = xp.where(valid, t, xp.zeros_like(t))
@@ -85,12 +91,16 @@ def probs_dense_stats(
     t = xp.astype(t, p.dtype, copy=False)
     pred_sum = xp.sum(p, axis=2, dtype=acc)
     target_sum = xp.sum(t, axis=2, dtype=acc)
-    if hard:
-        intersection = xp.sum(p * t, axis=2, dtype=acc)
-    else:
-        l1 = xp.sum(xp.abs(p - t), axis=2, dtype=acc)
-        intersection = (pred_sum + target_sum - l1) / 2
+    overlap = p * t if hard else xp.minimum(p, t)
+    intersection = xp.sum(overlap, axis=2, dtype=acc)
     return intersection, pred_sum, target_sum
+
+
+def negative_sums(xp: Any, p: Any, acc: Any) -> Any:
+    """``sum(min(p, 0), axis=2)`` of (N, C, P) ``p`` in ``acc``; a tie at ``p == 0`` gets
+    the derivative 1/2 (torch and JAX split ties of ``minimum``)."""
+    zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
+    return xp.sum(xp.minimum(p, zero), axis=2, dtype=acc)
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
