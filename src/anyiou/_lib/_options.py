@@ -266,3 +266,13 @@ def check_threshold(threshold: Any, num_channels: int | None = None) -> float | 
             f"threshold must have one value per class ({num_channels}); got {len(out)}"
         )
     return out
+
+
+def refuse_torchscript(obj: Any) -> RuntimeError:
+    """The error ``torch.jit.script`` raises (through ``__prepare_scriptable__``) for a
+    loss: TorchScript cannot compile array-API Python code."""
+    return RuntimeError(
+        f"{type(obj).__name__} cannot be compiled by torch.jit.script (TorchScript does not "
+        "support the array-API Python code it runs). Use torch.compile, or torch.jit.trace "
+        "for a fixed input shape."
+    )

@@ -16,6 +16,7 @@ from .._lib._options import (
     check_class_axis,
     check_flag,
     check_ignore_index,
+    refuse_torchscript,
 )
 from .._lib._values import (
     check_labels_in_range,
@@ -225,6 +226,9 @@ class LovaszLoss:
     def to(self, *args: Any, **kwargs: Any) -> LovaszLoss:
         """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
         return self
+
+    def __prepare_scriptable__(self) -> Any:
+        raise refuse_torchscript(self)
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))

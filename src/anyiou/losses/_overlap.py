@@ -21,6 +21,7 @@ from .._lib._options import (
     check_flag,
     check_ignore_index,
     check_nonnegative,
+    refuse_torchscript,
 )
 from ._reduce import reduce_class_losses, tversky_score
 from ._statistics import OverlapStats, overlap_statistics
@@ -128,6 +129,9 @@ class OverlapLoss:
     def to(self, *args: Any, **kwargs: Any) -> OverlapLoss:
         """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
         return self
+
+    def __prepare_scriptable__(self) -> Any:
+        raise refuse_torchscript(self)
 
     def __repr__(self) -> str:
         opts = ", ".join(

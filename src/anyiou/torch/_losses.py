@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .. import losses as _core
+from .._lib._options import refuse_torchscript
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
@@ -48,6 +49,9 @@ class _LossModule(nn.Module):
                 f"once); build a new {type(self).__name__} with {name}={value!r}"
             )
         super().__setattr__(name, value)
+
+    def __prepare_scriptable__(self) -> Any:
+        raise refuse_torchscript(self)
 
     def extra_repr(self) -> str:
         opts = vars(self.criterion)
