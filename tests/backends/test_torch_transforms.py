@@ -152,10 +152,7 @@ def test_func_grad_matches_smp(backend, loss_name, opts, case):
 def test_vmap_per_sample_equals_loop_over_smp(backend, loss_name, opts, case):
     torch = backend.lib
     x, y, tx, ty = _pair(torch, case)
-    # one sample: per_image gives the same value; it spares the multiclass Lovasz its
-    # batch-wide moveaxis, which vmap cannot batch (torch has no rule for aten::moveaxis.int)
-    extra = {"per_image": True} if loss_name == "LovaszLoss" and case.mode == "multiclass" else {}
-    loss, smp_loss = _losses(loss_name, opts, case, **extra)
+    loss, smp_loss = _losses(loss_name, opts, case)
     got = torch.func.vmap(lambda z, t: loss(z[None], t[None]))(tx, ty)
     want = [smp_loss(tx[i : i + 1], _smp_target(torch, y[i : i + 1])) for i in range(len(x))]
     np.testing.assert_allclose(got.numpy(), torch.stack(want).numpy(), rtol=1e-5, atol=1e-6)

@@ -502,3 +502,22 @@ def test_recipe_monai_meaniou(backend, case):
     tp, fn = _np(backend, stats[0]), _np(backend, stats[2])
     s = np.where(tp + fn == 0, np.nan, s)
     assert _nanmean_images(s) == pytest.approx(expected_true, abs=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["micro", "macro", "weighted", "micro-imagewise",
+                                       "macro-imagewise", "weighted-imagewise"])
+@pytest.mark.parametrize("name", ["iou_score", "f1_score", "accuracy", "recall", "precision"])
+def test_reduced_scores_are_0d_arrays(backend, name, reduction):
+    """Every reduction returns a 0-d array of the input's library (NumPy reductions would
+    give a NumPy scalar), with smp's value."""
+    rng = np.random.default_rng(5)
+    stats = [rng.integers(0, 9, (3, 4)) for _ in range(4)]
+    weights = [1.0, 2.0, 0.5, 1.0] if "weighted" in reduction else None
+    got = getattr(M, name)(*(backend.asarray(s) for s in stats), reduction=reduction,
+                           class_weights=weights)
+    assert type(got) is type(backend.asarray(np.zeros(1))) and got.ndim == 0
+    want = getattr(SMP, name)(*(_torch(s) for s in stats), reduction=reduction,
+                              class_weights=weights)
+    if weights is not None and reduction != "weighted":  # smp divides by C once more
+        want = want * 4
+    np.testing.assert_allclose(backend.to_numpy(got), want.numpy(), rtol=1e-6)

@@ -119,3 +119,11 @@ def values_checkable(x: Any) -> bool:
             return False
         return "Batched" not in str(torch._C._dispatch_keys(x))  # the legacy vmap
     return True
+
+
+def move_axis(xp: Any, x: Any, source: int, destination: int) -> Any:
+    """``moveaxis`` written as one ``permute_dims`` (torch's vmap has no batching rule for
+    ``moveaxis``); ``source`` and ``destination`` are non-negative."""
+    order = [i for i in range(x.ndim) if i != source]
+    order.insert(destination, source)
+    return xp.permute_dims(x, tuple(order))

@@ -7,7 +7,13 @@ from typing import Any
 
 from .._lib import kernels
 from .._lib._checks import check_pair
-from .._lib._namespace import accumulation_dtype, device_of, get_namespace, index_dtype
+from .._lib._namespace import (
+    accumulation_dtype,
+    device_of,
+    get_namespace,
+    index_dtype,
+    move_axis,
+)
 from .._lib._numerics import safe_divide
 from .._lib._options import (
     MODES,
@@ -188,7 +194,7 @@ class LovaszLoss:
         n, c = z.shape[0], z.shape[axis]
         dev = device_of(z)
         if axis != 1:
-            z = xp.moveaxis(z, axis, 1)
+            z = move_axis(xp, z, axis, 1)
         z = xp.reshape(z, (n, c, -1))
         raw = xp.reshape(labels, (n, -1))
         valid = _valid(xp, raw, self.ignore_index)  # (N, P), on the labels as given
@@ -203,7 +209,7 @@ class LovaszLoss:
             z = xp.where(xp.expand_dims(valid, axis=1), z, zero)
         p = kernels.softmax(xp, z, 1)  # smp applies it whatever from_logits says
         if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
-            p = xp.reshape(xp.moveaxis(p, 1, 0), (1, c, -1))
+            p = xp.reshape(move_axis(xp, p, 1, 0), (1, c, -1))
             labels = xp.reshape(labels, (1, -1))
             valid = None if valid is None else xp.reshape(valid, (1, -1))
         labels = xp.expand_dims(labels, axis=1)  # (B, 1, L)

@@ -27,7 +27,13 @@ from typing import Any, NamedTuple
 
 from .._lib import kernels
 from .._lib._checks import check_pair
-from .._lib._namespace import accumulation_dtype, device_of, is_integral, values_checkable
+from .._lib._namespace import (
+    accumulation_dtype,
+    device_of,
+    is_integral,
+    move_axis,
+    values_checkable,
+)
 from .._lib._options import BINARY_MODE, MULTICLASS_MODE
 from .._lib._values import (
     check_labels_in_range,
@@ -56,7 +62,7 @@ def _flatten(xp: Any, x: Any, axis: int, pixels: int) -> Any:
         return xp.reshape(x, (n, c, pixels))
     if axis == x.ndim - 1:
         return xp.permute_dims(xp.reshape(x, (n, pixels, c)), (0, 2, 1))
-    return xp.reshape(xp.moveaxis(x, axis, 1), (n, c, pixels))
+    return xp.reshape(move_axis(xp, x, axis, 1), (n, c, pixels))
 
 
 def overlap_statistics(

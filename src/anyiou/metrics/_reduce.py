@@ -234,7 +234,8 @@ def compute_score(
         return score(tuple(xp.sum(x) for x in stats))
     if reduction in ("macro", "weighted"):
         s = score(tuple(xp.sum(x, axis=0) for x in stats))
-        return xp.mean(s) if weights is None else xp.sum(s * weights)
+        # [...]: NumPy reductions give scalars; the result is a 0-d array everywhere
+        return (xp.mean(s) if weights is None else xp.sum(s * weights))[...]
     if reduction == "micro-imagewise":
         per_image = score(tuple(xp.sum(x, axis=1) for x in stats))
         return _fill_nan(xp, _mean_over_images(xp, per_image), zero_division)
@@ -242,4 +243,4 @@ def compute_score(
     if reduction == "none":
         return per_image
     per_class = _fill_nan(xp, _mean_over_images(xp, per_image), zero_division)
-    return xp.mean(per_class) if weights is None else xp.sum(per_class * weights)
+    return (xp.mean(per_class) if weights is None else xp.sum(per_class * weights))[...]
