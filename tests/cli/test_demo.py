@@ -19,8 +19,9 @@ def test_demo_lists_every_loss_in_every_mode(monkeypatch, capsys):
             assert (loss, mode) in rows, (loss, mode)
 
 
-def test_demo_dask_chunks_are_sensible(monkeypatch, capsys):
-    da = pytest.importorskip("dask.array")
+@pytest.mark.only_backends("dask")
+def test_demo_dask_chunks_are_sensible(backend, monkeypatch, capsys):
+    da = backend.lib
     blocks = []
     from_array = da.from_array
 
