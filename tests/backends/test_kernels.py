@@ -33,6 +33,8 @@ def test_primitives_match_numpy_reference(backend, native, xp):
     np.testing.assert_allclose(backend.to_numpy(kernels.label_sums(xp, bv, bl, 6)), sums, rtol=1e-12)
     counts = np.stack([np.bincount(labels[i], minlength=6) for i in range(2)])
     np.testing.assert_array_equal(backend.to_numpy(kernels.label_counts(xp, bl, 6)), counts)
+    lo, hi = kernels.value_range(xp, xp.reshape(bl, (-1,)))
+    assert (int(lo), int(hi)) == (labels.min(), labels.max())
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ from typing import Any
 from array_api_compat import size as aac_size
 
 from ._namespace import device_of, index_dtype, values_checkable
+from .kernels import value_range
 
 __all__ = [
     "check_labels_in_range",
@@ -101,6 +102,13 @@ def _checkable(x: Any) -> bool:
     return values_checkable(x) and aac_size(x) > 0
 
 
+def _within(xp: Any, flat: Any, lo: int, hi: int) -> bool:
+    """Whether every integer of 1-D ``flat`` lies in [lo, hi] (one range reduction of the
+    kernel layer: torch's one-pass ``aminmax``)."""
+    mn, mx = value_range(xp, flat)
+    return int(mn) >= lo and int(mx) <= hi
+
+
 def label_range(xp: Any, x: Any) -> tuple[int, int] | None:
     """Exact ``(min(x), max(x))`` of integer or bool ``x`` as Python ints, or None when
     ``x`` is empty or its values are not checkable (see `values_checkable`). Works for
@@ -140,8 +148,7 @@ def check_labels_in_range(
     """
     if not _checkable(labels):
         return False
-    flat = xp.reshape(labels, (-1,))
-    if int(xp.min(flat)) >= 0 and int(xp.max(flat)) < num_classes:
+    if _within(xp, xp.reshape(labels, (-1,)), 0, num_classes - 1):
         return True
     bad = (labels < 0) | (labels >= num_classes)
     if ignored is not None:
@@ -166,10 +173,10 @@ def labels_out_of_range(
 def _reject_nan(xp: Any, x: Any, name: str, expected: str) -> tuple[float, float]:
     """Floating ``x`` (checkable, not empty): a ``ValueError`` if it holds NaN, else its
     ``(min, max)`` as floats."""
-    if bool(xp.any(xp.isnan(x))):
+    lo, hi = (float(v) for v in value_range(xp, xp.reshape(x, (-1,))))
+    if math.isnan(lo) or math.isnan(hi):  # min and max propagate NaN: no isnan pass
         raise ValueError(f"{name} must hold {expected}; found NaN")
-    flat = xp.reshape(x, (-1,))
-    return float(xp.min(flat)), float(xp.max(flat))
+    return lo, hi
 
 
 def check_targets_in_unit_interval(
@@ -183,12 +190,14 @@ def check_targets_in_unit_interval(
     expected = f"0/1 or soft targets in [0, 1]{extra}"
     if xp.isdtype(y_true.dtype, "real floating"):
         lo, hi = _reject_nan(xp, y_true, name, expected)
+        if lo >= 0 and hi <= 1:  # no mask temporaries
+            return
         t = y_true
     else:
-        lo, hi = label_range(xp, y_true)  # type: ignore[misc]
         t = widen_unsigned(xp, y_true)
-    if lo >= 0 and hi <= 1:  # no mask temporaries
-        return
+        if _within(xp, xp.reshape(t, (-1,)), 0, 1):
+            return
+        lo, hi = label_range(xp, y_true)  # type: ignore[misc]
     bad = (t < 0) | (t > 1)
     if ignored is not None:
         bad = bad & ~ignored
@@ -209,10 +218,11 @@ def check_zero_one(
     if xp.isdtype(x.dtype, "real floating"):
         lo, hi = _reject_nan(xp, x, name, f"0/1 values{extra}")
     else:
-        lo, hi = label_range(xp, x)  # type: ignore[misc]
-        if lo >= 0 and hi <= 1:  # no mask temporaries
+        x_wide = widen_unsigned(xp, x)
+        if _within(xp, xp.reshape(x_wide, (-1,)), 0, 1):  # no mask temporaries
             return
-        x = widen_unsigned(xp, x)
+        lo, hi = label_range(xp, x)  # type: ignore[misc]
+        x = x_wide
     bad = (x != 0) & (x != 1)
     if counted is not None:
         bad = bad & counted

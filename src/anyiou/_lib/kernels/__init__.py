@@ -41,6 +41,7 @@ __all__ = [
     "softmax_label_stats",
     "sort_along_last",
     "take_labels",
+    "value_range",
 ]
 
 # (library test, module name): the first test that accepts the array picks the module
@@ -109,6 +110,11 @@ def take_labels(xp: Any, p: Any, labels: Any) -> Any:
     """``p[n, labels[n, i], i]`` for ``p`` (N, C, P) and ``labels`` (N, P) in [0, C);
     shape (N, P)."""
     return _kernel(p, "take_labels")(xp, p, labels)
+
+
+def value_range(xp: Any, x: Any) -> tuple[Any, Any]:
+    """``(min(x), max(x))`` of a non-empty 1-D ``x`` as 0-D arrays (eager value checks)."""
+    return _kernel(x, "value_range")(xp, x)
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:

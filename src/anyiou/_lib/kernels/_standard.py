@@ -22,6 +22,7 @@ __all__ = [
     "softmax",
     "sort_along_last",
     "take_labels",
+    "value_range",
 ]
 
 #: Pixels per step of the one-hot counting fallbacks (float32 one-hot entries stay exact
@@ -65,6 +66,11 @@ def row_bincount(
         return xp.count_nonzero(match, axis=2)
     zero = xp.zeros((), dtype=weights.dtype, device=aac.device(weights))
     return xp.sum(xp.where(match, xp.expand_dims(weights, axis=1), zero), axis=2)
+
+
+def value_range(xp: Any, x: Any) -> tuple[Any, Any]:
+    """``(min(x), max(x))`` of a non-empty 1-D ``x``, as 0-D arrays."""
+    return xp.min(x), xp.max(x)
 
 
 def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:

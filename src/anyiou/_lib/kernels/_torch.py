@@ -77,6 +77,12 @@ def row_bincount(
     return torch.bincount(flat, minlength=n * num_bins).reshape(n, num_bins)
 
 
+def value_range(xp: Any, x: Any) -> tuple[Any, Any]:
+    """One ``aminmax`` pass (the namespace's ``min`` calls ``amin``, which is about 15x
+    slower than ``amax`` for int64 on CPU)."""
+    return torch.aminmax(x)
+
+
 def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:
     """Integer clip; on CPU no copy when the values are in range (the usual case)."""
     if x.device.type == "cpu" and x.numel() and not _transformed(x):
