@@ -2,7 +2,8 @@
 
 Each ``tests`` session installs anyiou with its test oracles plus one backend's extra,
 then runs the whole suite on that backend alone (``ANYIOU_BACKENDS``), so a backend
-that fails to install fails the session instead of being skipped. torch is pinned by
+that fails to install fails the session instead of being skipped. The Python examples
+of README.md and docs/ run in the session each page names (``tests/docs``). torch is pinned by
 ``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build).
 """
 
@@ -23,7 +24,9 @@ CPU_BACKENDS = {
     "array_api_strict": ([], []),
     "torch": ([], []),
     "jax": (["jax"], []),
-    "dask": (["dask"], []),
+    # jax too: docs/distributed.md (whose examples this session runs, tests/docs) uses
+    # Dask, torch and JAX on one page
+    "dask": (["dask", "jax"], []),
 }
 GPU_BACKENDS = {"cupy": (["cupy"], []), "torch_cuda": ([], []), "jax_gpu": ([], ["jax[cuda12]"])}
 # Keras backends anyiou.keras runs on; each is also the anyiou backend of its session
@@ -86,10 +89,11 @@ def tests(session: nox.Session, backend: str) -> None:
 @nox.session
 @nox.parametrize("backend", list(KERAS_BACKENDS))
 def keras(session: nox.Session, backend: str) -> None:
-    """anyiou.keras (tests/adapters/keras) on one Keras backend: Keras reads KERAS_BACKEND
-    once, at import, so each backend gets its own session."""
+    """anyiou.keras (tests/adapters/keras) and the Keras pages' examples (tests/docs) on
+    one Keras backend: Keras reads KERAS_BACKEND once, at import, so each backend gets
+    its own session."""
     _install_test_env(session, (["keras", "jax"], []))
-    _run_tests(session, backend, "tests/adapters/keras", keras_backend=backend)
+    _run_tests(session, backend, "tests/adapters/keras", "tests/docs", keras_backend=backend)
 
 
 @nox.session(name="tests-gpu")
