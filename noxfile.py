@@ -114,9 +114,12 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the documentation site with warnings as errors (offline; the figures in
-    docs/img are committed: regenerate them with docs/figures/make_figures.py)."""
+    """Check the API docstrings (tests/docs/check_api.py) and build the documentation site
+    with warnings as errors (offline; the figures in docs/img are committed: regenerate
+    them with docs/figures/make_figures.py). The pages' examples run in the test sessions."""
     session.install(*CONSTRAINTS, "-e", ".[docs]")
+    # every public object's docstring matches its signature (names, order, defaults)
+    session.run("python", "tests/docs/check_api.py")
     site = Path(session.create_tmp()) / "site"
     session.run("mkdocs", "build", "--strict", "--site-dir", str(site),
                 env={"NO_MKDOCS_2_WARNING": "1"})

@@ -45,6 +45,7 @@ ROOT = HERE.parent
 
 DOC = ROOT / "docs" / "benchmarks.md"
 DOC_IMG = ROOT / "docs" / "img" / "benchmarks.png"
+DOC_JSON = ROOT / "docs" / "benchmarks.json"  # the data of the page (tests/docs checks it)
 
 
 def _log(msg: str) -> None:
@@ -202,37 +203,11 @@ def scaling_points(series: list[_cases.Case], policy: Policy, isolate: bool,
 # -- docs ------------------------------------------------------------------------------
 
 
-def _replace_block(text: str, name: str, body: str) -> str:
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    if not pattern.search(text):
-        raise ValueError(f"{DOC} has no {start} ... {end} block")
-    return pattern.sub(lambda _: f"{start}\n{body}\n{end}", text)
-
-
 def update_docs(results: dict, png: Path | None) -> None:
-    meta = results["meta"]
-    stamp = (f"_Run of {meta['date']} on {meta['machine'].get('cpu_model', 'CPU')} "
-             f"({meta['machine']['cpus']} cores, load average at start "
-             f"{', '.join(f'{x:.1f}' for x in meta['machine'].get('load_average_at_start', []))}"
-             f"), torch {meta['versions']['torch']}, jax {meta['versions']['jax']}, "
-             f"`{meta['command']}`, {meta['elapsed_s'] / 60:.1f} min._")
-    text = DOC.read_text()
-    if results["rows"]:
-        text = _replace_block(text, "results", stamp + "\n\n" + report.markdown_table(
-            results["rows"]))
-        text = _replace_block(text, "checks", report.checks_table(results["checks"], True))
-    scaling = results.get("scaling") or {}
-    threads = scaling.get("threads")
-    scaling_stamp = (f"_Run of {meta['date']}, torch "
-                     f"{'with ' + str(threads) + ' thread(s)' if threads else 'default threads'}"
-                     f"._\n\n")
-    if scaling.get("classes"):
-        text = _replace_block(text, "scaling-classes", scaling_stamp
-                              + report.scaling_table(scaling["classes"], "classes", True))
-    if scaling.get("pixels"):
-        text = _replace_block(text, "scaling-pixels", scaling_stamp
-                              + report.scaling_table(scaling["pixels"], "image", True))
+    """Render the generated blocks of docs/benchmarks.md (tables and the figures quoted in
+    its prose) from ``results``, and commit-ready copies of the JSON and the chart."""
+    text = report.render_page(DOC.read_text(), results)
+    DOC_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
     DOC.write_text(text)
     if png is not None and png.exists():
         DOC_IMG.parent.mkdir(parents=True, exist_ok=True)

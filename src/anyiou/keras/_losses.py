@@ -87,18 +87,37 @@ class JaccardLoss(_OverlapKerasLoss):
 
     Parameters
     ----------
-    mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
-        As in `anyiou.JaccardLoss` (smp's positional order).
-    per_image : bool, default False, keyword-only
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.JaccardLoss`.
+    classes : sequence of int, optional
+        Channels that enter the average (default: all).
+    log_loss : bool, default False
+        Return ``-log(score)`` instead of ``1 - score``.
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...).
+    eps : float, default 1e-7
+        Lower bound of the denominator.
+    class_weights : sequence of float, optional
+        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
+    per_image : bool, default False
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero", keyword-only
+    empty : {"zero", "exclude"}, default "zero"
         As in `anyiou.JaccardLoss`.
-    class_axis : int, default -1, keyword-only
+    class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
-    reduction, name, dtype
-        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+    reduction : str or None
+        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
+        what ``call`` returns.
+    name : str
+        Keras' name of the loss.
+    dtype : str, optional
+        Keras' dtype policy of the loss.
 
     Notes
     -----
@@ -140,18 +159,37 @@ class DiceLoss(_OverlapKerasLoss):
 
     Parameters
     ----------
-    mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
-        As in `anyiou.DiceLoss` (smp's positional order).
-    per_image : bool, default False, keyword-only
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.DiceLoss`.
+    classes : sequence of int, optional
+        Channels that enter the average (default: all).
+    log_loss : bool, default False
+        Return ``-log(score)`` instead of ``1 - score``.
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...).
+    eps : float, default 1e-7
+        Lower bound of the denominator.
+    class_weights : sequence of float, optional
+        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
+    per_image : bool, default False
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero", keyword-only
+    empty : {"zero", "exclude"}, default "zero"
         As in `anyiou.DiceLoss`.
-    class_axis : int, default -1, keyword-only
+    class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
-    reduction, name, dtype
-        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+    reduction : str or None
+        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
+        what ``call`` returns.
+    name : str
+        Keras' name of the loss.
+    dtype : str, optional
+        Keras' dtype policy of the loss.
 
     Notes
     -----
@@ -193,20 +231,43 @@ class TverskyLoss(_OverlapKerasLoss):
 
     Parameters
     ----------
-    mode, classes, log_loss, from_logits, smooth, ignore_index, eps
-        As in `anyiou.TverskyLoss` (smp's positional order).
-    alpha, beta, gamma, class_weights
-        As in `anyiou.TverskyLoss` (then these, positionally).
-    per_image : bool, default False, keyword-only
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.TverskyLoss`.
+    classes : sequence of int, optional
+        Channels that enter the average (default: all).
+    log_loss : bool, default False
+        Return ``-log(score)`` instead of ``1 - score``.
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...).
+    eps : float, default 1e-7
+        Lower bound of the denominator.
+    alpha : float, default 0.5
+        Weight of false positives.
+    beta : float, default 0.5
+        Weight of false negatives.
+    gamma : float, default 1.0
+        Focal exponent applied to the reduced loss.
+    class_weights : sequence of float, optional
+        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
+    per_image : bool, default False
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero", keyword-only
+    empty : {"zero", "exclude"}, default "zero"
         As in `anyiou.TverskyLoss`.
-    class_axis : int, default -1, keyword-only
+    class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
-    reduction, name, dtype
-        Keras' own (``keras.losses.Loss``); ``reduction`` acts on what ``call`` returns.
+    reduction : str or None
+        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
+        what ``call`` returns.
+    name : str
+        Keras' name of the loss.
+    dtype : str, optional
+        Keras' dtype policy of the loss.
 
     Notes
     -----
@@ -251,15 +312,24 @@ class LovaszLoss(_AnyiouLoss):
 
     Parameters
     ----------
-    mode, ignore_index, from_logits
-        As in `anyiou.LovaszLoss` (``from_logits`` has no effect: pass logits).
-    per_image : bool, default False, keyword-only
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.LovaszLoss`.
+    per_image : bool, default False
         False: ``call`` returns the batch's loss (0-d). True: each sample's loss, (N,),
         reduced by Keras' ``reduction`` (their mean is anyiou's ``per_image=True`` loss).
-    class_axis : int, default -1, keyword-only
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...).
+    from_logits : bool, default True
+        No effect, as in smp 0.6.0: pass logits.
+    class_axis : int, default -1
         Channels-last by default.
-    reduction, name, dtype
-        Keras' own.
+    reduction : str or None
+        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
+        what ``call`` returns.
+    name : str
+        Keras' name of the loss.
+    dtype : str, optional
+        Keras' dtype policy of the loss.
     """
 
     def __init__(

@@ -35,14 +35,16 @@ class MeanIoU(keras.metrics.Metric):
     ignore_index : int, optional
         Target label whose pixels are not counted (255, -1, or a class id, which is then
         also left out of the average).
-    average : {"macro", "micro", "weighted"}, default "macro", keyword-only
+    average : {"macro", "micro", "weighted"}, default "macro"
         As in `anyiou.metrics.MeanIoU` (``result()`` is a scalar: no ``"none"``).
-    zero_division : float, default 0, keyword-only
+    zero_division : float, default 0.0
         Score of a class with an empty union (and of nothing counted).
-    class_axis : int, default -1, keyword-only
+    class_axis : int, default -1
         Axis of ``y_pred`` holding the C scores.
-    name, dtype
-        Keras' own (``dtype`` of ``result()``).
+    name : str
+        Keras' name of the metric.
+    dtype : str, optional
+        Keras' dtype of ``result()``.
 
     Notes
     -----
@@ -81,6 +83,8 @@ class MeanIoU(keras.metrics.Metric):
         )
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        """Add the counts of one batch: integer labels ``y_true`` against the argmax of
+        the scores ``y_pred`` over ``class_axis`` (``sample_weight`` must be None)."""
         if sample_weight is not None:
             raise ValueError(
                 "anyiou.keras.MeanIoU counts pixels exactly and takes no sample_weight; "
@@ -100,13 +104,16 @@ class MeanIoU(keras.metrics.Metric):
         self.confmat.assign_add(ops.cast(batch, self.confmat.dtype))
 
     def result(self) -> Any:
+        """The mean IoU of every batch since the last reset, a scalar of ``dtype``."""
         value = self.metric.compute_state({"confmat": ops.convert_to_tensor(self.confmat)})
         return ops.cast(value, self.dtype)
 
     def reset_state(self) -> None:
+        """Set the counts to zero."""
         self.confmat.assign(ops.zeros(self.metric.state_shape, dtype=self.confmat.dtype))
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, for Keras serialization."""
         return {
             "name": self.name,
             "dtype": self.dtype,

@@ -57,12 +57,32 @@ def jaccard_loss(
         Multiclass: integer labels (N, \*S) or (N, 1, \*S), may hold ``ignore_index``;
         binary/multilabel: 0/1 or soft targets of ``y_pred``'s shape (binary: also without
         the channel axis).
-    mode : {"binary", "multiclass", "multilabel"}
-        Keyword-only, required.
-    classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights
-        As in `JaccardLoss` (same defaults).
-    per_image, reduction, empty, class_axis, sync
-        As in `JaccardLoss` (same defaults).
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (required).
+    classes : sequence of int, optional
+        Channels that enter the average (default: all), as in `JaccardLoss`.
+    log_loss : bool, default False
+        Return ``-log(score)`` instead of ``1 - score``.
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...), as in `JaccardLoss`.
+    eps : float, default 1e-7
+        Lower bound of the denominator.
+    class_weights : sequence of float, optional
+        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
+    per_image : bool, default False
+        Statistics per sample, then the mean of the (N, C) losses.
+    reduction : {"mean", "sum", "none"}
+        How the per-class losses are reduced (see *Returns*).
+    empty : {"zero", "exclude"}
+        Classes without target pixels: loss 0 and counted (smp), or left out of the mean.
+    class_axis : int, default 1
+        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    sync : callable, optional
+        All-reduce of the (3, C) statistics for distributed training (``per_image=False``).
 
     Returns
     -------
@@ -218,10 +238,16 @@ def lovasz_loss(
         Float logits, shapes as in `jaccard_loss`.
     y_true : array
         Targets, shapes as in `jaccard_loss`.
-    mode : {"binary", "multiclass", "multilabel"}
-        Keyword-only, required.
-    per_image, ignore_index, from_logits, class_axis
-        As in `LovaszLoss` (``from_logits`` has no effect, as in smp 0.6.0).
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (required).
+    per_image : bool, default False
+        Loss per sample, then the mean over the batch.
+    ignore_index : int, optional
+        Target value of void pixels (255, -1, a class id, ...).
+    from_logits : bool, default True
+        No effect, as in smp 0.6.0 (pass logits).
+    class_axis : int, default 1
+        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
 
     Returns
     -------

@@ -24,8 +24,8 @@ class JaccardLoss(OverlapLoss):
 
     Parameters
     ----------
-    mode : {"binary", "multiclass", "multilabel"}
-        Input layout, see *Shapes*.
+    mode : str
+        Input layout: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (see *Notes*).
     classes : sequence of int, optional
         Channels that enter the average (default: all). Not for binary mode.
     log_loss : bool, default False
@@ -42,17 +42,17 @@ class JaccardLoss(OverlapLoss):
     class_weights : sequence of float, optional
         One non-negative weight per class (length C); the mean becomes
         ``sum(w * l) / sum(w)`` over the selected classes. Not for binary mode.
-    per_image : bool, default False, keyword-only
+    per_image : bool, default False
         Compute the statistics per sample and average the (N, C) losses.
-    reduction : {"mean", "sum", "none"}, default "mean", keyword-only
+    reduction : {"mean", "sum", "none"}, default "mean"
         ``"none"`` returns the per-class losses, (len(classes),) or with ``per_image``
         (N, len(classes)), unweighted.
-    empty : {"zero", "exclude"}, default "zero", keyword-only
+    empty : {"zero", "exclude"}, default "zero"
         Classes without target pixels: loss 0 and counted in the mean (smp), or left out
         of the mean (0 if no class is present).
-    class_axis : int, default 1, keyword-only
+    class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
-    sync : callable, optional, keyword-only
+    sync : callable, optional
         Distributed training: a function that sums an array over all workers (an
         all-reduce). The per-class statistics, shape (3, C), pass through it before the
         ratio, so every worker gets the loss of the global batch. Needs

@@ -69,8 +69,8 @@ class LovaszLoss:
 
     Parameters
     ----------
-    mode : {"binary", "multiclass", "multilabel"}
-        Input layout, see *Shapes*.
+    mode : str
+        Input layout: ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (see *Shapes*).
     per_image : bool, default False
         Compute the loss per sample and average over the batch (a fully ignored sample
         counts as 0); otherwise one loss over the whole batch.
@@ -80,7 +80,7 @@ class LovaszLoss:
         Accepted for signature compatibility and, as in smp 0.6.0, **without effect**: the
         hinge is always taken on ``y_pred`` as logits, and multiclass always applies a
         softmax. Pass logits.
-    class_axis : int, default 1, keyword-only
+    class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
 
     Notes

@@ -126,9 +126,12 @@ def iou_from_confusion_matrix(
         (C, C) from `confusion_matrix` (rows target, columns prediction), or
         (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]`` matrices (binary/multilabel, as in
         ``MeanIoU(mode='multilabel').state``).
-    average, ignore_index, zero_division
-        As in `jaccard_index`; ``ignore_index`` only matters when it lies in
-        [0, C) (that class is left out of the averages).
+    average : {"macro", "micro", "weighted", "none"}
+        How the per-class IoUs are averaged, as in `jaccard_index`.
+    ignore_index : int, optional
+        Only matters when it lies in [0, C): that class is left out of the averages.
+    zero_division : float, default 0.0
+        The score of a class with an empty union, and the result when nothing is left.
 
     Returns
     -------
@@ -159,8 +162,12 @@ def dice_from_confusion_matrix(
     confmat : array
         (C, C) from `confusion_matrix`, or (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]``
         matrices, as in `iou_from_confusion_matrix`.
-    average, ignore_index, zero_division
-        As in `dice_score`.
+    average : {"macro", "micro", "weighted", "none"}
+        How the per-class Dice scores are averaged, as in `dice_score`.
+    ignore_index : int, optional
+        Only matters when it lies in [0, C): that class is left out of the averages.
+    zero_division : float, default 0.0
+        The score of a class with nothing in target and prediction.
 
     Returns
     -------

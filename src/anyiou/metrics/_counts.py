@@ -264,7 +264,9 @@ def get_stats(
     target : array
         Binary/multilabel: ``output``'s shape, 0/1 values (integer, bool, or float).
         Multiclass: (N, *S) integer labels.
-    mode : {'binary', 'multilabel', 'multiclass'}
+    mode : str
+        ``'binary'``, ``'multilabel'`` or ``'multiclass'``: the layout of ``output`` and
+        ``target`` above.
     ignore_index : int, optional
         Target value whose pixels are not counted at all (not even as true negatives),
         compared by value (outside the target dtype's range it matches nothing).

@@ -385,3 +385,4 @@ def negative_likelihood_ratio(
 
 #: Alias, as in smp.
 precision = positive_predictive_value
+"""Alias of `positive_predictive_value` (smp's name): ``tp / (tp + fp)``, same arguments."""

@@ -371,3 +371,4 @@ def balanced_accuracy(
 
 #: Alias, as in smp.
 recall = sensitivity
+"""Alias of `sensitivity` (smp's name): ``tp / (tp + fn)``, same arguments."""

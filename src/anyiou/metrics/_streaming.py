@@ -48,9 +48,11 @@ class MeanIoU:
     zero_division : float, default 0
         Score of a class with an empty union, and the result when nothing was counted.
     mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+        Layout of ``preds`` and ``target``: labels or (N, C, \\*S) scores (multiclass), or
+        0/1 maps and probabilities (binary, multilabel; the state is then per class).
     threshold : float or sequence of float, default 0.5
         Binary/multilabel floating predictions are positive where ``preds >= threshold``.
-    sync : callable, optional, keyword-only
+    sync : callable, optional
         Distributed evaluation: a function summing an array over all workers
         (`anyiou.distributed.torch_sync`, `anyiou.distributed.jax_sync`). `compute`,
         `per_class` and `compute_state` pass the counts through it (one all-reduce) and
@@ -114,6 +116,7 @@ class MeanIoU:
 
     @property
     def state_shape(self) -> tuple[int, ...]:
+        """Shape of the counts: (C, C) multiclass, (C, 2, 2) binary/multilabel."""
         c = self.num_classes
         return (c, c) if self.mode == MULTICLASS_MODE else (c, 2, 2)
 
@@ -200,13 +203,23 @@ class MeanIoU:
         return self
 
     def compute(self) -> Any:
-        """IoU of everything seen so far, reduced with ``average``."""
+        """IoU of everything seen so far, reduced with ``average``.
+
+        The ``macro`` mean leaves out the classes absent from every target and prediction
+        so far (as torchmetrics, Keras and sklearn do); `per_class` reports them as
+        ``zero_division``.
+        """
         if self._state is None:
             raise RuntimeError("MeanIoU.compute() called before any update()")
         return self.compute_state(self._state)
 
     def per_class(self) -> Any:
-        """Per-class IoU, shape (C,) (``zero_division`` where the union is empty)."""
+        """Per-class IoU, shape (C,) (``zero_division`` where the union is empty).
+
+        A class absent from every target and prediction so far gets ``zero_division`` (0
+        by default), so ``per_class().mean()`` is below `compute` when ``num_classes``
+        exceeds the classes seen; pass ``zero_division=float("nan")`` to tell them apart.
+        """
         if self._state is None:
             raise RuntimeError("MeanIoU.per_class() called before any update()")
         return self.compute_state(self._state, average="none")

@@ -27,10 +27,20 @@ class MeanIoU(nn.Module):
 
     Parameters
     ----------
-    num_classes, ignore_index, average, zero_division, mode, threshold
-        As in `anyiou.metrics.MeanIoU` (``preds`` are labels (N, \\*S) or scores
-        (N, C, \\*S), argmaxed over axis 1; ``target`` integer labels (N, \\*S)).
-    sync : callable, optional, keyword-only
+    num_classes : int
+        C, the number of classes (``preds`` are labels (N, \\*S) or scores (N, C, \\*S),
+        argmaxed over axis 1; ``target`` integer labels (N, \\*S)).
+    ignore_index : int, optional
+        Target label whose pixels are not counted, as in `anyiou.metrics.MeanIoU`.
+    average : {"macro", "micro", "weighted", "none"}
+        How ``compute()`` averages the per-class IoUs.
+    zero_division : float, default 0.0
+        Score of a class with an empty union (and of nothing counted).
+    mode : {"multiclass", "binary", "multilabel"}
+        Layout of ``preds`` and ``target``, as in `anyiou.metrics.MeanIoU`.
+    threshold : float or sequence of float, default 0.5
+        Binary/multilabel floating predictions are positive where ``>= threshold``.
+    sync : callable, optional
         Distributed evaluation: ``compute()`` and ``per_class()`` score
         ``sync(confmat)``, e.g. `anyiou.distributed.torch_sync` (a collective: every rank
         calls ``compute()``). The local counts and the per-batch values of ``forward`` are
@@ -123,6 +133,7 @@ class MeanIoU(nn.Module):
         self.confmat.zero_()
 
     def extra_repr(self) -> str:
+        """The options, shown by ``repr``."""
         m = self.metric
         return (
             f"num_classes={m.num_classes}, ignore_index={m.ignore_index}, "
