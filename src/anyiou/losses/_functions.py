@@ -251,8 +251,8 @@ def lovasz_loss(
 
     Returns
     -------
-    array, 0-d
-        In ``y_pred``'s library and on its device; the mean over samples with
+    array
+        0-d, in ``y_pred``'s library and on its device; the mean over samples with
         ``per_image=True``. Differentiable.
 
     Examples

@@ -95,8 +95,8 @@ class LovaszLoss:
 
     Returns
     -------
-    array, 0-d
-        The loss, in ``y_pred``'s library and on its device; float64 for float64 input,
+    array
+        The 0-d loss, in ``y_pred``'s library and on its device; float64 for float64 input,
         float32 otherwise (float16/bfloat16 are computed in float32). Differentiable.
 
     Notes

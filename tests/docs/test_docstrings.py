@@ -1,0 +1,51 @@
+"""The ``Examples`` of every public docstring (shown in the API reference) run as
+doctests, each module in the session that has its library (as the pages,
+tests/docs/test_pages.py): ``anyiou.torch`` and ``anyiou.distributed`` in the torch
+session, ``anyiou.keras`` in the keras sessions, everything else in the numpy session."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import anyiou
+from tests.docs.test_pages import _sessions
+
+SESSION_OF = {"anyiou.torch": "torch", "anyiou.distributed": "torch", "anyiou.keras": "keras"}
+SKIP = ("anyiou._lib", "anyiou.cli", "anyiou.__main__", "anyiou._demo")
+
+
+def _session(name: str) -> str:
+    for prefix, session in SESSION_OF.items():
+        if name == prefix or name.startswith(prefix + "."):
+            return session
+    return "numpy"
+
+
+def _modules() -> list[str]:
+    names = ["anyiou"]
+    for info in pkgutil.walk_packages(anyiou.__path__, "anyiou."):
+        if not info.name.startswith(SKIP):
+            names.append(info.name)
+    wanted = _sessions()
+    return [n for n in names if _session(n) in wanted]
+
+
+MODULES = _modules()
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in finder.find(module, name):
+        if test.name.split(".")[-1].startswith("_") and test.name != name:
+            continue
+        # objects imported from elsewhere are tested in their own module
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0, f"{result.failed} docstring example(s) of {name} failed (see output)"
