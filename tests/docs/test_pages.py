@@ -50,3 +50,24 @@ def test_page_examples(page, tmp_path: Path) -> None:
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
+
+
+def _check_cli_example_output(tmp_path: Path) -> None:
+    """The table docs/cli.md shows for ``anyiou evaluate --example`` is what it prints."""
+    page = next(p for p in all_pages() if p.name == "docs/cli.md")
+    blocks = page.blocks
+    shown = next(
+        b2.code for b1, b2 in zip(blocks, blocks[1:], strict=False)
+        if b1.lang == "bash" and "anyiou evaluate --example" in b1.code and b2.title == "Output"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    result = subprocess.run(
+        [sys.executable, "-m", "anyiou", "evaluate", "--example", "--quiet"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == shown.strip()
+
+
+if "numpy" in _sessions():  # collected in the numpy session only, never a skip elsewhere
+    test_cli_example_output_on_the_page = _check_cli_example_output
