@@ -107,7 +107,8 @@ class JaccardLoss(_OverlapKerasLoss):
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero"
+    empty : str, default "zero"
+        One of ``"zero"``, ``"exclude"``.
         As in `anyiou.JaccardLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
@@ -179,7 +180,8 @@ class DiceLoss(_OverlapKerasLoss):
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero"
+    empty : str, default "zero"
+        One of ``"zero"``, ``"exclude"``.
         As in `anyiou.DiceLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
@@ -257,7 +259,8 @@ class TverskyLoss(_OverlapKerasLoss):
         False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
-    empty : {"zero", "exclude"}, default "zero"
+    empty : str, default "zero"
+        One of ``"zero"``, ``"exclude"``.
         As in `anyiou.TverskyLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.

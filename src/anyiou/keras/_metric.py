@@ -35,7 +35,8 @@ class MeanIoU(keras.metrics.Metric):
     ignore_index : int, optional
         Target label whose pixels are not counted (255, -1, or a class id, which is then
         also left out of the average).
-    average : {"macro", "micro", "weighted"}, default "macro"
+    average : str, default "macro"
+        One of ``"macro"``, ``"micro"``, ``"weighted"``.
         As in `anyiou.metrics.MeanIoU` (``result()`` is a scalar: no ``"none"``).
     zero_division : float, default 0.0
         Score of a class with an empty union (and of nothing counted).

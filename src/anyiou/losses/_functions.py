@@ -75,9 +75,11 @@ def jaccard_loss(
         One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
     per_image : bool, default False
         Statistics per sample, then the mean of the (N, C) losses.
-    reduction : {"mean", "sum", "none"}
+    reduction : str
+        One of ``"mean"``, ``"sum"``, ``"none"``.
         How the per-class losses are reduced (see *Returns*).
-    empty : {"zero", "exclude"}
+    empty : str
+        One of ``"zero"``, ``"exclude"``.
         Classes without target pixels: loss 0 and counted (smp), or left out of the mean.
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.

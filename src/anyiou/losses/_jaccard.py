@@ -44,10 +44,12 @@ class JaccardLoss(OverlapLoss):
         ``sum(w * l) / sum(w)`` over the selected classes. Not for binary mode.
     per_image : bool, default False
         Compute the statistics per sample and average the (N, C) losses.
-    reduction : {"mean", "sum", "none"}, default "mean"
+    reduction : str, default "mean"
+        One of ``"mean"``, ``"sum"``, ``"none"``.
         ``"none"`` returns the per-class losses, (len(classes),) or with ``per_image``
         (N, len(classes)), unweighted.
-    empty : {"zero", "exclude"}, default "zero"
+    empty : str, default "zero"
+        One of ``"zero"``, ``"exclude"``.
         Classes without target pixels: loss 0 and counted in the mean (smp), or left out
         of the mean (0 if no class is present).
     class_axis : int, default 1

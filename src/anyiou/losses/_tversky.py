@@ -54,9 +54,11 @@ class TverskyLoss(OverlapLoss):
         One non-negative weight per class, as in `JaccardLoss`.
     per_image : bool, default False
         Statistics per sample, then the mean of the (N, C) losses.
-    reduction : {"mean", "sum", "none"}
+    reduction : str
+        One of ``"mean"``, ``"sum"``, ``"none"``.
         How the per-class losses are reduced, as in `JaccardLoss`.
-    empty : {"zero", "exclude"}
+    empty : str
+        One of ``"zero"``, ``"exclude"``.
         Classes without target pixels, as in `JaccardLoss`.
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.

@@ -126,7 +126,8 @@ def iou_from_confusion_matrix(
         (C, C) from `confusion_matrix` (rows target, columns prediction), or
         (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]`` matrices (binary/multilabel, as in
         ``MeanIoU(mode='multilabel').state``).
-    average : {"macro", "micro", "weighted", "none"}
+    average : str
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         How the per-class IoUs are averaged, as in `jaccard_index`.
     ignore_index : int, optional
         Only matters when it lies in [0, C): that class is left out of the averages.
@@ -162,7 +163,8 @@ def dice_from_confusion_matrix(
     confmat : array
         (C, C) from `confusion_matrix`, or (C, 2, 2) per-class ``[[tn, fp], [fn, tp]]``
         matrices, as in `iou_from_confusion_matrix`.
-    average : {"macro", "micro", "weighted", "none"}
+    average : str
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         How the per-class Dice scores are averaged, as in `dice_score`.
     ignore_index : int, optional
         Only matters when it lies in [0, C): that class is left out of the averages.
@@ -254,7 +256,8 @@ def jaccard_index(
         Multiclass: integer labels (N, *S). Binary/multilabel: ``preds``' shape, 0/1.
     num_classes : int, optional
         C; required for multiclass label predictions, else checked against the shapes.
-    average : {'macro', 'micro', 'weighted', 'none'} or None, default 'macro'
+    average : str or None, default 'macro'
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         ``'macro'``: mean of the per-class scores, in multiclass mode over the classes
         whose union (target or prediction) is not empty, as torchmetrics, Keras and
         sklearn (``labels=None``) do; in binary/multilabel mode over every class, as
@@ -269,7 +272,8 @@ def jaccard_index(
         Score of a class whose denominator is 0 (``'none'``, ``'micro'``, binary and
         multilabel ``'macro'``), and the result when nothing is left to average (every
         pixel ignored; torchmetrics returns NaN there: pass ``zero_division=nan``).
-    mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+    mode : str, default 'multiclass'
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
         Layout of ``preds`` and ``target`` (keyword-only).
     threshold : float or sequence of float, default 0.5
         Keyword-only. For floating binary/multilabel ``preds``: positive where
@@ -324,7 +328,8 @@ def dice_score(
         Multiclass: integer labels (N, *S). Binary/multilabel: ``preds``' shape, 0/1.
     num_classes : int, optional
         C; required for multiclass label predictions, else checked against the shapes.
-    average : {'macro', 'micro', 'weighted', 'none'} or None, default 'macro'
+    average : str or None, default 'macro'
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         ``'macro'``: mean of the per-class scores, in multiclass mode over the classes
         whose union (target or prediction) is not empty, as torchmetrics, Keras and
         sklearn (``labels=None``) do; in binary/multilabel mode over every class, as
@@ -339,7 +344,8 @@ def dice_score(
         Score of a class whose denominator is 0 (``'none'``, ``'micro'``, binary and
         multilabel ``'macro'``), and the result when nothing is left to average (every
         pixel ignored; torchmetrics returns NaN there: pass ``zero_division=nan``).
-    mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+    mode : str, default 'multiclass'
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
         Layout of ``preds`` and ``target`` (keyword-only).
     threshold : float or sequence of float, default 0.5
         Keyword-only. For floating binary/multilabel ``preds``: positive where

@@ -43,11 +43,13 @@ class MeanIoU:
     ignore_index : int, optional
         Target value whose pixels are not counted (255, -1, or a class in [0, C), which
         is then also left out of the averages).
-    average : {'macro', 'micro', 'weighted', 'none'}, default 'macro'
+    average : str, default 'macro'
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         Reduction of `compute` (see `jaccard_index`).
     zero_division : float, default 0
         Score of a class with an empty union, and the result when nothing was counted.
-    mode : {'multiclass', 'binary', 'multilabel'}, default 'multiclass'
+    mode : str, default 'multiclass'
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
         Layout of ``preds`` and ``target``: labels or (N, C, \\*S) scores (multiclass), or
         0/1 maps and probabilities (binary, multilabel; the state is then per class).
     threshold : float or sequence of float, default 0.5

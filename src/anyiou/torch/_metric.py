@@ -32,11 +32,13 @@ class MeanIoU(nn.Module):
         argmaxed over axis 1; ``target`` integer labels (N, \\*S)).
     ignore_index : int, optional
         Target label whose pixels are not counted, as in `anyiou.metrics.MeanIoU`.
-    average : {"macro", "micro", "weighted", "none"}
+    average : str
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         How ``compute()`` averages the per-class IoUs.
     zero_division : float, default 0.0
         Score of a class with an empty union (and of nothing counted).
-    mode : {"multiclass", "binary", "multilabel"}
+    mode : str
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
         Layout of ``preds`` and ``target``, as in `anyiou.metrics.MeanIoU`.
     threshold : float or sequence of float, default 0.5
         Binary/multilabel floating predictions are positive where ``>= threshold``.
