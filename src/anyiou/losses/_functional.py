@@ -35,13 +35,16 @@ def soft_tversky_score(
 
     Parameters
     ----------
-    output : array, float
-        Probabilities, any shape.
+    output : array
+        Floating probabilities, any shape.
     target : array
         Same shape as ``output``; 0/1 or soft values in [0, 1]; cast to ``output``'s dtype.
-    alpha, beta : float
-        Weights of false positives and false negatives.
+    alpha : float
+        Weight of false positives.
+    beta : float
+        Weight of false negatives.
     smooth : float, default 0.0
+        Added to numerator and denominator.
     eps : float, default 1e-7
         Lower bound of the denominator. With ``eps=0`` an empty ``output`` against an
         empty ``target`` (0 / 0) scores 0, as for any ``eps > 0`` (smp: NaN).
