@@ -3,6 +3,7 @@
     python -m benchmarks.evaluate                 # 100 Cityscapes-sized pairs (2048x1024)
     python -m benchmarks.evaluate --quick         # 12 pairs, a smoke test
     python -m benchmarks.evaluate --pairs 40 --runs 5 --keep /tmp/evaldata
+    python -m benchmarks.evaluate --update-docs   # also refresh docs/benchmarks.md
 
 The data are made here, in a temporary folder (or ``--keep DIR``, reused when it already
 holds them): blocky 19-class label maps (2048x1024 uint8 PNG) with noisy pixels and
@@ -111,22 +112,33 @@ def make_dataset(root: Path, pairs: int, seed: int = 0) -> tuple[Path, Path]:
 # -- running -------------------------------------------------------------------------------
 
 
+#: Runs argv[2:] and writes its wall and CPU seconds and peak RSS as JSON to argv[1]. A
+#: process spawned by a large one starts with that one's peak as its own (Linux keeps the
+#: high-water mark across exec), so the commands are started by this small process.
+_MEASURE = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, ru = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+with open(sys.argv[1], "w") as f:
+    json.dump({"status": os.waitstatus_to_exitcode(status), "wall_s": wall,
+               "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
+               "peak_mib": ru.ru_maxrss / 1024}, f)
+"""
+
+
 def run_once(cmd: list[str]) -> dict:
     """Wall seconds, CPU seconds and peak RSS (MiB) of one command, and its stdout."""
-    with tempfile.TemporaryFile() as out:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        out.seek(0)
-        text = out.read().decode()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err}")
-    return {"wall_s": wall, "user_s": usage.ru_utime, "sys_s": usage.ru_stime,
-            "peak_mib": usage.ru_maxrss / 1024, "stdout": text}
+    with tempfile.TemporaryDirectory(prefix="anyiou-bench-") as tmp:
+        stats = Path(tmp) / "stats.json"
+        proc = subprocess.run([sys.executable, "-c", _MEASURE, str(stats), *cmd],
+                              capture_output=True, text=True, check=False)
+        res = json.loads(stats.read_text()) if stats.exists() else {"status": proc.returncode}
+    if proc.returncode != 0 or res["status"] != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res['status']}): {proc.stderr}")
+    del res["status"]
+    return {**res, "stdout": proc.stdout}
 
 
 def commands(pred_dir: Path, gt_dir: Path, workers: int | None = None) -> dict[str, list[str]]:
@@ -189,6 +201,28 @@ def summary(res: dict) -> str:
     ])
 
 
+def markdown(res: dict) -> str:
+    """The results as the Markdown block of docs/benchmarks.md."""
+    ours, hand = res["min"]["anyiou"], res["min"]["hand_loop"]
+    load = ", ".join(f"{x:.1f}" for x in res["load_average_before"])
+    stamp = (f"_Run of {time.strftime('%Y-%m-%d %H:%M')}: {res['pairs']} pairs, minima of "
+             f"{res['runs']} interleaved runs, {res['cpus']} CPUs, load average {load} at "
+             "start._")
+    rows = ["| command | wall s | user s | sys s | peak MiB |", "|---|---|---|---|---|"]
+    for name, r in (("`anyiou evaluate`", ours), ("hand-written loop", hand)):
+        rows.append(f"| {name} | {r['wall_s']:.2f} | {r['user_s']:.2f} | {r['sys_s']:.2f} | "
+                    f"{r['peak_mib']:.0f} |")
+    rows.append(f"| ratio | **{res['wall_ratio']:.2f}x** | | | **{res['peak_ratio']:.2f}x** |")
+    return stamp + "\n\n" + "\n".join(rows)
+
+
+def update_docs(res: dict) -> None:
+    """Write :func:`markdown` between the ``evaluate`` markers of docs/benchmarks.md."""
+    from .run import DOC, _replace_block
+
+    DOC.write_text(_replace_block(DOC.read_text(), "evaluate", markdown(res)))
+
+
 def run(pairs: int, runs: int = 3, keep: Path | None = None, workers: int | None = None) -> dict:
     """Make the data, measure, return the results (see :func:`measure`)."""
     if keep is not None:
@@ -208,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="make (or reuse) the data in DIR instead of a temporary folder")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
+    ap.add_argument("--update-docs", action="store_true",
+                    help="write the table into docs/benchmarks.md")
     args = ap.parse_args(argv)
     res = run(QUICK_PAIRS if args.quick else args.pairs, args.runs, args.keep, args.workers)
     print(summary(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
+    if args.update_docs:
+        update_docs(res)
     return 0
 
 
