@@ -14,9 +14,9 @@ from PIL import Image
 
 from anyiou.cli import main
 from anyiou.cli._checks import check_pair
-from anyiou.cli._evaluate import _in_order, default_workers
 from anyiou.cli._files import LabelSource, Pair
 from anyiou.cli._histogram import byte_confusion_matrix
+from anyiou.cli._threads import default_workers, in_order
 from anyiou.metrics import confusion_matrix
 
 C = 5
@@ -173,7 +173,7 @@ def test_threads_keep_order_and_stay_a_bounded_number_ahead():
         return k * k
 
     out = []
-    for value in _in_order(work, list(range(20)), 3):
+    for value in in_order(work, list(range(20)), 3):
         out.append(value)
         consumed[0] += 1
     assert out == [k * k for k in range(20)]
@@ -190,7 +190,7 @@ def test_an_error_stops_the_threads_from_starting_more_pairs():
         return k
 
     with pytest.raises(ValueError, match="bad pair"):
-        list(_in_order(work, list(range(50)), 2))
+        list(in_order(work, list(range(50)), 2))
     assert max(started) <= 2 + 2 + 1
 
 

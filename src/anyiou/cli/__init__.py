@@ -29,8 +29,9 @@ _ADDRESS = re.compile(r"^([a-z]+://.+|[\w.\-\[\]:]+:\d+)$", re.IGNORECASE)
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    from ._evaluate import BACKENDS, DASK_SCHEDULERS, MAX_WORKERS
+    from ._evaluate import BACKENDS, DASK_SCHEDULERS
     from ._report import FORMATS
+    from ._threads import MAX_WORKERS
 
     p = sub.add_parser(
         "evaluate",
@@ -91,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Fill the defaults of ``--example`` and check what argparse cannot."""
-    from ._evaluate import DASK_SCHEDULERS, MAX_WORKERS
+    from ._evaluate import DASK_SCHEDULERS
+    from ._threads import MAX_WORKERS
 
     if args.dask is not None and args.dask not in DASK_SCHEDULERS and not _ADDRESS.match(
         args.dask
@@ -128,11 +130,12 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 def evaluate(args: argparse.Namespace) -> int:
     """Run ``anyiou evaluate`` on parsed arguments; raises :class:`EvaluationError`."""
     from ._checks import check_ignore_index, check_memory, check_num_classes
-    from ._evaluate import count, keep_freed_memory, resolve_backend
+    from ._evaluate import count, resolve_backend
     from ._files import match
     from ._io import read_class_names
     from ._output import write_report
     from ._report import build_report, render
+    from ._threads import keep_freed_memory
 
     check_ignore_index(args.ignore_index)
     if args.num_classes is not None:

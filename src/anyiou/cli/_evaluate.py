@@ -15,12 +15,8 @@ count: 8-bit label maps in one pass (:mod:`anyiou.cli._histogram`).
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -41,14 +37,9 @@ from ._errors import EvaluationError
 from ._files import Pair
 from ._histogram import byte_confusion_matrix
 from ._io import peek
+from ._threads import default_workers, in_order
 
-__all__ = ["BACKENDS", "DASK_SCHEDULERS", "MAX_WORKERS", "Counts", "count", "default_workers",
-           "keep_freed_memory", "resolve_backend"]
-
-#: The most threads ``--workers`` may ask for.
-MAX_WORKERS = 256
-#: The most threads by default: more decode little faster and hold more pairs in memory.
-_DEFAULT_WORKERS_CAP = 4
+__all__ = ["BACKENDS", "DASK_SCHEDULERS", "Counts", "count", "resolve_backend"]
 
 BACKENDS = ("numpy", "torch", "jax", "cupy")
 #: ``--dask`` values that name a local scheduler; anything else is an address.
@@ -102,39 +93,6 @@ def resolve_backend(name: str) -> tuple[Callable[[np.ndarray], Any], Callable[[A
     return (lambda a: from_numpy(a, conv, copy=False)), to_numpy
 
 
-# glibc's mallopt parameters (malloc.h)
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-
-
-def keep_freed_memory() -> None:
-    """Let glibc keep the memory of the pairs already counted for the next ones.
-
-    Each pair allocates and frees a few arrays of megabytes (decoded images, codes).
-    By default glibc hands such blocks back to the system when they are freed (``mmap``
-    above a threshold, heap trimming), and every page of the next pair's arrays then
-    faults in again: a third of the run spent in the kernel. Blocks up to 32 MiB are
-    served from the heap instead, and up to 64 MiB of free heap is kept. A no-op where
-    the C library has no ``mallopt`` (not glibc).
-    """
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-
-
-def default_workers() -> int:
-    """Threads that read the files by default: the CPUs this process may use, at most 4."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(cpus, _DEFAULT_WORKERS_CAP))
-
-
 def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Iterable:
     if not enabled:
         return items
@@ -146,28 +104,6 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
     # bar when stderr is not a terminal (logs, CI).
     return tqdm(items, total=total, desc="evaluating", unit="image", file=sys.stderr,
                 delay=1.0, disable=None, leave=False)
-
-
-def _in_order(work: Callable[[Pair], Any], pairs: list[Pair], workers: int) -> Iterator[Any]:
-    """``work(pair)`` of each pair, in order, run by ``workers`` threads at most
-    ``workers + 1`` pairs ahead (their memory is bounded by that many pairs)."""
-    if workers <= 1 or len(pairs) <= 1:
-        for pair in pairs:
-            yield work(pair)
-        return
-    todo = iter(pairs)
-    with ThreadPoolExecutor(min(workers, len(pairs)), thread_name_prefix="anyiou") as pool:
-        pending = deque(pool.submit(work, p) for p in itertools.islice(todo, workers + 1))
-        try:
-            while pending:
-                done = pending.popleft().result()
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.append(pool.submit(work, nxt))
-                yield done
-        finally:  # an error, or the caller stopped: start nothing more
-            for future in pending:
-                future.cancel()
 
 
 def _read_and_count(pair: Pair, num_classes: int, ignore_index: int | None,
@@ -226,7 +162,7 @@ def count(
         address of a ``dask.distributed`` scheduler.
     workers : int, optional
         Threads that read and check the files (and count, with NumPy) when streamed;
-        default :func:`default_workers`. Not used with ``dask``.
+        default :func:`anyiou.cli._threads.default_workers`. Not used with ``dask``.
 
     Returns
     -------
@@ -261,7 +197,7 @@ def count(
         return _read_and_count(pair, num_classes, ignore_index,
                                counter if backend == "numpy" else None)
 
-    done = _in_order(work, pairs, default_workers() if workers is None else workers)
+    done = in_order(work, pairs, default_workers() if workers is None else workers)
     with closing(done):  # on any error, no pair is started any more
         for pair, result in _progress(zip(pairs, done, strict=False), progress, len(pairs)):
             cm = result if isinstance(result, np.ndarray) else counter(pair, *result)
