@@ -141,7 +141,7 @@ def scaling_table(points: Sequence[dict], axis: str, markdown: bool) -> str:
 # tests/docs/test_benchmarks_page.py renders them from the committed JSON and compares.
 
 BLOCKS = ("results", "checks", "summary", "scaling-classes", "scaling-pixels",
-          "scaling-summary")
+          "scaling-summary", "evaluate")
 
 
 def results_stamp(meta: dict) -> str:
@@ -281,4 +281,8 @@ def render_page(text: str, results: dict) -> str:
                              stamp + scaling_table(scaling["pixels"], "image", True))
     if scaling.get("classes") or scaling.get("pixels"):
         text = replace_block(text, "scaling-summary", scaling_text(scaling))
+    if results.get("evaluate"):
+        from .evaluate import markdown
+
+        text = replace_block(text, "evaluate", markdown(results["evaluate"]))
     return text

@@ -240,6 +240,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="Lovasz losses on the reference and binary cases (some, the "
                          "default), on every case (all) or nowhere (none)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the scaling tables")
+    ap.add_argument("--no-evaluate", action="store_true",
+                    help="skip `anyiou evaluate` against the hand-written loop "
+                         "(benchmarks/evaluate.py; run by default without --cases/--families)")
     ap.add_argument("--out", type=Path, default=HERE / "results",
                     help="output folder (default: benchmarks/results)")
     ap.add_argument("--update-docs", action="store_true",
@@ -309,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             "classes": scaling_points(by_c, policy, args.isolate, args.scaling_threads or None),
             "pixels": scaling_points(by_p, policy, args.isolate, args.scaling_threads or None),
         }
+    if not (args.no_evaluate or args.cases or args.families):
+        from . import evaluate as cli_bench
+
+        _log("anyiou evaluate vs the hand-written bincount loop")
+        results["evaluate"] = cli_bench.run(cli_bench.QUICK_PAIRS if args.quick else 100)
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
     print()
@@ -325,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("Scaling, pixels at fixed classes:")
         print(report.scaling_table(results["scaling"]["pixels"], "image", False))
+
+    if results.get("evaluate"):
+        from .evaluate import summary
+
+        print()
+        print(summary(results["evaluate"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"
