@@ -431,7 +431,8 @@ def test_error_output_folder_absent(data, capsys, tmp_path):
 
 def test_error_backend_library_absent(data, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "cupy", None)  # importing it raises ImportError
-    _fails(capsys, data.args("--backend", "cupy"), "--backend cupy needs cupy")
+    _fails(capsys, data.args("--backend", "cupy"), "--backend cupy needs cupy",
+           "pip install 'anyiou[cupy]' (cupy-cuda12x)")
     _fails(capsys, data.args("--backend", "torch", "--dask"), "--dask", "--backend torch")
 
 

@@ -42,6 +42,9 @@ from ._threads import default_workers, in_order
 __all__ = ["BACKENDS", "DASK_SCHEDULERS", "Counts", "count", "resolve_backend"]
 
 BACKENDS = ("numpy", "torch", "jax", "cupy")
+#: what to install for each ``--backend`` (the package extras of anyiou)
+INSTALL_HINT = {"numpy": "numpy", "torch": "torch", "jax": "'anyiou[jax]'",
+                "cupy": "'anyiou[cupy]' (cupy-cuda12x)"}
 #: ``--dask`` values that name a local scheduler; anything else is an address.
 DASK_SCHEDULERS = ("threads", "processes", "synchronous", "sync")
 
@@ -86,7 +89,8 @@ def resolve_backend(name: str) -> tuple[Callable[[np.ndarray], Any], Callable[[A
         conv = _conversion_name(name)
     except ImportError as exc:
         raise EvaluationError(
-            f"--backend {name} needs {name}, which is not installed here (pip install {name})"
+            f"--backend {name} needs {name}, which is not installed here "
+            f"(pip install {INSTALL_HINT[name]})"
         ) from exc
     except Exception as exc:  # cupy without a usable GPU
         raise EvaluationError(f"--backend {name} is not usable here: {exc}") from exc
