@@ -1,0 +1,364 @@
+"""Boundary IoU (Cheng et al., CVPR 2021): IoU restricted to a band of width ``d`` inside
+each mask's contour.
+
+For a mask ``G``, ``G_d ∩ G`` is the set of mask pixels within ``d`` pixels of its
+contour: ``G`` minus its erosion by a 3^k square of ones repeated ``d`` times, in an
+image padded with one pixel of zeros (the reference ``mask_to_boundary``), so pixels
+within ``d`` of the image border are boundary pixels. Per class::
+
+    boundary IoU = |(G_d ∩ G) ∩ (P_d ∩ P)| / |(G_d ∩ G) ∪ (P_d ∩ P)|
+
+The erosion is a box test computed once for every class (`box_interior`: run counts
+from cumulative sums, cost independent of ``d``); multiclass labels need no one-hot
+class axis, so the temporaries are a few bytes per pixel whatever the number of
+classes. The band counts then go through the confusion-matrix reductions
+(`reduce_overlap`) with ``tp = |band_G ∩ band_P|``, ``fp = |band_P| - tp``,
+``fn = |band_G| - tp``.
+
+Void pixels (``ignore_index``) count as "not this class" for every class, in the
+target and in the prediction alike: their edge is a contour of the classes around
+them, they are in no band, and what is predicted on them does not change the score.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._lib import kernels
+from .._lib._box import box_interior
+from .._lib._checks import check_label_metric_pair
+from .._lib._namespace import device_of, get_namespace, index_dtype, values_checkable
+from .._lib._options import (
+    MODES,
+    MULTICLASS_MODE,
+    check_choice,
+    check_flag,
+    check_ignore_index,
+    check_num_classes,
+)
+from .._lib._values import (
+    check_labels_in_range,
+    ignore_mask,
+    index_labels,
+    label_range,
+)
+from ._counts import binary_counts, binary_masks
+from ._reduce import check_average, check_confmat_zero_division, reduce_overlap
+
+__all__ = ["boundary_counts", "boundary_iou", "check_dilation", "resolve_dilation"]
+
+#: The reference's default band width, as a fraction of the image diagonal.
+DEFAULT_DILATION_RATIO = 0.02
+
+
+# -- options ----------------------------------------------------------------------------
+
+
+def check_dilation(dilation_ratio: Any, dilation: Any) -> tuple[float, int | None]:
+    """Checked ``(dilation_ratio, dilation)``: a finite ratio > 0, and None or an integer
+    number of pixels >= 1 (which wins over the ratio)."""
+    if dilation is not None:
+        if isinstance(dilation, bool) or not hasattr(dilation, "__index__"):
+            raise TypeError(
+                f"dilation must be an integer number of pixels (or None to use "
+                f"dilation_ratio); got {dilation!r} of type {type(dilation).__name__}"
+            )
+        dilation = int(dilation.__index__())
+        if dilation < 1:
+            raise ValueError(f"dilation must be a positive number of pixels; got {dilation}")
+    if isinstance(dilation_ratio, (bool, str, bytes)) or not hasattr(dilation_ratio, "__float__"):
+        raise TypeError(
+            f"dilation_ratio must be a positive number (fraction of the image diagonal); "
+            f"got {dilation_ratio!r}"
+        )
+    ratio = float(dilation_ratio)
+    if not (math.isfinite(ratio) and ratio > 0):
+        raise ValueError(
+            f"dilation_ratio must be a finite number > 0 (fraction of the image diagonal, "
+            f"e.g. 0.02); got {dilation_ratio!r}"
+        )
+    return ratio, dilation
+
+
+def resolve_dilation(spatial: tuple[int, ...], ratio: float, dilation: int | None) -> int:
+    """The band width in pixels for images of shape ``spatial``: ``dilation`` if given,
+    else ``round(ratio * diagonal)`` (Python's ``round``, as the reference), at least 1.
+    A width beyond the largest side is refused (the band would be every pixel)."""
+    if not spatial:
+        raise ValueError(
+            "boundary_iou needs at least one spatial axis: inputs of shape (N, *S) with "
+            "S non-empty"
+        )
+    if dilation is None:
+        diagonal = math.sqrt(sum(int(s) ** 2 for s in spatial))
+        dilation = max(1, int(round(ratio * diagonal)))
+        source = f"dilation_ratio={ratio} gives dilation={dilation}, which"
+    else:
+        source = f"dilation={dilation}"
+    if dilation > max(spatial):
+        raise ValueError(
+            f"{source} is larger than the image (spatial shape {tuple(spatial)}): every "
+            "pixel would be a boundary pixel; pass a smaller dilation or dilation_ratio"
+        )
+    return dilation
+
+
+# -- counting ---------------------------------------------------------------------------
+
+
+def _multiclass_bands(xp: Any, preds: Any, target: Any, num_classes: int | None,
+                      ignore_index: int | None) -> tuple[Any, Any, int]:
+    """Checked multiclass labels as int32 maps (N, *S), -1 at void and out-of-range
+    pixels (in the prediction too: void is "not this class" on both sides)."""
+    c, scores = check_label_metric_pair(xp, preds, target, num_classes)
+    labels_p = xp.argmax(preds, axis=1) if scores else preds
+    ignored = ignore_mask(xp, target, ignore_index)
+    t = index_labels(xp, target)
+    p = index_labels(xp, labels_p)
+    _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored)
+    dev = device_of(target)
+    minus_one = xp.asarray(-1, dtype=xp.int32, device=dev)
+    counted = (t >= 0) & (t < c)
+    if ignored is not None:
+        counted = counted & ~ignored
+    # values outside [0, C) are masked before the cast could wrap them into range
+    t32 = xp.where(counted, xp.astype(t, xp.int32), minus_one)
+    p_ok = counted & (p >= 0) & (p < c)
+    p32 = xp.where(p_ok, xp.astype(p, xp.int32), minus_one)
+    return t32, p32, c
+
+
+def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> None:
+    """Eager arrays only: target labels in [0, C) or ``ignore_index``; predicted labels
+    in [0, C) at the pixels that are not ignored."""
+    if not values_checkable(target) or any(s == 0 for s in target.shape):
+        return
+    check_labels_in_range(xp, t, c, ignore_index, ignored, name="target", original=target)
+    lo, hi = kernels.value_range(xp, xp.reshape(p, (-1,)))
+    if int(lo) >= 0 and int(hi) < c:
+        return
+    bad = (p < 0) | (p >= c)
+    if ignored is not None:
+        bad = bad & ~ignored
+    if bool(xp.any(bad)):
+        lo, hi = label_range(xp, labels_p)  # type: ignore[misc]
+        raise ValueError(
+            f"preds holds labels outside [0, {c}) at pixels that are not ignored: found "
+            f"values in [{lo}, {hi}]"
+        )
+
+
+def _label_band_counts(xp: Any, t32: Any, p32: Any, c: int, d: int,
+                       per_image: bool) -> tuple[Any, Any, Any]:
+    """tp, fp, fn of the boundary bands of two int32 label maps (N, *S), each (M, C)."""
+    axes = tuple(range(1, t32.ndim))
+    n = t32.shape[0]
+    rows = n if per_image else 1
+    cols = math.prod(t32.shape) // rows
+    dev = device_of(t32)
+    idt = index_dtype(xp, dev)
+    # codes in [-1, C) (-1: outside the band); int32 counts hold < 2**31 pixels per row
+    wide = cols >= 2**31 or idt == xp.int32
+    dt = idt if wide else xp.int32
+    codes = []
+    for labels in (t32, p32):
+        interior = kernels.box_interior(xp, labels, axes, d, -1, box_interior)
+        band = xp.where(interior == labels, xp.asarray(-1, dtype=xp.int32, device=dev), labels)
+        codes.append(xp.reshape(xp.astype(band, dt, copy=False), (rows, cols)))
+    hist = kernels.pair_counts(xp, codes[0], codes[1], c, c)  # (M, C + 2, C + 2)
+    return _overlap_from_hist(xp, hist, c)
+
+
+def _overlap_from_hist(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any]:
+    """tp, fp, fn (M, C) from band-code histograms: rows the target band's class (0: no
+    band), columns the prediction's."""
+    dev = device_of(hist)
+    idt = index_dtype(xp, dev)
+    hist = xp.astype(hist, idt, copy=False)
+    m = hist.shape[0]
+    inner = xp.reshape(hist[:, 1 : c + 1, 1 : c + 1], (m, c * c))
+    diag = xp.arange(c, dtype=idt, device=dev) * (c + 1)
+    tp = xp.take(inner, diag, axis=1)
+    in_target = xp.sum(hist[:, 1 : c + 1, :], axis=2)
+    in_preds = xp.sum(hist[:, :, 1 : c + 1], axis=1)
+    return tp, in_preds - tp, in_target - tp
+
+
+def _spatial_shape(mode: str, preds: Any, target: Any) -> tuple[int, ...]:
+    """The spatial shape S of a checked binary/multilabel pair: multilabel (N, C, *S);
+    binary (N, *S) or (N, 1, *S), a singleton axis 1 being the channel axis."""
+    pshape, tshape = tuple(preds.shape), tuple(target.shape)
+    if mode != "binary":
+        return pshape[2:]
+    shorter = min(pshape, tshape, key=len)
+    if len(pshape) != len(tshape):
+        return shorter[1:]
+    return shorter[2:] if len(shorter) >= 3 and shorter[1] == 1 else shorter[1:]
+
+
+def _mask_band_counts(xp: Any, pos_o: Any, pos_t: Any, counted: Any, spatial: tuple,
+                      d: int, per_image: bool) -> tuple[Any, Any, Any]:
+    """tp, fp, fn (M, C) of the boundary bands of (N, C, P) masks with spatial shape S."""
+    n, c = pos_t.shape[0], pos_t.shape[1]
+    full = (n, c, *spatial)
+    axes = tuple(range(2, 2 + len(spatial)))
+    bands = []
+    for pos in (pos_o, pos_t):
+        mask = xp.reshape(pos, full)
+        band = mask & ~kernels.box_interior(xp, mask, axes, d, False, box_interior)
+        bands.append(xp.reshape(band, pos.shape))
+    tp, fp, fn, _ = binary_counts(xp, bands[0], bands[1], counted, axis=2 if per_image else (0, 2))
+    if not per_image:
+        tp, fp, fn = (xp.reshape(x, (1, c)) for x in (tp, fp, fn))
+    return tp, fp, fn
+
+
+def boundary_counts(
+    preds: Any,
+    target: Any,
+    num_classes: int | None,
+    ignore_index: int | None,
+    mode: str,
+    threshold: Any,
+    dilation_ratio: float,
+    dilation: int | None,
+    per_image: bool,
+) -> tuple[Any, Any, Any]:
+    """Boundary ``tp, fp, fn`` per class, each (M, C) with M = N (``per_image``) or 1;
+    options checked by the caller except ``num_classes``. Integer counts in the indexing
+    dtype (int64; int32 for JAX without x64)."""
+    xp = get_namespace(preds=preds, target=target)
+    if num_classes is not None:
+        num_classes = check_num_classes(num_classes)
+    if mode == MULTICLASS_MODE:
+        spatial = tuple(target.shape[1:])
+        t32, p32, c = _multiclass_bands(xp, preds, target, num_classes, ignore_index)
+        d = resolve_dilation(spatial, dilation_ratio, dilation)
+        if math.prod(target.shape) == 0:
+            return _zeros(xp, target, target.shape[0] if per_image else 1, c)
+        return kernels.run_compiled(_label_band_counts, xp, t32, p32, c, d, per_image,
+                                    static=(2, 3, 4))
+    pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
+                                         ignore_index, output_name="preds")
+    spatial = _spatial_shape(mode, preds, target)
+    d = resolve_dilation(spatial, dilation_ratio, dilation)
+    n, c = pos_t.shape[0], pos_t.shape[1]
+    if n * c * pos_t.shape[2] == 0:
+        return _zeros(xp, target, n if per_image else 1, c)
+    return kernels.run_compiled(_mask_band_counts, xp, pos_o, pos_t, counted, spatial, d,
+                                per_image, static=(3, 4, 5))
+
+
+def _zeros(xp: Any, like: Any, m: int, c: int) -> tuple[Any, Any, Any]:
+    dev = device_of(like)
+    z = xp.zeros((m, c), dtype=index_dtype(xp, dev), device=dev)
+    return z, z, z
+
+
+# -- reduction --------------------------------------------------------------------------
+
+
+def reduce_boundary(xp: Any, tp: Any, fp: Any, fn: Any, *, multilabel: bool, average: str,
+                    ignore_index: int | None, zero_division: float) -> Any:
+    """Scores of (..., C) boundary counts with checked options (`reduce_overlap`), as one
+    compiled program on eager JAX."""
+    zd = "nan" if math.isnan(zero_division) else zero_division  # nan != nan as a jit key
+    return kernels.run_compiled(_reduce_core, xp, tp, fp, fn, multilabel=multilabel,
+                                average=average, ignore_index=ignore_index, zero_division=zd)
+
+
+def _reduce_core(xp: Any, tp: Any, fp: Any, fn: Any, **options: Any) -> Any:
+    if options["zero_division"] == "nan":
+        options["zero_division"] = math.nan
+    return reduce_overlap(xp, tp, fp, fn, dice=False, **options)
+
+
+def boundary_iou(
+    preds: Any,
+    target: Any,
+    num_classes: int | None = None,
+    average: str | None = "macro",
+    ignore_index: int | None = None,
+    zero_division: float = 0.0,
+    *,
+    mode: str = "multiclass",
+    threshold: Any = 0.5,
+    dilation_ratio: float = DEFAULT_DILATION_RATIO,
+    dilation: int | None = None,
+    per_image: bool = False,
+) -> Any:
+    """Boundary IoU (Cheng et al., CVPR 2021): `jaccard_index` restricted to the pixels
+    within ``d`` of each mask's contour.
+
+    Per class, ``|(G_d ∩ G) ∩ (P_d ∩ P)| / |(G_d ∩ G) ∪ (P_d ∩ P)|`` with ``G`` the
+    target mask, ``P`` the predicted one and ``X_d ∩ X`` the pixels of ``X`` within ``d``
+    pixels of its contour: ``X`` minus ``X`` eroded ``d`` times by a 3^k square of ones
+    in a zero-padded image (the authors' ``mask_to_boundary``, so pixels within ``d`` of
+    the image border are boundary pixels). Band intersections and unions are summed over
+    the batch (dataset level) or, with ``per_image``, kept per image, then reduced as in
+    `jaccard_index`. Works on any number of spatial axes (images, volumes), with exact
+    integer counts, lazily on Dask and under ``jax.jit`` (options static).
+
+    Parameters
+    ----------
+    preds, target, num_classes, average, ignore_index, zero_division, mode, threshold
+        As in `jaccard_index` (multiclass label maps (N, *S) or scores (N, C, *S);
+        binary (N, *S) or (N, 1, *S), where a singleton axis 1 is the channel axis;
+        multilabel (N, C, *S)). Pixels whose target equals ``ignore_index`` are in
+        neither band, and count as "not this class" for every class in the target and
+        in the prediction: a void region's edge is a contour of the classes around it
+        (Pascal VOC draws its void label along object outlines, which would otherwise
+        leave those objects without a boundary), and predictions on void pixels do not
+        change the score.
+    dilation_ratio : float, default 0.02
+        Keyword-only. Band width as a fraction of the image diagonal
+        ``sqrt(sum(S_i ** 2))``: ``d = max(1, round(dilation_ratio * diagonal))``
+        (Python's ``round``, as the reference).
+    dilation : int, optional
+        Keyword-only. Band width ``d`` in pixels; wins over ``dilation_ratio``.
+    per_image : bool, default False
+        Keyword-only. Score each image on its own counts: shape (N,), or (N, C) for
+        ``average='none'``.
+
+    Returns
+    -------
+    array
+        0-d, (C,) for ``average='none'``, or with a leading N axis with ``per_image``;
+        the namespace's default float dtype, in ``target``'s library and device.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As `jaccard_index`; a ``dilation_ratio`` that is not a finite number > 0, a
+        ``dilation`` that is not a positive integer, a width larger than the image's
+        largest side, inputs without a spatial axis.
+
+    Examples
+    --------
+    A 4x4 square in a 6x6 image, predicted one pixel to the right, with ``d = 1``:
+    each band is the square's ring of 12 pixels, and the two rings share 6.
+
+    >>> import numpy as np
+    >>> from anyiou.metrics import boundary_iou, jaccard_index
+    >>> target = np.zeros((1, 6, 6), dtype=np.int64)
+    >>> target[0, 1:5, 1:5] = 1
+    >>> preds = np.roll(target, 1, axis=2)
+    >>> round(float(boundary_iou(preds, target, 2, average="none", dilation=1)[1]), 6)
+    0.333333
+    >>> round(float(jaccard_index(preds, target, 2, average="none")[1]), 6)  # 12 / 20
+    0.6
+    """
+    average = check_average(average)
+    zero_division = check_confmat_zero_division(zero_division)
+    ignore_index = check_ignore_index(ignore_index)
+    mode = check_choice("mode", mode, MODES)
+    per_image = check_flag("per_image", per_image)
+    ratio, dilation = check_dilation(dilation_ratio, dilation)
+    tp, fp, fn = boundary_counts(preds, target, num_classes, ignore_index, mode, threshold,
+                                 ratio, dilation, per_image)
+    xp = get_namespace(tp=tp)
+    out = reduce_boundary(xp, tp, fp, fn, multilabel=mode != MULTICLASS_MODE,
+                          average=average, ignore_index=ignore_index,
+                          zero_division=zero_division)
+    return out if per_image else out[0, ...]
