@@ -30,6 +30,16 @@ def _slab(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
     return tuple(index if a == axis else slice(None) for a in range(ndim))
 
 
+def _last_axis_copy(xp: Any, x: Any, axis: int) -> tuple[Any, tuple[int, ...]]:
+    """``x`` with ``axis`` moved last, laid out in memory in that order (a reshape of the
+    permuted view copies it), and the permutation. Cumulative sums along a strided axis
+    are an order of magnitude slower on NumPy and torch CPU than along a contiguous one;
+    the copy is of a bool array (one byte per pixel)."""
+    order = tuple(a for a in range(x.ndim) if a != axis) + (axis,)
+    moved = xp.permute_dims(x, order)
+    return xp.reshape(xp.reshape(moved, (-1,)), moved.shape), order
+
+
 def _constant_windows(xp: Any, v: Any, axis: int, d: int) -> Any:
     """Bool array of ``v``'s shape: True where the window of ``2d + 1`` values centred on
     the element along ``axis`` lies inside the array and holds one value.
@@ -40,16 +50,23 @@ def _constant_windows(xp: Any, v: Any, axis: int, d: int) -> Any:
     nd = v.ndim
     dev = device_of(v)
     changed = v[_slab(nd, axis, slice(1, None))] != v[_slab(nd, axis, slice(None, -1))]
-    # element j of the cumulative count (with a leading 0) = changes among the first j+1
-    counts = xp.cumulative_sum(xp.astype(changed, xp.int32), axis=axis)
-    lead_shape = tuple(1 if a == axis else s for a, s in enumerate(v.shape))
-    counts = xp.concat([xp.zeros(lead_shape, dtype=xp.int32, device=dev), counts], axis=axis)
-    # window [i - d, i + d] for i in [d, n - d): changes between positions i-d .. i+d
-    inner = (counts[_slab(nd, axis, slice(2 * d, None))]
-             == counts[_slab(nd, axis, slice(None, n - 2 * d))])
-    pad_shape = tuple(d if a == axis else s for a, s in enumerate(v.shape))
-    pad = xp.zeros(pad_shape, dtype=xp.bool, device=dev)
-    return xp.concat([pad, inner, pad], axis=axis)
+    last = nd - 1
+    order = None
+    if axis != last:
+        changed, order = _last_axis_copy(xp, changed, axis)
+    # counts[..., j] = changes between positions 0 .. j + 1 (int32: at most n - 1)
+    counts = xp.cumulative_sum(xp.astype(changed, xp.int32), axis=last, dtype=xp.int32)
+    # window [i - d, i + d], i in [d, n - d): changes counts[i + d - 1] - counts[i - d - 1]
+    # (0 before the first element, so the first window reads counts[2d - 1] alone)
+    first = counts[..., 2 * d - 1 : 2 * d] == 0
+    rest = counts[..., 2 * d :] == counts[..., : n - 2 * d - 1]
+    pad = xp.zeros(tuple(counts.shape[:-1]) + (d,), dtype=xp.bool, device=dev)
+    const = xp.concat([pad, first, rest, pad], axis=last)
+    if order is not None:  # back to v's layout, in memory too (a bool copy)
+        inverse = tuple(order.index(a) for a in range(nd))
+        moved = xp.permute_dims(const, inverse)
+        const = xp.reshape(xp.reshape(moved, (-1,)), moved.shape)
+    return const
 
 
 def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any) -> Any:
@@ -64,7 +81,8 @@ def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: A
         pixels that belong to no class (void): they are never interior and break the
         boxes of the classes around them.
     axes : tuple of int
-        The spatial axes (non-negative); the others are batch or channel axes.
+        The spatial axes (non-negative, at least one); the others are batch or channel
+        axes.
     d : int
         The box radius (number of 3^k erosions), ``d >= 1``; static.
     outside : scalar
@@ -73,15 +91,14 @@ def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: A
     Returns
     -------
     array
-        ``labels``' shape and dtype: the label where the pixel is interior, ``outside``
-        elsewhere. For a bool mask this is the mask eroded ``d`` times by a 3^k square in
-        the zero-padded image.
+        bool, ``labels``' shape. For a bool mask: the mask eroded ``d`` times by a 3^k
+        square of ones in the zero-padded image.
     """
-    out = xp.asarray(outside, dtype=labels.dtype, device=device_of(labels))
+    dev = device_of(labels)
+    if any(2 * d >= labels.shape[a] for a in axes):  # no window fits: nothing is interior
+        return xp.zeros(labels.shape, dtype=xp.bool, device=dev)
+    out = xp.asarray(outside, dtype=labels.dtype, device=dev)
     v = labels
-    for axis in axes:  # a static loop over the spatial axes
-        if 2 * d >= v.shape[axis]:  # no window fits: nothing is interior
-            return xp.full(labels.shape, outside, dtype=labels.dtype,
-                           device=device_of(labels))
+    for axis in axes[:-1]:  # a static loop over the spatial axes
         v = xp.where(_constant_windows(xp, v, axis, d), v, out)
-    return v
+    return _constant_windows(xp, v, axes[-1], d) & (v != out)

@@ -107,37 +107,55 @@ def resolve_dilation(spatial: tuple[int, ...], ratio: float, dilation: int | Non
 # -- counting ---------------------------------------------------------------------------
 
 
+def _label_dtype(xp: Any, c: int) -> Any:
+    """The narrowest signed dtype holding labels in [-1, C): the box test reads and
+    writes the label maps several times per axis."""
+    if c <= 127:
+        return xp.int8
+    return xp.int16 if c <= 32767 else xp.int32
+
+
 def _multiclass_bands(xp: Any, preds: Any, target: Any, num_classes: int | None,
                       ignore_index: int | None) -> tuple[Any, Any, int]:
-    """Checked multiclass labels as int32 maps (N, *S), -1 at void and out-of-range
-    pixels (in the prediction too: void is "not this class" on both sides)."""
+    """Checked multiclass labels as narrow signed label maps (N, *S), -1 at void and
+    out-of-range pixels (in the prediction too: void is "not this class" on both
+    sides)."""
     c, scores = check_label_metric_pair(xp, preds, target, num_classes)
     labels_p = xp.argmax(preds, axis=1) if scores else preds
     ignored = ignore_mask(xp, target, ignore_index)
     t = index_labels(xp, target)
     p = index_labels(xp, labels_p)
-    _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored)
-    dev = device_of(target)
-    minus_one = xp.asarray(-1, dtype=xp.int32, device=dev)
-    counted = (t >= 0) & (t < c)
+    t_ok, p_ok = _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored)
+    dt = _label_dtype(xp, c)
+    minus_one = xp.asarray(-1, dtype=dt, device=device_of(target))
+    # values outside [0, C) are masked before the cast could wrap them into range; the
+    # masks are skipped where the eager checks saw every value in range
+    counted = None if t_ok else (t >= 0) & (t < c)
     if ignored is not None:
-        counted = counted & ~ignored
-    # values outside [0, C) are masked before the cast could wrap them into range
-    t32 = xp.where(counted, xp.astype(t, xp.int32), minus_one)
-    p_ok = counted & (p >= 0) & (p < c)
-    p32 = xp.where(p_ok, xp.astype(p, xp.int32), minus_one)
-    return t32, p32, c
+        counted = ~ignored if counted is None else counted & ~ignored
+    valid_p = None if p_ok else (p >= 0) & (p < c)
+    if counted is not None:
+        valid_p = counted if valid_p is None else valid_p & counted
+    t_dt = xp.astype(t, dt)
+    p_dt = xp.astype(p, dt)
+    if counted is not None:
+        t_dt = xp.where(counted, t_dt, minus_one)
+    if valid_p is not None:
+        p_dt = xp.where(valid_p, p_dt, minus_one)
+    return t_dt, p_dt, c
 
 
-def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> None:
+def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> tuple[bool, bool]:
     """Eager arrays only: target labels in [0, C) or ``ignore_index``; predicted labels
-    in [0, C) at the pixels that are not ignored."""
+    in [0, C) at the pixels that are not ignored. Returns whether each array was seen
+    to lie in [0, C) entirely (False where values are not checked)."""
     if not values_checkable(target) or any(s == 0 for s in target.shape):
-        return
-    check_labels_in_range(xp, t, c, ignore_index, ignored, name="target", original=target)
+        return False, False
+    t_ok = check_labels_in_range(xp, t, c, ignore_index, ignored, name="target",
+                                 original=target)
     lo, hi = kernels.value_range(xp, xp.reshape(p, (-1,)))
     if int(lo) >= 0 and int(hi) < c:
-        return
+        return t_ok, True
     bad = (p < 0) | (p >= c)
     if ignored is not None:
         bad = bad & ~ignored
@@ -147,24 +165,27 @@ def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> None:
             f"preds holds labels outside [0, {c}) at pixels that are not ignored: found "
             f"values in [{lo}, {hi}]"
         )
+    return t_ok, False
 
 
-def _label_band_counts(xp: Any, t32: Any, p32: Any, c: int, d: int,
+def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
                        per_image: bool) -> tuple[Any, Any, Any]:
-    """tp, fp, fn of the boundary bands of two int32 label maps (N, *S), each (M, C)."""
-    axes = tuple(range(1, t32.ndim))
-    n = t32.shape[0]
+    """tp, fp, fn of the boundary bands of two label maps (N, *S) (-1: void), each
+    (M, C)."""
+    axes = tuple(range(1, t_lab.ndim))
+    n = t_lab.shape[0]
     rows = n if per_image else 1
-    cols = math.prod(t32.shape) // rows
-    dev = device_of(t32)
+    cols = math.prod(t_lab.shape) // rows
+    dev = device_of(t_lab)
     idt = index_dtype(xp, dev)
     # codes in [-1, C) (-1: outside the band); int32 counts hold < 2**31 pixels per row
     wide = cols >= 2**31 or idt == xp.int32
     dt = idt if wide else xp.int32
     codes = []
-    for labels in (t32, p32):
+    for labels in (t_lab, p_lab):
         interior = kernels.box_interior(xp, labels, axes, d, -1, box_interior)
-        band = xp.where(interior == labels, xp.asarray(-1, dtype=xp.int32, device=dev), labels)
+        minus_one = xp.asarray(-1, dtype=labels.dtype, device=dev)
+        band = xp.where(interior, minus_one, labels)
         codes.append(xp.reshape(xp.astype(band, dt, copy=False), (rows, cols)))
     hist = kernels.pair_counts(xp, codes[0], codes[1], c, c)  # (M, C + 2, C + 2)
     return _overlap_from_hist(xp, hist, c)
@@ -233,11 +254,11 @@ def boundary_counts(
         num_classes = check_num_classes(num_classes)
     if mode == MULTICLASS_MODE:
         spatial = tuple(target.shape[1:])
-        t32, p32, c = _multiclass_bands(xp, preds, target, num_classes, ignore_index)
+        t_lab, p_lab, c = _multiclass_bands(xp, preds, target, num_classes, ignore_index)
         d = resolve_dilation(spatial, dilation_ratio, dilation)
         if math.prod(target.shape) == 0:
             return _zeros(xp, target, target.shape[0] if per_image else 1, c)
-        return kernels.run_compiled(_label_band_counts, xp, t32, p32, c, d, per_image,
+        return kernels.run_compiled(_label_band_counts, xp, t_lab, p_lab, c, d, per_image,
                                     static=(2, 3, 4))
     pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
                                          ignore_index, output_name="preds")

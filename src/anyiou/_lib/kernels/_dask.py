@@ -41,5 +41,5 @@ def box_interior(
     depth = {a: (d if a in axes else 0) for a in range(labels.ndim)}
     return da.map_overlap(
         lambda block: standard(np_xp, block, axes, d, outside),
-        labels, depth=depth, boundary="none", dtype=labels.dtype, trim=True,
+        labels, depth=depth, boundary="none", dtype=bool, trim=True,
     )
