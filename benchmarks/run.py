@@ -271,6 +271,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="write the tables into docs/benchmarks.md and the chart to "
                          "docs/img/benchmarks.png")
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG chart")
+    ap.add_argument("--boundary", action="store_true",
+                    help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
     return ap.parse_args(argv)
 
 
@@ -334,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             "classes": scaling_points(by_c, policy, args.isolate, args.scaling_threads or None),
             "pixels": scaling_points(by_p, policy, args.isolate, args.scaling_threads or None),
         }
+    if args.boundary:
+        from . import boundary
+
+        results["boundary"] = boundary.measure(quick=args.quick)
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
     print()
@@ -350,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("Scaling, pixels at fixed classes:")
         print(report.scaling_table(results["scaling"]["pixels"], "image", False))
+
+    if results.get("boundary"):
+        print()
+        print(boundary.table(results["boundary"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"
