@@ -233,6 +233,10 @@ def update_docs(results: dict, png: Path | None) -> None:
     if scaling.get("pixels"):
         text = _replace_block(text, "scaling-pixels", scaling_stamp
                               + report.scaling_table(scaling["pixels"], "image", True))
+    if results.get("evaluate"):
+        from .evaluate import markdown
+
+        text = _replace_block(text, "evaluate", markdown(results["evaluate"]))
     DOC.write_text(text)
     if png is not None and png.exists():
         DOC_IMG.parent.mkdir(parents=True, exist_ok=True)
@@ -265,6 +269,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="Lovasz losses on the reference and binary cases (some, the "
                          "default), on every case (all) or nowhere (none)")
     ap.add_argument("--no-scaling", action="store_true", help="skip the scaling tables")
+    ap.add_argument("--no-evaluate", action="store_true",
+                    help="skip `anyiou evaluate` against the hand-written loop "
+                         "(benchmarks/evaluate.py; run by default without --cases/--families)")
     ap.add_argument("--out", type=Path, default=HERE / "results",
                     help="output folder (default: benchmarks/results)")
     ap.add_argument("--update-docs", action="store_true",
@@ -336,9 +343,15 @@ def main(argv: list[str] | None = None) -> int:
             "classes": scaling_points(by_c, policy, args.isolate, args.scaling_threads or None),
             "pixels": scaling_points(by_p, policy, args.isolate, args.scaling_threads or None),
         }
+    if not (args.no_evaluate or args.cases or args.families):
+        from . import evaluate as cli_bench
+
+        _log("anyiou evaluate vs the hand-written bincount loop")
+        results["evaluate"] = cli_bench.run(cli_bench.QUICK_PAIRS if args.quick else 100)
     if args.boundary:
         from . import boundary
 
+        _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick)
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
@@ -357,9 +370,16 @@ def main(argv: list[str] | None = None) -> int:
         print("Scaling, pixels at fixed classes:")
         print(report.scaling_table(results["scaling"]["pixels"], "image", False))
 
-    if results.get("boundary"):
+    if results.get("evaluate"):
+        from .evaluate import summary
+
         print()
-        print(boundary.table(results["boundary"]))
+        print(summary(results["evaluate"]))
+    if results.get("boundary"):
+        from .boundary import table
+
+        print()
+        print(table(results["boundary"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"

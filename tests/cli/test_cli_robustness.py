@@ -316,13 +316,13 @@ def test_unexpected_errors_are_one_line(tmp_path, capsys, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("first line\nsecond line")
 
-    monkeypatch.setattr(anyiou.cli._evaluate, "load_pair", boom)
+    monkeypatch.setattr(anyiou.cli._evaluate, "read_pair", boom)
     _fails(capsys, _args(preds, targets), "unexpected RuntimeError", "first line\\nsecond line")
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(anyiou.cli._evaluate, "load_pair", interrupted)
+    monkeypatch.setattr(anyiou.cli._evaluate, "read_pair", interrupted)
     assert main(_args(preds, targets)) == 130
     assert capsys.readouterr().err == "anyiou evaluate: interrupted\n"
 

@@ -31,6 +31,7 @@ _ADDRESS = re.compile(r"^([a-z]+://.+|[\w.\-\[\]:]+:\d+)$", re.IGNORECASE)
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     from ._evaluate import BACKENDS, DASK_SCHEDULERS
     from ._report import FORMATS
+    from ._threads import MAX_WORKERS
 
     p = sub.add_parser(
         "evaluate",
@@ -62,6 +63,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
              "default threads) or a dask.distributed address such as tcp://host:8786 "
              "(write --dask=ADDRESS, or put --dask after PRED TARGET)",
     )
+    p.add_argument("-j", "--workers", type=int, metavar="N",
+                   help="threads that read, check and count the files, a few pairs ahead "
+                        f"(default: the number of CPUs, at most 4; 1: one file at a time; "
+                        f"at most {MAX_WORKERS}); not used with --dask")
     p.add_argument("-f", "--format", choices=FORMATS,
                    help="output format (default: from --output's suffix, else table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
@@ -88,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Fill the defaults of ``--example`` and check what argparse cannot."""
     from ._evaluate import DASK_SCHEDULERS
+    from ._threads import MAX_WORKERS
 
     if args.dask is not None and args.dask not in DASK_SCHEDULERS and not _ADDRESS.match(
         args.dask
@@ -112,6 +118,8 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error("evaluate needs PRED and TARGET (or --example)")
     if args.num_classes is None and args.class_names is None:
         parser.error("give --num-classes C (or --class-names FILE)")
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        parser.error(f"--workers must be between 1 and {MAX_WORKERS}; got {args.workers}")
     if args.num_classes is not None and args.num_classes < 1:
         parser.error(f"--num-classes must be at least 1; got {args.num_classes}")
     if args.format is None:
@@ -127,6 +135,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from ._io import read_class_names
     from ._output import write_report
     from ._report import build_report, render
+    from ._threads import keep_freed_memory
 
     check_ignore_index(args.ignore_index)
     if args.num_classes is not None:
@@ -142,9 +151,11 @@ def evaluate(args: argparse.Namespace) -> int:
     pairs = match(args.pred, args.target)
     if args.per_image:
         check_memory(num_classes, len(pairs))
+    keep_freed_memory()
     counts = count(
         pairs, num_classes, args.ignore_index, backend=args.backend,
         per_image=args.per_image, progress=not args.quiet, dask=args.dask,
+        workers=args.workers,
     )
     backend = "dask" if args.dask is not None else args.backend
     report = build_report(counts, ignore_index=args.ignore_index, average=args.average,

@@ -19,7 +19,9 @@ __all__ = [
     "check_num_classes",
     "expected_shape",
     "label_dtype",
+    "check_pair",
     "load_pair",
+    "read_pair",
 ]
 
 _SHOWN = 5  # offending label values quoted in an error
@@ -170,6 +172,11 @@ def _equals(a: np.ndarray, value: int | None) -> np.ndarray:
     return a == a.dtype.type(value)
 
 
+def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    """The (prediction, target) arrays stored in ``pair``'s files, unchecked."""
+    return read_labels(pair.pred), read_labels(pair.target)
+
+
 def load_pair(
     pair: Pair, num_classes: int, ignore_index: int | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -185,8 +192,14 @@ def load_pair(
         [0, num_classes) that are not ``ignore_index``, predicted labels outside
         [0, num_classes) at counted pixels; the message names the file.
     """
-    pred = read_labels(pair.pred)
-    target = read_labels(pair.target)
+    return check_pair(pair, *read_pair(pair), num_classes, ignore_index)
+
+
+def check_pair(
+    pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
+    ignore_index: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`load_pair` on arrays already read from ``pair``'s files."""
     expected_shape(pair, pred.shape, pred.dtype, target.shape, target.dtype, num_classes)
     if not _integral(pred.dtype):
         pred = np.argmax(pred, axis=0)

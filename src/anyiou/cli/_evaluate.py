@@ -5,12 +5,19 @@ Each pair is read and checked on the host (NumPy), handed to the chosen array li
 per-file counts are summed on the host in int64: the state of
 :class:`anyiou.metrics.MeanIoU`, exact however many files there are (JAX without x64
 counts in int32, so the sum is never left to the device).
+
+Streamed, the pairs are read and checked by a few threads (Pillow and NumPy let go of
+the GIL while they decode and compare), a bounded number ahead of the pair being
+summed, so that memory stays that of a few pairs; the sum runs in file order, so the
+first bad file met is the one a single thread would meet. With NumPy the threads also
+count: 8-bit label maps in one pass (:mod:`anyiou.cli._histogram`).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +25,19 @@ import numpy as np
 
 from .._lib._convert import backend_library, from_numpy, to_numpy
 from ..metrics import confusion_matrix
-from ._checks import LABEL_DTYPE, backend_ignore_index, expected_shape, load_pair
+from ._checks import (
+    LABEL_DTYPE,
+    backend_ignore_index,
+    check_pair,
+    expected_shape,
+    load_pair,
+    read_pair,
+)
 from ._errors import EvaluationError
 from ._files import Pair
+from ._histogram import byte_confusion_matrix
 from ._io import peek
+from ._threads import default_workers, in_order
 
 __all__ = ["BACKENDS", "DASK_SCHEDULERS", "Counts", "count", "resolve_backend"]
 
@@ -77,7 +93,7 @@ def resolve_backend(name: str) -> tuple[Callable[[np.ndarray], Any], Callable[[A
     return (lambda a: from_numpy(a, conv, copy=False)), to_numpy
 
 
-def _progress(items: list[Pair], enabled: bool) -> Iterable[Pair]:
+def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Iterable:
     if not enabled:
         return items
     try:
@@ -86,19 +102,32 @@ def _progress(items: list[Pair], enabled: bool) -> Iterable[Pair]:
         return items
     # ``delay``: nothing is drawn on runs shorter than a second; ``disable=None``: no
     # bar when stderr is not a terminal (logs, CI).
-    return tqdm(items, desc="evaluating", unit="image", file=sys.stderr, delay=1.0,
-                disable=None, leave=False)
+    return tqdm(items, total=total, desc="evaluating", unit="image", file=sys.stderr,
+                delay=1.0, disable=None, leave=False)
 
 
-def _count_pair(pair: Pair, num_classes: int, ignore_index: int | None,
-                to_backend: Callable, to_numpy: Callable) -> np.ndarray:
-    pred, target = load_pair(pair, num_classes, ignore_index)
+def _read_and_count(pair: Pair, num_classes: int, ignore_index: int | None,
+                    counter: Callable | None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """In a reading thread: the checked (pred, target) of ``pair`` or, given a
+    ``counter`` (NumPy counts), its (C, C) int64 counts."""
+    pred, target = read_pair(pair)
+    if counter is not None:
+        counted = byte_confusion_matrix(pred, target, num_classes, ignore_index)
+        if counted is not None:
+            return counted
+    pred, target = check_pair(pair, pred, target, num_classes, ignore_index)
+    return (pred, target) if counter is None else counter(pair, pred, target)
+
+
+def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
+                  ignore_index: int | None, to_backend: Callable,
+                  to_numpy: Callable) -> np.ndarray:
     try:
         cm = confusion_matrix(to_backend(pred[None]), to_backend(target[None]), num_classes,
                               backend_ignore_index(num_classes, ignore_index))
     except (ValueError, TypeError) as exc:
         raise EvaluationError(f"{pair.pred} vs {pair.target}: {exc}") from exc
-    return to_numpy(cm).astype(np.int64)
+    return to_numpy(cm).astype(np.int64, copy=False)
 
 
 def count(
@@ -110,6 +139,7 @@ def count(
     per_image: bool = False,
     progress: bool = False,
     dask: str | None = None,
+    workers: int | None = None,
 ) -> Counts:
     """Confusion matrix of all ``pairs`` (and of each with ``per_image``).
 
@@ -130,6 +160,9 @@ def count(
     dask : str, optional
         Count lazily with Dask: a local scheduler name (``'threads'``...) or the
         address of a ``dask.distributed`` scheduler.
+    workers : int, optional
+        Threads that read and check the files (and count, with NumPy) when streamed;
+        default :func:`anyiou.cli._threads.default_workers`. Not used with ``dask``.
 
     Returns
     -------
@@ -154,11 +187,23 @@ def count(
     to_backend, to_numpy = resolve_backend(backend)
     total = np.zeros((num_classes, num_classes), dtype=np.int64)
     kept = [] if per_image else None
-    for pair in _progress(pairs, progress):
-        cm = _count_pair(pair, num_classes, ignore_index, to_backend, to_numpy)
-        total += cm
-        if kept is not None:
-            kept.append(cm)
+
+    def counter(pair: Pair, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+        return _count_arrays(pair, pred, target, num_classes, ignore_index, to_backend,
+                             to_numpy)
+
+    def work(pair: Pair) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        # NumPy counts in the reading threads; other libraries in this one
+        return _read_and_count(pair, num_classes, ignore_index,
+                               counter if backend == "numpy" else None)
+
+    done = in_order(work, pairs, default_workers() if workers is None else workers)
+    with closing(done):  # on any error, no pair is started any more
+        for pair, result in _progress(zip(pairs, done, strict=False), progress, len(pairs)):
+            cm = result if isinstance(result, np.ndarray) else counter(pair, *result)
+            total += cm
+            if kept is not None:
+                kept.append(cm)
     return Counts(total, pairs, kept)
 
 
