@@ -177,23 +177,30 @@ def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
     rows = n if per_image else 1
     cols = math.prod(t_lab.shape) // rows
     dev = device_of(t_lab)
-    idt = index_dtype(xp, dev)
-    # codes in [-1, C) (-1: outside the band); int32 counts hold < 2**31 pixels per row
-    wide = cols >= 2**31 or idt == xp.int32
-    dt = idt if wide else xp.int32
-    codes = []
-    for labels in (t_lab, p_lab):
+    bands = []
+    for labels in (t_lab, p_lab):  # the class of each band pixel, -1 elsewhere
         interior = kernels.box_interior(xp, labels, axes, d, -1, box_interior)
-        minus_one = xp.asarray(-1, dtype=labels.dtype, device=dev)
-        band = xp.where(interior, minus_one, labels)
-        codes.append(xp.reshape(xp.astype(band, dt, copy=False), (rows, cols)))
-    hist = kernels.pair_counts(xp, codes[0], codes[1], c, c)  # (M, C + 2, C + 2)
-    return _overlap_from_hist(xp, hist, c)
+        bands.append(xp.where(interior, xp.asarray(-1, dtype=labels.dtype, device=dev),
+                              labels))
+    idt = index_dtype(xp, dev)
+    if kernels.backend_module(t_lab) is kernels._standard:  # one-hot products, chunked
+        a, b = (xp.reshape(xp.astype(x, idt), (rows, cols)) for x in bands)
+        return _overlap_from_hist(xp, kernels.pair_counts(xp, a, b, c, c), c)
+    # one bincount of the pair codes (t + 1) * (C + 1) + (p + 1), 0 meaning "no band";
+    # int32 where every code and row offset fits (the counts themselves are int64)
+    bins = (c + 1) ** 2
+    dt = xp.int32 if rows * bins < 2**31 and cols < 2**31 else idt
+    one = xp.asarray(1, dtype=dt, device=dev)
+    code = (xp.astype(bands[0], dt) + one) * (c + 1)
+    code = code + xp.astype(bands[1], dt) + one
+    hist = kernels.label_counts(xp, xp.reshape(code, (rows, cols)), bins)
+    return _overlap_from_hist(xp, xp.reshape(hist, (rows, c + 1, c + 1)), c)
 
 
 def _overlap_from_hist(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any]:
-    """tp, fp, fn (M, C) from band-code histograms: rows the target band's class (0: no
-    band), columns the prediction's."""
+    """tp, fp, fn (M, C) from band-code histograms (M, K, K), K = C + 1 or C + 2: rows
+    the target band's class (index k + 1 for class k; the others: no band), columns the
+    prediction's."""
     dev = device_of(hist)
     idt = index_dtype(xp, dev)
     hist = xp.astype(hist, idt, copy=False)
