@@ -190,9 +190,10 @@ def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
     # int32 where every code and row offset fits (the counts themselves are int64)
     bins = (c + 1) ** 2
     dt = xp.int32 if rows * bins < 2**31 and cols < 2**31 else idt
-    one = xp.asarray(1, dtype=dt, device=dev)
-    code = (xp.astype(bands[0], dt) + one) * (c + 1)
-    code = code + xp.astype(bands[1], dt) + one
+    code = xp.astype(bands[0], dt)  # a fresh array: the in-place updates save copies
+    code *= c + 1
+    code += xp.astype(bands[1], dt)
+    code += c + 2
     hist = kernels.label_counts(xp, xp.reshape(code, (rows, cols)), bins)
     return _overlap_from_hist(xp, xp.reshape(hist, (rows, c + 1, c + 1)), c)
 
