@@ -120,7 +120,8 @@ def test_scores_and_in_range_ignore_index(backend):
 
 
 @pytest.mark.parametrize("mode", ["binary", "multilabel"])
-def test_masks_modes_match_reference(backend, mode):
+@pytest.mark.parametrize("per_image", [False, True])
+def test_masks_modes_match_reference(backend, mode, per_image):
     rng = np.random.default_rng(3)
     c = 1 if mode == "binary" else 3
     t = _blobs(rng, (2 * c, 18, 21), 2, smooth=3).reshape(2, c, 18, 21)
@@ -128,13 +129,13 @@ def test_masks_modes_match_reference(backend, mode):
     t = np.where(rng.random(t.shape) < 0.05, -1, t)
     counted = t != -1
     expected = boundary_iou_oracle(t == 1, probs >= 0.5, 1, counted=counted,
-                                   multiclass=False, average="macro")
+                                   multiclass=False, average="macro", per_image=per_image)
     got = M.boundary_iou(backend.asarray(probs), backend.asarray(t), ignore_index=-1,
-                         mode=mode, threshold=0.5)
+                         mode=mode, threshold=0.5, per_image=per_image)
     np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-6)
     if mode == "binary":  # (N, *S) without the channel axis: the same numbers
         got = M.boundary_iou(backend.asarray(probs[:, 0]), backend.asarray(t[:, 0]),
-                             ignore_index=-1, mode=mode)
+                             ignore_index=-1, mode=mode, per_image=per_image)
         np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-6)
 
 
