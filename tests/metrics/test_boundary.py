@@ -263,3 +263,12 @@ def test_bad_labels_and_shapes(backend):
             M.boundary_iou(backend.asarray(t), backend.asarray(p), 2)
     with pytest.raises(ValueError, match="spatial axis"):
         M.boundary_iou(backend.asarray(t[:, 0, 0]), backend.asarray(t[:, 0, 0]), 2)
+
+
+def test_empty_batch(backend):
+    """No image: nothing counted, zero_division (NaN per class with 'none')."""
+    t = np.zeros((0, 5, 7), np.int64)
+    got = M.boundary_iou(backend.asarray(t), backend.asarray(t), 3, zero_division=0.5)
+    np.testing.assert_allclose(backend.to_numpy(got), 0.5)
+    got = M.boundary_iou(backend.asarray(t), backend.asarray(t), 3, "none", per_image=True)
+    assert backend.to_numpy(got).shape == (0, 3)

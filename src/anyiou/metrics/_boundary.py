@@ -46,7 +46,14 @@ from .._lib._values import (
 from ._counts import binary_counts, binary_masks
 from ._reduce import check_average, check_confmat_zero_division, reduce_overlap
 
-__all__ = ["boundary_counts", "boundary_iou", "check_dilation", "resolve_dilation"]
+__all__ = [
+    "boundary_counts",
+    "boundary_iou",
+    "check_dilation",
+    "check_spatial",
+    "reduce_boundary",
+    "resolve_dilation",
+]
 
 #: The reference's default band width, as a fraction of the image diagonal.
 DEFAULT_DILATION_RATIO = 0.02
@@ -81,15 +88,20 @@ def check_dilation(dilation_ratio: Any, dilation: Any) -> tuple[float, int | Non
     return ratio, dilation
 
 
-def resolve_dilation(spatial: tuple[int, ...], ratio: float, dilation: int | None) -> int:
-    """The band width in pixels for images of shape ``spatial``: ``dilation`` if given,
-    else ``round(ratio * diagonal)`` (Python's ``round``, as the reference), at least 1.
-    A width beyond the largest side is refused (the band would be every pixel)."""
+def check_spatial(spatial: tuple[int, ...]) -> None:
+    """Boundary IoU needs a contour: at least one spatial axis."""
     if not spatial:
         raise ValueError(
             "boundary_iou needs at least one spatial axis: inputs of shape (N, *S) with "
             "S non-empty"
         )
+
+
+def resolve_dilation(spatial: tuple[int, ...], ratio: float, dilation: int | None) -> int:
+    """The band width in pixels for images of shape ``spatial``: ``dilation`` if given,
+    else ``round(ratio * diagonal)`` (Python's ``round``, as the reference), at least 1.
+    A width beyond the largest side is refused (the band would be every pixel)."""
+    check_spatial(spatial)
     if dilation is None:
         diagonal = math.sqrt(sum(int(s) ** 2 for s in spatial))
         dilation = max(1, int(round(ratio * diagonal)))
@@ -263,18 +275,20 @@ def boundary_counts(
     if mode == MULTICLASS_MODE:
         spatial = tuple(target.shape[1:])
         t_lab, p_lab, c = _multiclass_bands(xp, preds, target, num_classes, ignore_index)
-        d = resolve_dilation(spatial, dilation_ratio, dilation)
-        if math.prod(target.shape) == 0:
+        check_spatial(spatial)
+        if math.prod(target.shape) == 0:  # nothing to count (and no width to resolve)
             return _zeros(xp, target, target.shape[0] if per_image else 1, c)
+        d = resolve_dilation(spatial, dilation_ratio, dilation)
         return kernels.run_compiled(_label_band_counts, xp, t_lab, p_lab, c, d, per_image,
                                     static=(2, 3, 4))
     pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
                                          ignore_index, output_name="preds")
     spatial = _spatial_shape(mode, preds, target)
-    d = resolve_dilation(spatial, dilation_ratio, dilation)
+    check_spatial(spatial)
     n, c = pos_t.shape[0], pos_t.shape[1]
     if n * c * pos_t.shape[2] == 0:
         return _zeros(xp, target, n if per_image else 1, c)
+    d = resolve_dilation(spatial, dilation_ratio, dilation)
     return kernels.run_compiled(_mask_band_counts, xp, pos_o, pos_t, counted, spatial, d,
                                 per_image, static=(3, 4, 5))
 
