@@ -4,6 +4,7 @@ loop of the reference implementation, in one run.
 
     python -m benchmarks.boundary            # reference labels: 8 x 512 x 512, 21 classes
     python -m benchmarks.boundary --quick    # 2 x 128 x 128 (a smoke test, seconds)
+    python -m benchmarks.boundary --threads 1  # torch on one thread
 
 (also part of ``python -m benchmarks.run --boundary``). Times are minima over interleaved
 repeats (baseline and ours alternate, so machine load hits both); peak extra memory is
@@ -121,23 +122,35 @@ def memory_of(library: str, impl: str, shape: tuple[int, ...]) -> dict:
     return result
 
 
-def _memory_isolated(library: str, impl: str, shape: tuple[int, ...]) -> dict:
+def _memory_isolated(library: str, impl: str, shape: tuple[int, ...],
+                     threads: int | None) -> dict:
     cmd = [sys.executable, "-m", "benchmarks.boundary", "--memory", library, impl,
-           "--shape", *map(str, shape)]
+           "--shape", *map(str, shape), *(["--threads", str(threads)] if threads else [])]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(quick: bool = False, repeats: int | None = None) -> dict:
-    """Times, memory and ratios; the dict ``benchmarks.run --boundary`` stores."""
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def measure(quick: bool = False, repeats: int | None = None,
+            threads: int | None = None) -> dict:
+    """Times, memory and ratios; the dict ``benchmarks.run --boundary`` stores.
+    ``threads``: torch's intra-op threads (default: torch's)."""
     shape = QUICK_SHAPE if quick else SHAPE
     repeats = repeats or (3 if quick else 5)
-    out: dict[str, Any] = {"shape": shape, "classes": C, "repeats": repeats, "libraries": {}}
+    _set_threads(threads)
+    out: dict[str, Any] = {"shape": shape, "classes": C, "repeats": repeats,
+                           "torch_threads": threads, "libraries": {}}
     for library in ("numpy", "torch"):
         times = time_library(library, shape, repeats)
-        mem = {impl: _memory_isolated(library, impl, shape)
+        mem = {impl: _memory_isolated(library, impl, shape, threads)
                for impl in ("confusion_matrix", "boundary_iou")}
         ratios = {"time_vs_confusion_matrix": times["boundary_iou"] / times["confusion_matrix"]}
         if "opencv_loop" in times:
@@ -150,8 +163,9 @@ def measure(quick: bool = False, repeats: int | None = None) -> dict:
 
 
 def table(result: dict) -> str:
+    threads = result.get("torch_threads") or "default"
     lines = [f"Boundary IoU, labels {tuple(result['shape'])}, C = {result['classes']} "
-             f"(min of {result['repeats']} interleaved repeats)",
+             f"(min of {result['repeats']} interleaved repeats; torch threads: {threads})",
              "| library | confusion_matrix | boundary_iou | ratio (<= 5) | OpenCV loop | "
              "OpenCV / ours (> 1) | memory / label bytes (<= 4) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -171,14 +185,16 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 x 128 x 128 labels")
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None, help="torch's intra-op threads")
     ap.add_argument("--memory", nargs=2, metavar=("LIBRARY", "IMPL"),
                     help="(internal) peak memory of one call in this process, as JSON")
     ap.add_argument("--shape", nargs="+", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory:
+        _set_threads(args.threads)
         print(json.dumps(memory_of(*args.memory, tuple(args.shape or SHAPE))))
         return 0
-    result = measure(args.quick, args.repeats)
+    result = measure(args.quick, args.repeats, args.threads)
     print(table(result))
     print(json.dumps(result["libraries"], indent=1, default=str), file=sys.stderr)
     return 0

@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         from . import boundary
 
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
-        results["boundary"] = boundary.measure(quick=args.quick)
+        results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
     print()
