@@ -72,6 +72,8 @@ def test_oracles_agree():
 def test_binary_bands_match_opencv(backend, d):
     """Band counts of each mask pair equal the reference recipe's (OpenCV)."""
     cases = _masks_cases()
+    if backend.lazy:  # one compiled program or graph per shape: a representative few
+        cases = cases[1:2] + cases[6:9]
     for mask in cases:
         if d > max(mask.shape):
             continue

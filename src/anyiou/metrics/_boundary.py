@@ -127,19 +127,26 @@ def _label_dtype(xp: Any, c: int) -> Any:
     return xp.int16 if c <= 32767 else xp.int32
 
 
-def _multiclass_bands(xp: Any, preds: Any, target: Any, num_classes: int | None,
-                      ignore_index: int | None) -> tuple[Any, Any, int]:
-    """Checked multiclass labels as narrow signed label maps (N, *S), -1 at void and
-    out-of-range pixels (in the prediction too: void is "not this class" on both
-    sides)."""
+def _multiclass_labels(xp: Any, preds: Any, target: Any, num_classes: int | None,
+                       ignore_index: int | None) -> tuple[Any, Any, Any, int, bool, bool]:
+    """Checked multiclass pair: ``(t, p, ignored, C, t_ok, p_ok)`` with the labels in the
+    indexing dtype (the argmax of score predictions), the `ignore_mask` of the target,
+    and whether the eager checks saw every target/predicted label in [0, C)."""
     c, scores = check_label_metric_pair(xp, preds, target, num_classes)
     labels_p = xp.argmax(preds, axis=1) if scores else preds
     ignored = ignore_mask(xp, target, ignore_index)
     t = index_labels(xp, target)
     p = index_labels(xp, labels_p)
     t_ok, p_ok = _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored)
+    return t, p, ignored, c, t_ok, p_ok
+
+
+def _label_maps(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
+                p_ok: bool) -> tuple[Any, Any]:
+    """Narrow signed label maps (N, *S), -1 at void and out-of-range pixels (in the
+    prediction too: void is "not this class" on both sides)."""
     dt = _label_dtype(xp, c)
-    minus_one = xp.asarray(-1, dtype=dt, device=device_of(target))
+    minus_one = xp.asarray(-1, dtype=dt, device=device_of(t))
     # values outside [0, C) are masked before the cast could wrap them into range; the
     # masks are skipped where the eager checks saw every value in range
     counted = None if t_ok else (t >= 0) & (t < c)
@@ -154,7 +161,14 @@ def _multiclass_bands(xp: Any, preds: Any, target: Any, num_classes: int | None,
         t_dt = xp.where(counted, t_dt, minus_one)
     if valid_p is not None:
         p_dt = xp.where(valid_p, p_dt, minus_one)
-    return t_dt, p_dt, c
+    return t_dt, p_dt
+
+
+def _multiclass_counts(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
+                       p_ok: bool, d: int, per_image: bool) -> tuple[Any, Any, Any]:
+    """`_label_maps` then `_label_band_counts`: one compiled program on JAX."""
+    t_lab, p_lab = _label_maps(xp, t, p, ignored, c, t_ok, p_ok)
+    return _label_band_counts(xp, t_lab, p_lab, c, d, per_image)
 
 
 def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> tuple[bool, bool]:
@@ -274,13 +288,14 @@ def boundary_counts(
         num_classes = check_num_classes(num_classes)
     if mode == MULTICLASS_MODE:
         spatial = tuple(target.shape[1:])
-        t_lab, p_lab, c = _multiclass_bands(xp, preds, target, num_classes, ignore_index)
+        t, p, ignored, c, t_ok, p_ok = _multiclass_labels(xp, preds, target, num_classes,
+                                                           ignore_index)
         check_spatial(spatial)
         if math.prod(target.shape) == 0:  # nothing to count (and no width to resolve)
             return _zeros(xp, target, target.shape[0] if per_image else 1, c)
         d = resolve_dilation(spatial, dilation_ratio, dilation)
-        return kernels.run_compiled(_label_band_counts, xp, t_lab, p_lab, c, d, per_image,
-                                    static=(2, 3, 4))
+        return kernels.run_compiled(_multiclass_counts, xp, t, p, ignored, c, t_ok, p_ok, d,
+                                    per_image, static=(3, 4, 5, 6, 7))
     pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
                                          ignore_index, output_name="preds")
     spatial = _spatial_shape(mode, preds, target)
