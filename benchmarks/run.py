@@ -249,6 +249,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="write the tables into docs/benchmarks.md and the chart to "
                          "docs/img/benchmarks.png")
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG chart")
+    ap.add_argument("--boundary", action="store_true",
+                    help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
     return ap.parse_args(argv)
 
 
@@ -317,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
 
         _log("anyiou evaluate vs the hand-written bincount loop")
         results["evaluate"] = cli_bench.run(cli_bench.QUICK_PAIRS if args.quick else 100)
+    if args.boundary:
+        from . import boundary
+
+        _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
+        results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
     print()
@@ -339,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print()
         print(summary(results["evaluate"]))
+    if results.get("boundary"):
+        from .boundary import table
+
+        print()
+        print(table(results["boundary"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"

@@ -55,6 +55,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="how mIoU/mDice average the classes (default: macro, over the "
                         "classes present in target or prediction)")
     p.add_argument("--per-image", action="store_true", help="also score every image")
+    p.add_argument("--boundary", nargs="?", type=float, const=0.02, metavar="RATIO",
+                   help="also report Boundary IoU (IoU of the bands within RATIO x image "
+                        "diagonal of the contours; default 0.02): a column and its mean; "
+                        "put it after PRED TARGET, or write --boundary=RATIO")
     p.add_argument("--backend", choices=BACKENDS, default="numpy",
                    help="array library that counts (default: numpy)")
     p.add_argument(
@@ -122,6 +126,11 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
         parser.error(f"--workers must be between 1 and {MAX_WORKERS}; got {args.workers}")
     if args.num_classes is not None and args.num_classes < 1:
         parser.error(f"--num-classes must be at least 1; got {args.num_classes}")
+    if args.boundary is not None:
+        from ._boundary import check_ratio
+
+        if (problem := check_ratio(args.boundary)) is not None:
+            parser.error(problem)
     if args.format is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
         args.format = {".json": "json", ".csv": "csv"}.get(suffix, "table")
@@ -160,6 +169,12 @@ def evaluate(args: argparse.Namespace) -> int:
     backend = "dask" if args.dask is not None else args.backend
     report = build_report(counts, ignore_index=args.ignore_index, average=args.average,
                           class_names=names, backend=backend)
+    if args.boundary is not None:  # a second pass over the files, on NumPy
+        from ._boundary import add_boundary, count_boundary
+
+        bands = count_boundary(pairs, num_classes, args.ignore_index, args.boundary,
+                               per_image=args.per_image, workers=args.workers)
+        add_boundary(report, *bands, args.boundary)
     write_report(render(report, args.format), args.output)
     return 0
 

@@ -152,25 +152,32 @@ def _render_table(report: dict[str, Any]) -> str:
         + ("" if ii is None else f" (ignore_index {ii})")
         + f", backend {report['backend']}"
     )
-    rows = [["id", "class", "IoU", "Dice", "Precision", "Recall", "Support"]]
+    bound = "mean_boundary_iou" in report  # --boundary
+    rows = [["id", "class", "IoU", "Dice", "Precision", "Recall", "Support"]
+            + ["Boundary IoU"] * bound]
     for r in report["classes"]:
         name = r["name"] + (" (ignored)" if r.get("ignored") else "")
         rows.append([str(r["id"]), name, _fmt(r["iou"]), _fmt(r["dice"]),
-                     _fmt(r["precision"]), _fmt(r["recall"]), f"{r['support']:,}"])
-    lines = [head, "", *_table(rows, right={0, 2, 3, 4, 5, 6}), ""]
+                     _fmt(r["precision"]), _fmt(r["recall"]), f"{r['support']:,}"]
+                    + [_fmt(r.get("boundary_iou"))] * bound)
+    lines = [head, "", *_table(rows, right={0, 2, 3, 4, 5, 6, 7}), ""]
     avg = report["average"]
     summary = [
         [f"mIoU ({avg})", _fmt(report["miou"])],
         [f"mDice ({avg})", _fmt(report["mdice"])],
         ["pixel accuracy", _fmt(report["pixel_accuracy"])],
     ]
+    if bound:
+        summary.append([f"mean Boundary IoU ({avg}, ratio {report['boundary_ratio']:g})",
+                        _fmt(report["mean_boundary_iou"])])
     lines += _table(summary, right={1})
     if "images" in report:
-        rows = [["image", "mIoU", "mDice", "pixel acc", "pixels"]]
+        rows = [["image", "mIoU", "mDice", "pixel acc", "pixels"] + ["Boundary IoU"] * bound]
         for im in report["images"]:
             rows.append([im["name"], _fmt(im["miou"]), _fmt(im["mdice"]),
-                         _fmt(im["pixel_accuracy"]), f"{im['pixels']:,}"])
-        lines += ["", *_table(rows, right={1, 2, 3, 4})]
+                         _fmt(im["pixel_accuracy"]), f"{im['pixels']:,}"]
+                        + [_fmt(im.get("mean_boundary_iou"))] * bound)
+        lines += ["", *_table(rows, right={1, 2, 3, 4, 5})]
     return "\n".join(lines) + "\n"
 
 
@@ -179,18 +186,22 @@ _CSV_FIELDS = ("scope", "class_id", "class", "iou", "dice", "precision", "recall
 
 
 def _csv_rows(scope: str, classes: list[dict], summary: dict) -> list[dict]:
+    bound = "mean_boundary_iou" in summary  # --boundary: one more column
     rows = [{"scope": scope, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
              "dice": r["dice"], "precision": r["precision"], "recall": r["recall"],
-             "support": r["support"]} for r in classes]
+             "support": r["support"], **({"boundary_iou": r["boundary_iou"]} if bound else {})}
+            for r in classes]
     rows.append({"scope": scope, "class_id": "", "class": "mean", "iou": summary["miou"],
                  "dice": summary["mdice"], "support": summary["pixels"],
-                 "pixel_accuracy": summary["pixel_accuracy"]})
+                 "pixel_accuracy": summary["pixel_accuracy"],
+                 **({"boundary_iou": summary["mean_boundary_iou"]} if bound else {})})
     return rows
 
 
 def _render_csv(report: dict[str, Any]) -> str:
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=_CSV_FIELDS, lineterminator="\n")
+    fields = _CSV_FIELDS + ("boundary_iou",) * ("mean_boundary_iou" in report)
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     rows = _csv_rows("dataset", report["classes"], report)
     for im in report.get("images", []):

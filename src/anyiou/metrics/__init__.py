@@ -6,9 +6,12 @@ Keras, sklearn and MONAI numbers):
 * smp.metrics parity: `get_stats` -> ``tp, fp, fn, tn`` (N, C), then score
   functions (`iou_score`, `f1_score`, ...) with smp's reductions;
 * confusion-matrix (dataset-level) mIoU: `confusion_matrix`,
-  `jaccard_index`, `dice_score` and the streaming `MeanIoU`.
+  `jaccard_index`, `dice_score` and the streaming `MeanIoU`;
+* Boundary IoU (the IoU of the bands along the contours): `boundary_iou` and the
+  streaming `BoundaryIoU`.
 """
 
+from ._boundary import boundary_iou
 from ._confusion import (
     confusion_matrix,
     dice_from_confusion_matrix,
@@ -39,11 +42,14 @@ from ._scores import (
     specificity,
 )
 from ._streaming import MeanIoU
+from ._streaming_boundary import BoundaryIoU
 
 __all__ = [
+    "BoundaryIoU",
     "MeanIoU",
     "accuracy",
     "balanced_accuracy",
+    "boundary_iou",
     "confusion_matrix",
     "dice_from_confusion_matrix",
     "dice_score",

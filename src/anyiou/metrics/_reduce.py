@@ -89,7 +89,8 @@ def reduce_overlap(
     ignore_index: int | None,
     zero_division: float,
 ) -> Any:
-    """IoU or Dice from per-class counts, reduced like torchmetrics' JaccardIndex.
+    """IoU or Dice from per-class counts (C,), or (..., C) for one reduction per leading
+    index (the per-image Boundary IoU), reduced like torchmetrics' JaccardIndex.
 
     * per class: ``tp / (tp + fp + fn)`` (Dice: ``2tp / (2tp + fp + fn)``); 0/0 gives
       ``zero_division``;
@@ -104,13 +105,14 @@ def reduce_overlap(
     tpf, fpf, fnf = (xp.astype(x, fdt) for x in (tp, fp, fn))
     num = 2 * tpf if dice else tpf
     den = num + fpf + fnf
-    c = tp.shape[0]
+    c = tp.shape[-1]
     keep = xp.ones((c,), dtype=fdt, device=device_of(like))
     if not multilabel and ignore_index is not None and 0 <= ignore_index < c:
         classes = xp.arange(c, dtype=index_dtype(xp, device_of(like)), device=device_of(like))
         keep = xp.astype(classes != ignore_index, fdt)
     if average == "micro":
-        return safe_divide(xp, xp.sum(num * keep), xp.sum(den * keep), fill=zero_division)
+        return safe_divide(xp, xp.sum(num * keep, axis=-1), xp.sum(den * keep, axis=-1),
+                           fill=zero_division)
     per_class = safe_divide(xp, num, den, fill=zero_division)
     if average == "none":
         return per_class
@@ -122,7 +124,8 @@ def reduce_overlap(
     zero = xp.zeros_like(per_class)
     weights = xp.where(ok, weights, zero)
     scores = xp.where(ok, per_class, zero)
-    return safe_divide(xp, xp.sum(weights * scores), xp.sum(weights), fill=zero_division)
+    return safe_divide(xp, xp.sum(weights * scores, axis=-1), xp.sum(weights, axis=-1),
+                       fill=zero_division)
 
 
 def reduce_confmat(

@@ -27,6 +27,7 @@ USE_NATIVE = True
 __all__ = [
     "USE_NATIVE",
     "backend_module",
+    "box_interior",
     "probs_dense_stats",
     "label_counts",
     "inside_unit_interval",
@@ -171,6 +172,16 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
     code += rows_b + 1  # the code of (a, b) = (-1, -1) becomes 0
     out = _kernel(a, "row_bincount")(xp, code, rows_a * rows_b, scratch=True)
     return xp.reshape(xp.astype(out, a.dtype, copy=False), (n, rows_a, rows_b))
+
+
+def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any,
+                 standard: Callable[..., Any]) -> Any:
+    """Boundary IoU's box test (``anyiou._lib._box.box_interior``): the backend's own
+    kernel (Dask: blocks with halos), else ``standard(xp, labels, axes, d, outside)``."""
+    native = _native(labels, "box_interior")
+    if native is None:
+        return standard(xp, labels, axes, d, outside)
+    return native(xp, labels, axes, d, outside, standard)
 
 
 # -- fused loss statistics --------------------------------------------------------------

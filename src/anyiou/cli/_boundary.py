@@ -1,0 +1,101 @@
+"""``anyiou evaluate --boundary [RATIO]``: Boundary IoU per class and its mean, added to
+the report (table column, JSON keys, CSV column).
+
+A second pass over the pairs, on the host (NumPy), after the confusion-matrix count:
+each pair is read and checked again (:func:`anyiou.cli._checks.load_pair`), its band
+counts taken by :func:`anyiou.metrics._boundary.boundary_counts` with the band width of
+its own image size (``round(RATIO * diagonal)``, at least 1, as the reference), and
+the counts summed in int64 (the state of :class:`anyiou.metrics.BoundaryIoU`). Kept
+apart from the streamed confusion-matrix count so that the default path pays nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import array_api_compat.numpy as xp
+import numpy as np
+
+from ..metrics._boundary import boundary_counts, reduce_boundary
+from ._checks import backend_ignore_index, load_pair
+from ._errors import EvaluationError
+from ._files import Pair
+from ._threads import default_workers, in_order
+
+__all__ = ["DEFAULT_RATIO", "add_boundary", "check_ratio", "count_boundary"]
+
+DEFAULT_RATIO = 0.02
+
+
+def check_ratio(ratio: float) -> str | None:
+    """The usage error for a bad ``--boundary`` ratio, or None."""
+    if not (math.isfinite(ratio) and 0 < ratio <= 1):
+        return f"--boundary takes a ratio of the image diagonal in (0, 1], e.g. 0.02; got {ratio}"
+    return None
+
+
+def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | None,
+                 ratio: float) -> np.ndarray:
+    """(3, C) int64: band intersection, band union, target band size of one pair."""
+    pred, target = load_pair(pair, num_classes, ignore_index)
+    try:
+        tp, fp, fn = boundary_counts(pred[None], target[None], num_classes,
+                                     backend_ignore_index(num_classes, ignore_index),
+                                     "multiclass", 0.5, ratio, None, False)
+    except (ValueError, TypeError) as exc:
+        raise EvaluationError(f"{pair.pred} vs {pair.target}: boundary IoU: {exc}") from exc
+    tp, fp, fn = (np.asarray(x[0], dtype=np.int64) for x in (tp, fp, fn))
+    return np.stack([tp, tp + fp + fn, tp + fn])
+
+
+def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | None,
+                   ratio: float, *, per_image: bool = False,
+                   workers: int | None = None) -> tuple[np.ndarray, list[np.ndarray] | None]:
+    """Summed (3, C) band counts of ``pairs`` (and each pair's with ``per_image``)."""
+    total = np.zeros((3, num_classes), dtype=np.int64)
+    kept: list[np.ndarray] | None = [] if per_image else None
+
+    def work(pair: Pair) -> np.ndarray:
+        return _pair_counts(pair, num_classes, ignore_index, ratio)
+
+    for counts in in_order(work, pairs, default_workers() if workers is None else workers):
+        total += counts
+        if kept is not None:
+            kept.append(counts)
+    return total, kept
+
+
+def _scores(counts: np.ndarray, average: str, ignore_index: int | None) -> tuple[Any, Any]:
+    """(per-class scores with NaN where the band union is empty, their mean)."""
+    inter, union, target = counts[0], counts[1], counts[2]
+    args = (xp, inter, union - target, target - inter)
+    options = {"multilabel": False, "ignore_index": ignore_index, "zero_division": math.nan}
+    per_class = reduce_boundary(*args, average="none", **options)
+    mean = reduce_boundary(*args, average=average, **options)
+    return np.asarray(per_class), float(mean)
+
+
+def _num(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+def _add(section: dict, counts: np.ndarray, average: str, ignore_index: int | None) -> None:
+    per_class, mean = _scores(counts, average, ignore_index)
+    section["mean_boundary_iou"] = _num(mean)
+    for row in section["classes"]:
+        row["boundary_iou"] = None if row.get("ignored") else _num(per_class[row["id"]])
+
+
+def add_boundary(report: dict, total: np.ndarray, per_pair: list[np.ndarray] | None,
+                 ratio: float) -> dict:
+    """Add ``boundary_ratio``, ``mean_boundary_iou`` and each class's ``boundary_iou``
+    (None where no band pixel was seen, and for an ignored class) to ``report``, and to
+    each of its images."""
+    ignore_index, average = report["ignore_index"], report["average"]
+    report["boundary_ratio"] = ratio
+    _add(report, total, average, ignore_index)
+    if per_pair is not None:
+        for image, counts in zip(report.get("images", []), per_pair, strict=True):
+            _add(image, counts, average, ignore_index)
+    return report

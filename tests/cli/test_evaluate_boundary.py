@@ -1,0 +1,89 @@
+"""``anyiou evaluate --boundary [RATIO]``: the Boundary IoU column and mean in the table,
+JSON and CSV, against the reference recipe (OpenCV) on each file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+
+from anyiou.cli import main
+from tests.support.boundary_oracles import boundary_cv2, reference_dilation
+
+from .test_evaluate import VOID, C, Dataset
+
+
+@pytest.fixture
+def data(tmp_path):
+    return Dataset(tmp_path, seed=3)
+
+
+def _oracle(arrays, ratio, per_image=False):
+    """Per-class band intersection/union summed over the files (each file with the band
+    width of its own diagonal), void pixels removed from both masks."""
+    inter, union = np.zeros(C), np.zeros(C)
+    images = []
+    for pred, target in arrays:
+        d = reference_dilation(target.shape, ratio)
+        counted = target != VOID
+        i_k, u_k = np.zeros(C), np.zeros(C)
+        for k in range(C):
+            g = boundary_cv2((target == k) & counted, d)
+            p = boundary_cv2((pred == k) & counted, d)
+            i_k[k], u_k[k] = np.sum(g & p), np.sum(g | p)
+        inter += i_k
+        union += u_k
+        images.append(_scores(i_k, u_k))
+    return images if per_image else _scores(inter, union)
+
+
+def _scores(inter, union):
+    per_class = np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+    return per_class, float(np.nanmean(per_class))
+
+
+def _values(rows, key="boundary_iou"):
+    return np.array([np.nan if r[key] is None else r[key] for r in rows])
+
+
+@pytest.mark.parametrize("ratio", [None, 0.1])
+def test_json_matches_the_reference(data, capsys, ratio):
+    flag = ["--boundary"] if ratio is None else [f"--boundary={ratio}"]
+    assert main(data.args("--format", "json", "--per-image", *flag)) == 0
+    report = json.loads(capsys.readouterr().out)
+    ratio = ratio or 0.02
+    assert report["boundary_ratio"] == ratio
+    per_class, mean = _oracle(list(data.arrays.values()), ratio)
+    np.testing.assert_allclose(_values(report["classes"]), per_class, rtol=1e-12)
+    assert report["mean_boundary_iou"] == pytest.approx(mean, rel=1e-12)
+    by_name = {im["name"].rsplit("/", 1)[-1]: im for im in report["images"]}
+    for name, (pc, m) in zip(data.arrays, _oracle(list(data.arrays.values()), ratio, True),
+                             strict=True):
+        np.testing.assert_allclose(_values(by_name[name]["classes"]), pc, rtol=1e-12)
+        assert by_name[name]["mean_boundary_iou"] == pytest.approx(m, rel=1e-12)
+
+
+def test_table_and_csv_columns(data, capsys):
+    assert main(data.args("--boundary")) == 0
+    table = capsys.readouterr().out
+    assert "Boundary IoU" in table.splitlines()[2]
+    assert "mean Boundary IoU (macro, ratio 0.02)" in table
+    assert main(data.args("--format", "csv", "--boundary", "0.05")) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    _, mean = _oracle(list(data.arrays.values()), 0.05)
+    (dataset_mean,) = [r for r in rows if r["scope"] == "dataset" and r["class"] == "mean"]
+    assert float(dataset_mean["boundary_iou"]) == pytest.approx(mean, rel=1e-12)
+    # without the flag: no column
+    assert main(data.args("--format", "csv")) == 0
+    assert "boundary_iou" not in capsys.readouterr().out.splitlines()[0]
+
+
+@pytest.mark.parametrize("ratio", ["0", "-0.1", "2", "nan"])
+def test_bad_ratio_is_a_usage_error(data, capsys, ratio):
+    with pytest.raises(SystemExit) as exc:
+        main(data.args(f"--boundary={ratio}"))
+    assert exc.value.code == 2
+    assert "--boundary" in capsys.readouterr().err
