@@ -44,7 +44,6 @@ from .._lib._values import (
     label_range,
 )
 from ._boundary_options import (
-    DEFAULT_DILATION_RATIO,
     check_dilation,
     check_spatial,
     resolve_dilation,
@@ -53,7 +52,6 @@ from ._counts import binary_counts, binary_masks
 from ._reduce import check_average, check_confmat_zero_division, reduce_overlap
 
 __all__ = [
-    "DEFAULT_DILATION_RATIO",
     "boundary_counts",
     "boundary_iou",
     "check_dilation",
@@ -288,7 +286,7 @@ def boundary_iou(
     *,
     mode: str = "multiclass",
     threshold: Any = 0.5,
-    dilation_ratio: float = DEFAULT_DILATION_RATIO,
+    dilation_ratio: float = 0.02,
     dilation: int | None = None,
     per_image: bool = False,
 ) -> Any:
@@ -306,15 +304,33 @@ def boundary_iou(
 
     Parameters
     ----------
-    preds, target, num_classes, average, ignore_index, zero_division, mode, threshold
-        As in `jaccard_index` (multiclass label maps (N, *S) or scores (N, C, *S);
-        binary (N, *S) or (N, 1, *S), where a singleton axis 1 is the channel axis;
-        multilabel (N, C, *S)). Pixels whose target equals ``ignore_index`` are in
-        neither band, and count as "not this class" for every class in the target and
-        in the prediction: a void region's edge is a contour of the classes around it
-        (Pascal VOC draws its void label along object outlines, which would otherwise
-        leave those objects without a boundary), and predictions on void pixels do not
-        change the score.
+    preds : array
+        As in `jaccard_index`: ``mode='multiclass'``: integer labels (N, *S) or scores
+        (N, C, *S) (argmax over axis 1); ``'binary'``: (N, *S) or (N, 1, *S), where a
+        singleton axis 1 is the channel axis; ``'multilabel'``: (N, C, *S).
+    target : array
+        Multiclass: integer labels (N, *S). Binary/multilabel: ``preds``' shape, 0/1.
+    num_classes : int, optional
+        C; required for multiclass label predictions, else checked against the shapes.
+    average : str or None, default 'macro'
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``, reducing the
+        per-class band intersections and unions as `jaccard_index` reduces the mask
+        ones (``'weighted'``: by the target band size).
+    ignore_index : int, optional
+        Target value whose pixels are in neither band. They count as "not this class"
+        for every class in the target and in the prediction: a void region's edge is a
+        contour of the classes around it (Pascal VOC draws its void label along object
+        outlines, which would otherwise leave those objects without a boundary), and
+        predictions on void pixels do not change the score.
+    zero_division : float, default 0
+        Score of a class whose band union is empty, and the result when nothing is
+        left to average (as in `jaccard_index`).
+    mode : str, default 'multiclass'
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
+        Layout of ``preds`` and ``target`` (keyword-only).
+    threshold : float or sequence of float, default 0.5
+        Keyword-only. For floating binary/multilabel ``preds``: positive where
+        ``preds >= threshold``.
     dilation_ratio : float, default 0.02
         Keyword-only. Band width as a fraction of the image diagonal
         ``sqrt(sum(S_i ** 2))``: ``d = max(1, round(dilation_ratio * diagonal))``

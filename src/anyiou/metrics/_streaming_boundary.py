@@ -23,7 +23,7 @@ from .._lib._options import (
     check_num_classes,
     check_threshold,
 )
-from ._boundary import DEFAULT_DILATION_RATIO, boundary_counts, check_dilation, reduce_boundary
+from ._boundary import boundary_counts, check_dilation, reduce_boundary
 from ._reduce import check_average, check_confmat_zero_division
 
 __all__ = ["BoundaryIoU"]
@@ -38,8 +38,20 @@ class BoundaryIoU:
     ----------
     num_classes : int
         C (static: the state has a fixed shape); 1 in binary mode.
-    ignore_index, average, zero_division, mode, threshold
-        As in `MeanIoU` and `boundary_iou`.
+    ignore_index : int, optional
+        Target value whose pixels are in neither band; void counts as "not this class"
+        around it (see `boundary_iou`).
+    average : str, default 'macro'
+        One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
+        Reduction of `compute` (see `boundary_iou`).
+    zero_division : float, default 0
+        Score of a class with an empty band union, and the result when nothing was
+        counted.
+    mode : str, default 'multiclass'
+        One of ``"multiclass"``, ``"binary"``, ``"multilabel"``.
+        Layout of ``preds`` and ``target``, as in `boundary_iou`.
+    threshold : float or sequence of float, default 0.5
+        Binary/multilabel floating predictions are positive where ``preds >= threshold``.
     dilation_ratio : float, default 0.02
         Keyword-only. Band width as a fraction of each batch's image diagonal.
     dilation : int, optional
@@ -81,7 +93,7 @@ class BoundaryIoU:
         zero_division: float = 0.0,
         mode: str = "multiclass",
         threshold: Any = 0.5,
-        dilation_ratio: float = DEFAULT_DILATION_RATIO,
+        dilation_ratio: float = 0.02,
         dilation: int | None = None,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -110,6 +122,7 @@ class BoundaryIoU:
 
     @property
     def state_shape(self) -> tuple[int, int]:
+        """Shape of ``state["counts"]``: (3, C)."""
         return (3, self.num_classes)
 
     def _config(self) -> tuple:
