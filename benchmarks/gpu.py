@@ -3,6 +3,7 @@ and CuPy, with peak memory from each framework's allocator statistics.
 
     python -m benchmarks.gpu                     # the five cases, every GPU library found
     python -m benchmarks.gpu --families torch    # one library
+    python -m benchmarks.gpu --losses jaccard dice   # DiceLoss too (same kernels)
     python -m benchmarks.gpu --device cpu        # dry run of the same code on the CPU
     nox -s bench-gpu                             # the same in a fresh environment
 
@@ -43,7 +44,6 @@ from . import cases as _cases
 ROOT = Path(__file__).resolve().parents[1]
 FAMILIES = ("torch", "jax", "cupy")
 BASELINE = {"torch": "cross-entropy", "jax": "optax-ce", "cupy": "softmax"}
-IMPLS = ("anyiou-jaccard", "anyiou-dice")
 LOSSES = {"anyiou-jaccard": "JaccardLoss", "anyiou-dice": "DiceLoss"}
 TIME_TARGET, MEM_TARGET = 1.5, 2.0
 
@@ -300,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="gpu (default), or cpu: a dry run on small inputs")
     ap.add_argument("--cases", nargs="+", help="case names (default: the five cases)")
     ap.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
+    ap.add_argument("--losses", nargs="+", choices=("jaccard", "dice"), default=["jaccard"],
+                    help="anyiou losses to measure (default: jaccard; dice shares its kernels)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed calls per implementation (default 20; dry run 3)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
@@ -316,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         case = _cases.get_case(name)
         for family in args.families:
-            impls = [BASELINE[family], *IMPLS]
+            impls = [BASELINE[family], *(f"anyiou-{name}" for name in args.losses)]
             groups = [[i] for i in impls] if family == "jax" else [impls]
             measured: dict = {}
             for group in groups:
