@@ -32,6 +32,7 @@ from anyiou.losses import _statistics
 from tests.support.cases import Case
 from tests.support.oracles import smp_value_and_grad
 
+# the `backend` argument only selects the torch session (the tests build torch tensors)
 pytestmark = pytest.mark.only_backends("torch")
 
 SMALL, LARGE = (2, 8, 8), (5, 32, 40)
@@ -102,7 +103,8 @@ def accelerator_path(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("loss_name", "options", "variant"), PARAMS, ids=IDS)
-def test_operations_do_not_grow_with_the_input(accelerator_path, loss_name, options, variant):
+def test_operations_do_not_grow_with_the_input(backend, accelerator_path, loss_name, options,
+                                                variant):
     small, *_ = _count(loss_name, _case(variant, SMALL, options))
     large_case = _case(variant, LARGE, options)
     large, value, grad, ops = _count(loss_name, large_case)
@@ -117,7 +119,7 @@ def test_operations_do_not_grow_with_the_input(accelerator_path, loss_name, opti
 
 
 @pytest.mark.parametrize("variant", [VARIANTS[1], VARIANTS[5]], ids=["mc-ignore", "bin-ignore"])
-def test_cpu_path_chunks_grow_with_the_input(monkeypatch, variant):
+def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
     """Control: on the CPU path, with small chunks, the count grows (the counter sees the
     loops the accelerator path does not have)."""
     monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 64)
