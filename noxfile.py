@@ -131,3 +131,13 @@ def bench(session: nox.Session) -> None:
     session.install(*CONSTRAINTS, "-e", ".[test,jax]", "optax", "matplotlib")
     session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+@nox.session(name="bench-gpu")
+def bench_gpu(session: nox.Session) -> None:
+    """The GPU benchmark: torch CUDA, JAX GPU and CuPy against cross-entropy, with the
+    allocator's peak memory (needs a GPU; a few minutes; never part of CI).
+    ``nox -s bench-gpu -- --device cpu`` is a dry run on the CPU."""
+    session.install(*CONSTRAINTS, "-e", ".[test,cupy]", "jax[cuda12]", "optax", "matplotlib")
+    session.install("--no-deps", "segmentation-models-pytorch==0.6.0")
+    session.run("python", "-m", "benchmarks.gpu", *session.posargs)

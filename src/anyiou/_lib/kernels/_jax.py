@@ -128,10 +128,11 @@ def _softmax_primal(x: Any, binned: Any, valid: Any, acc: Any, class_last: bool)
     e = jnp.exp(xa - _pixelwise(m, ca))
     if valid is not None:  # ignored pixels predict 0 (also hides NaN logits there)
         e = jnp.where(_pixelwise(valid, ca) > 0, e, 0)
-    z = jnp.sum(e, axis=ca)
-    ok = z > 0
-    rz = jnp.where(ok, 1 / jnp.where(ok, z, 1), 0)
-    log_z = jnp.where(ok, jnp.log(jnp.where(ok, z, 1)), jnp.inf)
+    # z >= 1 at every valid pixel (the max term is exp(0)); z = 0 at ignored ones, whose
+    # p is masked. Clamped at 1 rather than selected: the gradient then reads z alone,
+    # not z and a select of its log (a per-pixel array less)
+    z1 = jnp.maximum(jnp.sum(e, axis=ca), 1)
+    rz, log_z = 1 / z1, jnp.log(z1)
     # probability of each pixel's own class: one gather, then a per-class scatter-add
     x_true = jnp.take_along_axis(xa, _pixelwise(binned, ca), axis=ca, mode="clip")
     p_true = jnp.exp((jnp.squeeze(x_true, ca) - m) - log_z)

@@ -1,0 +1,128 @@
+"""The accelerator path of the torch kernels launches a fixed number of operations.
+
+On a GPU every torch operation is a kernel launch of a few microseconds, so a Python loop
+over samples, pixel chunks or classes would make a loss slower than cross-entropy. The
+kernels take their accelerator path where ``_torch._accelerator(x)`` is true; here it is
+forced on CPU tensors, and the value checks are switched off as they are on a GPU
+(``values_checkable``), so the code that runs is the code a GPU runs. Every aten
+operation of one forward + backward pass is counted (a ``TorchDispatchMode``) at two
+input sizes (N, H, W) = (2, 8, 8) and (5, 32, 40): the counts must be equal and small,
+and the values and gradients must equal smp's.
+
+Counts measured (torch 2.13, views such as ``slice`` and ``unsqueeze`` included; JaccardLoss
+and DiceLoss, TverskyLoss 13 more): multiclass logits 128, with ignore_index 137;
+multiclass probabilities 115 / 123; binary and multilabel logits (hard or soft targets)
+131, with ignore_index 147; probabilities 70 / 78. A control test checks that the CPU
+path, with small pixel chunks, does grow with the input (so the counter sees a loop).
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+
+import anyiou
+from anyiou._lib import _values
+from anyiou._lib.kernels import _chunks, _torch
+from anyiou.losses import _statistics
+from tests.support.cases import Case
+from tests.support.oracles import smp_value_and_grad
+
+# the `backend` argument only selects the torch session (the tests build torch tensors)
+pytestmark = pytest.mark.only_backends("torch")
+
+SMALL, LARGE = (2, 8, 8), (5, 32, 40)
+
+#: The most operations one forward + backward may launch (the counts above, with room).
+MAX_OPS = 170
+
+LOSSES = [
+    ("JaccardLoss", {}),
+    ("DiceLoss", {"smooth": 1.0}),
+    ("TverskyLoss", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5}),
+]
+
+#: (id, mode, classes, target kind, options, void label, probabilities)
+VARIANTS = [
+    ("mc", "multiclass", 4, "labels", {}, None, False),
+    ("mc-ignore", "multiclass", 4, "labels", {"ignore_index": 255}, 255, False),
+    ("mc-probs", "multiclass", 4, "labels", {}, None, True),
+    ("mc-probs-ignore", "multiclass", 4, "labels", {"ignore_index": -1}, -1, True),
+    ("bin", "binary", 1, "hard", {}, None, False),
+    ("bin-ignore", "binary", 1, "hard", {"ignore_index": -1}, -1, False),
+    ("bin-probs", "binary", 1, "hard", {}, None, True),
+    ("ml", "multilabel", 3, "hard", {}, None, False),
+    ("ml-soft", "multilabel", 3, "soft", {}, None, False),
+    ("ml-ignore", "multilabel", 3, "hard", {"ignore_index": 255}, 255, False),
+    ("ml-probs-ignore", "multilabel", 3, "hard", {"ignore_index": -1}, -1, True),
+]
+
+PARAMS = [(name, opts, v) for name, opts in LOSSES for v in VARIANTS]
+IDS = [f"{name}-{v[0]}" for name, _, v in PARAMS]
+
+
+def _case(variant: tuple, size: tuple[int, int, int], options: dict) -> Case:
+    vid, mode, c, target, extra, void, probs = variant
+    n, h, w = size
+    return Case(vid, mode, (n, c, h, w), target, {**options, **extra}, void=void, probs=probs)
+
+
+class _OpCounter(TorchDispatchMode):
+    """Counts the aten operations dispatched while active."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: collections.Counter = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops[str(func.overloadpacket)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _count(loss_name: str, case: Case) -> tuple[int, float, np.ndarray, collections.Counter]:
+    y_pred, y_true = case.make()
+    loss = getattr(anyiou, loss_name)(**case.smp_args)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    t = torch.from_numpy(y_true)
+    with _OpCounter() as counter:
+        out = loss(x, t)
+        (grad,) = torch.autograd.grad(out, x)
+    return sum(counter.ops.values()), out.item(), grad.numpy(), counter.ops
+
+
+@pytest.fixture
+def accelerator_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernels' accelerator path on CPU tensors, without the eager value checks."""
+    monkeypatch.setattr(_torch, "_accelerator", lambda x: True)
+    monkeypatch.setattr(_statistics, "values_checkable", lambda x: False)
+    monkeypatch.setattr(_values, "values_checkable", lambda x: False)
+
+
+@pytest.mark.parametrize(("loss_name", "options", "variant"), PARAMS, ids=IDS)
+def test_operations_do_not_grow_with_the_input(backend, accelerator_path, loss_name, options,
+                                                variant):
+    small, *_ = _count(loss_name, _case(variant, SMALL, options))
+    large_case = _case(variant, LARGE, options)
+    large, value, grad, ops = _count(loss_name, large_case)
+    assert small == large, f"{small} operations at {SMALL}, {large} at {LARGE}: {dict(ops)}"
+    assert large <= MAX_OPS, dict(ops)
+    # the forced path computes smp's loss
+    y_pred, y_true = large_case.make()
+    expected, expected_grad = smp_value_and_grad(loss_name, large_case.smp_args, y_pred, y_true)
+    np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("variant", [VARIANTS[1], VARIANTS[5]], ids=["mc-ignore", "bin-ignore"])
+def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
+    """Control: on the CPU path, with small chunks, the count grows (the counter sees the
+    loops the accelerator path does not have)."""
+    monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 64)
+    small, *_ = _count("JaccardLoss", _case(variant, SMALL, {}))
+    large, *_ = _count("JaccardLoss", _case(variant, LARGE, {}))
+    assert large > small
