@@ -5,7 +5,9 @@
 Four panels, one group of bars per case, log-scaled ratios with the performance target
 (``targets.py``) drawn as a dashed line: torch CPU forward+backward time / cross-entropy,
 peak extra memory of torch forward+backward / logits' bytes, JAX jit forward+backward
-time / optax cross-entropy, metric update time / the library's bincount.
+time / optax cross-entropy, metric update time / the library's bincount. With
+``results["before"]`` (``benchmarks.run --before``), a black tick marks each bar's value in
+the earlier run.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def draw(results: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     rows = results["rows"]
+    before = (results.get("before") or {}).get("rows", [])
     cases = [c["case"] for c in results["cases"]]
     fig, axes = plt.subplots(2, 2, figsize=(15, 9.5))
     for ax, (family, key, impls, title, target) in zip(axes.flat, PANELS, strict=True):
@@ -71,6 +74,15 @@ def draw(results: dict, path: Path) -> Path:
                     ys.append(v)
             bars = ax.bar(xs, ys, width, label=impl, color=COLORS.get(impl, "#999999"),
                           edgecolor="white", linewidth=0.3)
+            olds = [(x, _value(before, case, family, impl, key))
+                    for x, case in zip(xs, [c for c in cases
+                                            if _value(rows, c, family, impl, key)],
+                                       strict=True)]
+            olds = [(x, v) for x, v in olds if v]
+            if olds:  # the earlier run (--before) as a black tick on each bar
+                ax.scatter([x for x, _ in olds], [v for _, v in olds], marker="_", s=60,
+                           color="k", linewidths=1.5, zorder=3,
+                           label="before" if k == 0 else None)
             for b, v in zip(bars, ys, strict=True):
                 ax.annotate(f"{v:.2g}" if v < 100 else f"{v:.0f}",
                             (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom",

@@ -55,6 +55,42 @@ def row_cells(row: dict) -> list[str]:
     ]
 
 
+def before_of(earlier: dict) -> dict:
+    """What a later run keeps of an earlier run's results: its date, commit and the
+    ratio and memory figure of every measured row."""
+    keep = ("case", "family", "impl", "ratio", "ratio_min", "mem_x")
+    meta = earlier.get("meta", {})
+    return {"date": meta.get("date"), "commit": meta.get("commit"),
+            "rows": [{k: r.get(k) for k in keep} for r in earlier.get("rows", [])
+                     if not r.get("error") and not r.get("is_baseline")]}
+
+
+def before_after_table(results: dict, markdown: bool) -> str:
+    """anyiou's rows of this run beside the same rows of ``results["before"]``: the
+    ratio to the baseline (minima in brackets) and the peak extra memory, before and
+    after."""
+    before = {(r["case"], r["family"], r["impl"]): r for r in results["before"]["rows"]}
+    head = ("case", "backend", "implementation", "x baseline before", "after",
+            "peak extra before", "after")
+    body = []
+    for r in results["rows"]:
+        old = before.get((r["case"], r["family"], r["impl"]))
+        if old is None or r.get("error") or not r["impl"].startswith("anyiou"):
+            continue
+        body.append((r["case"], FAMILY_LABEL[r["family"]], r["impl"], _x(old.get("ratio")),
+                     _x(r.get("ratio")), _x(old.get("mem_x")), _x(r.get("mem_x"))))
+    info = results["before"]
+    title = (f"Before: the run of {info.get('date')}"
+             + (f" (commit {info['commit']})" if info.get("commit") else "")
+             + f"; after: this run ({results['meta'].get('date')}).")
+    if markdown:
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        lines += ["| " + " | ".join(b) + " |" for b in body]
+        return "_" + title + "_\n\n" + "\n".join(lines)
+    widths = [max(len(x[i]) for x in [head, *body]) for i in range(len(head))]
+    return title + "\n" + "\n".join(_fixed(x, widths) for x in [head, *body])
+
+
 def _fixed(cells: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(s.ljust(w) for s, w in zip(cells, widths, strict=True)).rstrip()
 
@@ -140,8 +176,8 @@ def scaling_table(points: Sequence[dict], axis: str, markdown: bool) -> str:
 # and the figures quoted in the prose (summary_text, scaling_text).
 # tests/docs/test_benchmarks_page.py renders them from the committed JSON and compares.
 
-BLOCKS = ("results", "checks", "summary", "scaling-classes", "scaling-pixels",
-          "scaling-summary", "evaluate")
+BLOCKS = ("results", "checks", "summary", "before-after", "scaling-classes",
+          "scaling-pixels", "scaling-summary", "evaluate")
 
 
 def results_stamp(meta: dict) -> str:
@@ -271,6 +307,8 @@ def render_page(text: str, results: dict) -> str:
         head = (f"- **Targets of the specification**: {passed} of {len(checks)} checks pass "
                 "(table above).\n" if checks else "")
         text = replace_block(text, "summary", head + summary_text(results["rows"]))
+    if results.get("before"):
+        text = replace_block(text, "before-after", before_after_table(results, True))
     scaling = results.get("scaling") or {}
     stamp = scaling_stamp(meta, scaling.get("threads")) + "\n\n"
     if scaling.get("classes"):

@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
@@ -61,6 +62,16 @@ def _versions() -> dict:
         except metadata.PackageNotFoundError:
             out[dist] = None
     return out
+
+
+def _commit() -> str | None:
+    """The short git commit of the measured checkout (None outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def _machine() -> dict:
@@ -249,6 +260,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="write the tables into docs/benchmarks.md and the chart to "
                          "docs/img/benchmarks.png")
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG chart")
+    ap.add_argument("--before", type=Path, default=None, metavar="JSON",
+                    help="an earlier run's benchmarks.json (e.g. of the previous release): "
+                         "its ratios and memory figures are printed, charted and written to "
+                         "the docs beside this run's")
     ap.add_argument("--boundary", action="store_true",
                     help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
     return ap.parse_args(argv)
@@ -290,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": _machine(),
             "versions": _versions(),
             "reference_case": chosen[0].name if chosen else None,
+            "commit": _commit(),
         },
         "cases": [],
         "rows": [],
@@ -324,10 +340,15 @@ def main(argv: list[str] | None = None) -> int:
 
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
+    if args.before is not None:
+        results["before"] = report.before_of(json.loads(args.before.read_text()))
     results["meta"]["elapsed_s"] = time.perf_counter() - started
 
     print()
     print(report.console_table(results["rows"]))
+    if results.get("before"):
+        print()
+        print(report.before_after_table(results, markdown=False))
     print()
     print("Performance targets (ratios; noisy on a shared machine):")
     print(report.checks_table(results["checks"], markdown=False))
