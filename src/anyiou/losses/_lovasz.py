@@ -262,6 +262,9 @@ def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> 
     only the errors and ``g`` are gathered. Intermediates are released as soon as they
     are used: the loss holds several (B, K, L) arrays at once.
     """
+    native = kernels.lovasz_kernel(errors, g)
+    if native is not None:
+        return native(xp, errors, g, valid, hinge)
     dtype = errors.dtype
     dev = device_of(errors)
     length = errors.shape[-1]
