@@ -131,8 +131,10 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
 
 def lovasz_kernel(errors: Any, g: Any) -> Callable[..., Any] | None:
     """The backend's fused Lovasz extension for these arrays, else None (the caller's
-    array-API composition); called as ``kernel(xp, errors, g, valid, hinge)``, (B, K, L)
-    -> (B, K). Its module is imported on first use, like the backend modules."""
+    array-API composition); called as ``kernel(xp, x, g, valid, hinge, probs)``, one loss
+    per row ``x[b, k]``: (B, K, ...) -> (B, K), ``valid`` broadcastable to ``x``; with
+    ``probs``, ``x`` holds probabilities, ``g`` is bool and the errors are ``|g - x|``.
+    Its module is imported on first use, like the backend modules."""
     if not USE_NATIVE:
         return None
     if aac.is_torch_array(errors):

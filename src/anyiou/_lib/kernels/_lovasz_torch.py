@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from ._torch import _transformed
+from ._torch import _lean, _transformed
 
 __all__ = ["LovaszExtension", "lovasz_kernel"]
 
@@ -37,18 +37,20 @@ _INT = {torch.float32: torch.int32, torch.float64: torch.int64}
 _MASK = {torch.int32: 0x7FFFFFFF, torch.int64: 0x7FFFFFFFFFFFFFFF}  # drops the sign bit
 
 
-def lovasz_kernel(errors: Any, g: Any) -> Any:
+def lovasz_kernel(x: Any, g: Any) -> Any:
     """The kernel for these arrays, or None (the caller's array-API composition): while
     dynamo traces, for dtypes without an integer twin, or when a gradient with respect
     to ``g`` is asked for (the weights here are constants)."""
-    if torch.compiler.is_compiling() or errors.dtype not in _INT or g.requires_grad:
+    if torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad:
         return None
     return lovasz_extension
 
 
-def lovasz_extension(xp: Any, errors: Any, g: Any, valid: Any, hinge: bool) -> Any:
-    """Lovasz extension per row, (B, K, L) -> (B, K); see ``_lovasz._lovasz``."""
-    return LovaszExtension.apply(errors, g, valid, hinge)[0]
+def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> Any:
+    """Lovasz extension of each row ``x[b, k]`` (flattened), (B, K, ...) -> (B, K); with
+    ``probs``, ``x`` holds probabilities and ``g`` bool, and the errors are
+    ``|g - x|``."""
+    return LovaszExtension.apply(x, g, valid, hinge, probs)[0]
 
 
 def _sorted_weights(g_sorted: Any, g_total: Any, n_valid: Any | None) -> Any:
@@ -74,100 +76,132 @@ def _contrib(e: Any, v: Any, hinge: bool) -> Any:
     return e if keep is None else torch.where(keep, e, 0)
 
 
-def _vectorised(errors: Any, g: Any, valid: Any, hinge: bool) -> tuple[Any, Any]:
+def _vectorised(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any, Any]:
     """Every row at once with out-of-place ops (any device, any transform): a stable
     descending float sort of the counted errors (ignored pixels keyed -1)."""
+    n, k = x.shape[:2]
+    errors = (torch.where(g, 1 - x, x) if probs else x).reshape(n, k, -1)
+    g = g.expand(x.shape).reshape(n, k, -1)
+    valid = None if valid is None else valid.expand(x.shape).reshape(n, k, -1)
     contrib = _contrib(errors, valid, hinge)
     key = contrib if valid is None else torch.where(valid, contrib, -1)
     e_sorted, perm = torch.sort(key, dim=-1, descending=True, stable=True)
     if valid is not None:
         e_sorted = torch.clamp(e_sorted, min=0)  # ignored: 0 (keeps NaN)
-    g_sorted = torch.gather(g, -1, perm)
-    n_valid = None if valid is None else valid.sum(dim=-1, keepdim=True, dtype=g.dtype)
-    w = _sorted_weights(g_sorted, g.sum(dim=-1, keepdim=True), n_valid)
+    g_sorted = torch.gather(g, -1, perm).to(x.dtype)
+    n_valid = None if valid is None else valid.sum(dim=-1, keepdim=True, dtype=x.dtype)
+    w = _sorted_weights(g_sorted, g.sum(dim=-1, keepdim=True, dtype=x.dtype), n_valid)
     losses = (e_sorted * w).sum(dim=-1)
     if hinge:  # relu: no gradient where the error is <= 0 (NaN kept)
         w = torch.where(e_sorted <= 0, 0, w)
     weights = torch.zeros_like(w).scatter(-1, perm, w)
-    return losses, weights
+    if probs:  # d|g - p| / dp = -1 where g, else 1
+        weights = torch.where(g, -weights, weights)
+    return losses, weights.reshape(x.shape)
 
 
-def _by_rows(errors: Any, g: Any, valid: Any, hinge: bool) -> tuple[Any, Any]:
+def _by_rows(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any, Any]:
     """CPU, plain tensors: one integer radix sort per row; the weights are computed on
     the counted prefix of the sorted row only (past it they are 0), and every temporary
-    is row-sized."""
-    n, k, length = errors.shape
-    errors = errors.contiguous()
-    itype = _INT[errors.dtype]
+    is row-sized (also the errors, with ``probs``)."""
+    n, k = x.shape[:2]
+    length = x[0, 0].numel()
+    itype = _INT[x.dtype]
     mask = _MASK[itype]
     top = mask - 1  # key of error 0; ignored pixels get top + 1
     # the counted pixels are the keys below `top` (hinge: error > 0 or NaN), or up to it
     bound = torch.tensor(top if hinge else top + 1, dtype=itype)
-    seen = torch.arange(1, length + 1, dtype=errors.dtype)
-    g_total = g.sum(dim=-1)
-    losses = errors.new_zeros((n, k))
-    weights = torch.empty_like(errors)
+    seen = torch.arange(1, length + 1, dtype=x.dtype)
+    g_total = g.sum(dim=tuple(range(2, g.ndim)), dtype=x.dtype)
+    losses = x.new_zeros((n, k))
+    weights = torch.empty_like(x)  # x's layout (strides): the gradient's
     for b in range(n):
         for c in range(k):
-            e, out = errors[b, c], weights[b, c]
+            gr = g[b, c].reshape(-1)
+            e = torch.where(gr, 1 - x[b, c].reshape(-1), x[b, c].reshape(-1)) if probs else (
+                x[b, c].reshape(-1))
             key = e.view(itype) & mask  # |e| bits: -0.0 and 0.0 alike
             if hinge:
                 key.masked_fill_(e <= 0, 0)
+            del e
             key.neg_().add_(top)
             if valid is not None:
-                key.masked_fill_(~valid[b, c], top + 1)
+                key.masked_fill_(~valid[b, c].reshape(-1), top + 1)
             sorted_key, perm = torch.sort(key, stable=True)
             del key
             m = int(torch.searchsorted(sorted_key, bound))
-            out.zero_()
-            if m == 0:
-                continue
-            perm = perm[:m]
-            # J_k = seen_k / (G + seen_k - cumsum(g)_k); union >= seen_k >= 1 here
-            jac = torch.cumsum(g[b, c][perm], dim=0)
-            torch.sub(seen[:m], jac, out=jac).add_(g_total[b, c])
-            torch.div(seen[:m], jac, out=jac)
-            w = torch.empty_like(jac)
-            w[0] = jac[0]
-            torch.sub(jac[1:], jac[:-1], out=w[1:])
-            del jac
-            e_sorted = sorted_key[:m].neg_().add_(top).view(errors.dtype)
-            losses[b, c] = torch.dot(e_sorted, w)
-            out.scatter_(0, perm, w)
-            del sorted_key, perm, w, e_sorted
+            out = weights[b, c]
+            flat = out.view(-1) if out.is_contiguous() else torch.empty(length, dtype=x.dtype)
+            flat.zero_()
+            if m > 0:
+                perm = perm[:m]
+                # J_k = seen_k / (G + seen_k - cumsum(g)_k); union >= seen_k >= 1 here
+                jac = torch.cumsum(gr[perm], dim=0, dtype=x.dtype)
+                torch.sub(seen[:m], jac, out=jac).add_(g_total[b, c])
+                torch.div(seen[:m], jac, out=jac)
+                w = torch.empty_like(jac)
+                w[0] = jac[0]
+                torch.sub(jac[1:], jac[:-1], out=w[1:])
+                del jac
+                e_sorted = sorted_key[:m].neg_().add_(top).view(x.dtype)
+                losses[b, c] = torch.dot(e_sorted, w)
+                if probs:  # d|g - p| / dp = -1 where g, else 1
+                    w = torch.where(gr[perm], -w, w)
+                flat.scatter_(0, perm, w)
+                del e_sorted, w
+            if flat.data_ptr() != out.data_ptr():
+                out.copy_(flat.view(out.shape))
+            del sorted_key, perm, flat
     return losses, weights
 
 
-def _forward(errors: Any, g: Any, valid: Any, hinge: bool) -> tuple[Any, Any]:
-    rows = (not _transformed(errors, g, valid) and errors.device.type == "cpu"
-            and errors.shape[-1] >= ROW_LOOP_MIN)
+def _forward(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any, Any]:
+    if valid is not None:
+        valid = valid.expand(x.shape)  # a view
+    rows = (not _transformed(x, g, valid) and x.device.type == "cpu"
+            and x[0, 0].numel() >= ROW_LOOP_MIN)
     if rows:
-        return _by_rows(errors, g, valid, hinge)
-    return _vectorised(errors, g, valid, hinge)
+        return _by_rows(x, g, valid, hinge, probs)
+    return _vectorised(x, g, valid, hinge, probs)
 
 
 class LovaszExtension(torch.autograd.Function):
-    """``(losses, weights)`` of (B, K, L) errors: ``losses`` (B, K), and the gradient of
-    each row's loss with respect to its errors (B, K, L), a non-differentiable output
-    the backward pass multiplies by the incoming gradient."""
+    """``(losses, weights)``: ``losses`` (B, K) and the gradient of each row's loss with
+    respect to ``x`` (x's shape), a non-differentiable output the backward pass
+    multiplies by the incoming gradient."""
 
     generate_vmap_rule = True
 
     @staticmethod
-    def forward(errors, g, valid, hinge):  # type: ignore[override]
+    def forward(x, g, valid, hinge, probs):  # type: ignore[override]
         with torch.no_grad():
-            return _forward(errors, g, valid, hinge)
+            return _forward(x, g, valid, hinge, probs)
 
     @staticmethod
     def setup_context(ctx, inputs, output):  # type: ignore[override]
+        x, g, valid, hinge, probs = inputs
+        # the inputs, to recompute the weights where they were consumed (a second
+        # backward: retain_graph=True, gradcheck) or for a transform; with probs, x is
+        # the softmax output its own backward keeps anyway
+        ctx.save_for_backward(x, g, valid)
         ctx.mark_non_differentiable(output[1])
-        ctx.save_for_backward(output[1])
         ctx.set_materialize_grads(False)
+        ctx.hinge, ctx.probs = hinge, probs
+        # kept outside autograd's version tracking: the lean backward overwrites them
+        ctx.weights = None if _transformed(x, g, valid) else output[1]
 
     @staticmethod
     def backward(ctx, g_losses, _g_weights):  # type: ignore[override]
-        (weights,) = ctx.saved_tensors
+        x, g, valid = ctx.saved_tensors
         if g_losses is None:
-            return None, None, None, None
+            return None, None, None, None, None
+        scale = g_losses.reshape(g_losses.shape + (1,) * (x.ndim - 2))
+        weights = ctx.weights
+        if weights is not None and _lean(weights, g_losses):
+            ctx.weights = None  # the weights become the gradient
+            return weights.mul_(scale), None, None, None, None
+        if weights is None:
+            with torch.no_grad():
+                weights = _forward(x, g, valid, ctx.hinge, ctx.probs)[1]
         # differentiable in g_losses (double backward); the weights are constants
-        return weights * g_losses.unsqueeze(-1), None, None, None
+        return weights * scale, None, None, None, None
