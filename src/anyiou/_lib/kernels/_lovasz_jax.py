@@ -87,8 +87,14 @@ def _weights(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any,
     losses = jnp.sum(e_sorted * w, axis=2)
     if probs:  # d|g - p| / dp = -1 where g, else 1
         w = jnp.where(g_sorted > 0, -w, w)
-    rows = (jnp.arange(n)[:, None, None], jnp.arange(k)[None, :, None])
-    weights = jnp.zeros_like(w).at[rows[0], rows[1], perm].set(w, unique_indices=True)
+    if n * k * length < 2**31:  # one flat scatter: a single int32 index array
+        flat = (perm + lax.broadcasted_iota(jnp.int32, perm.shape, 1) * length
+                + lax.broadcasted_iota(jnp.int32, perm.shape, 0) * (k * length))
+        weights = jnp.zeros(w.size, w.dtype).at[flat.reshape(-1)].set(
+            w.reshape(-1), unique_indices=True)
+    else:
+        rows = (jnp.arange(n)[:, None, None], jnp.arange(k)[None, :, None])
+        weights = jnp.zeros_like(w).at[rows[0], rows[1], perm].set(w, unique_indices=True)
     return losses, weights.reshape(x.shape)
 
 
