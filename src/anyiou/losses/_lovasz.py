@@ -112,7 +112,14 @@ class LovaszLoss:
     * bool targets work, also with ``ignore_index`` (smp fails on ``1 - bool_tensor``).
 
     The sort runs along the flattened pixels; on Dask that axis is rechunked into a
-    single chunk (``argsort`` needs the whole row).
+    single chunk (``argsort`` needs the whole row). On torch and JAX a fused kernel
+    sorts each row once on an integer key and scatters the weights back once (about
+    the time of one ``torch.sort`` / ``jnp.sort`` of the errors).
+
+    Where errors tie, the value does not depend on their order but the gradient does;
+    every backend uses one order: decreasing error, equal errors in increasing position
+    along the flattened row (samples, then pixels), hinge errors at or below 0 tied at
+    0, ignored pixels last.
 
     Examples
     --------

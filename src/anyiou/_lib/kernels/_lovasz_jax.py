@@ -80,8 +80,9 @@ def _weights(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any,
     # J_k = k / (G + k - cumsum(g)_k) on the counted prefix, where k counts the valid
     # pixels seen; the union is >= k >= 1 (g <= 1)
     seen = jnp.arange(1, length + 1, dtype=x.dtype)
-    g_total = jnp.sum(gr, axis=2, keepdims=True, dtype=x.dtype)
-    jac = seen / (g_total + (seen - jnp.cumsum(g_sorted, axis=2)))
+    fg_seen = jnp.cumsum(g_sorted, axis=2)
+    g_total = fg_seen[..., -1:]  # ignored pixels have g = 0
+    jac = seen / (g_total + (seen - fg_seen))
     w = jnp.diff(jac, axis=2, prepend=jnp.zeros_like(jac[..., :1]))
     w = jnp.where(counted, w, 0)
     losses = jnp.sum(e_sorted * w, axis=2)

@@ -31,7 +31,7 @@ from ._torch import _lean, _transformed
 __all__ = ["LovaszExtension", "lovasz_kernel"]
 
 #: rows at least this long on CPU are sorted one at a time with an integer key
-ROW_LOOP_MIN = 1 << 16
+ROW_LOOP_MIN = 1 << 14
 
 _INT = {torch.float32: torch.int32, torch.float64: torch.int64}
 _MASK = {torch.int32: 0x7FFFFFFF, torch.int64: 0x7FFFFFFFFFFFFFFF}  # drops the sign bit
