@@ -10,7 +10,9 @@ The sort key is an integer: a non-negative float orders like its bit pattern, so
 ``TOP - bits(max(e, 0))`` sorts ascending in the wanted order (ignored pixels get
 ``TOP + 1``). One `lax.sort` of two operands (the key and the positions) gives the
 sorted errors, decoded from the key, and the permutation; the ground truth is gathered
-once. The loss of a row is ``sum_i e_i w_i`` with the weights ``w`` constant between
+once. Long rows are sorted one after the other (`lax.map`, each row sliced inside the
+loop), so the sort's temporaries are row-sized and the weights are the one errors-sized
+array. The loss of a row is ``sum_i e_i w_i`` with the weights ``w`` constant between
 ties, so the rule's tangent is ``sum_i w_i de_i``: linear in the tangent with a
 coefficient computed once, which reverse mode transposes into ``w * ct`` (one
 errors-sized residual). The function returns the weights as a second output (tangent
@@ -22,6 +24,7 @@ targets (the weights depend on them) takes the array-API composition's derivativ
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import jax
@@ -29,6 +32,9 @@ import jax.numpy as jnp
 from jax import lax
 
 __all__ = ["lovasz_kernel"]
+
+#: rows at least this long are sorted one after the other (row-sized temporaries)
+ROW_MAP_MIN = 1 << 14
 
 _INT = {jnp.dtype(jnp.float32): jnp.int32, jnp.dtype(jnp.float64): jnp.int64}
 _MASK = {jnp.int32: 0x7FFFFFFF, jnp.int64: 0x7FFFFFFFFFFFFFFF}  # drops the sign bit
@@ -57,7 +63,28 @@ def _errors(x: Any, g: Any, probs: bool) -> Any:
 
 def _weights(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any, Any]:
     """``(losses, weights)``: the loss of each row and its gradient with respect to
-    ``x`` (x's shape)."""
+    ``x`` (x's shape), one row after the other (`lax.map`): the sort's temporaries are
+    row-sized."""
+    n, k = x.shape[:2]
+    if n * k == 1 or math.prod(x.shape[2:]) < ROW_MAP_MIN:
+        return _weights_of_rows(x, g, valid, hinge, probs)
+    def one(r: Any) -> Any:
+        # row r of (n, k), sliced inside the loop: x may be a transposed array (the
+        # classes of a channels-first batch), which is then never copied whole
+        b, c = r // k, r % k
+        row = [None if a is None else
+               lax.dynamic_index_in_dim(lax.dynamic_index_in_dim(a, b, 0, False), c, 0, False)
+               .reshape(1, 1, -1) for a in (x, g, valid)]
+        loss, w = _weights_of_rows(*row, hinge, probs)
+        return loss[0, 0], w[0, 0]
+
+    losses, weights = lax.map(one, jnp.arange(n * k))
+    return losses.reshape(n, k), weights.reshape(x.shape)
+
+
+def _weights_of_rows(x: Any, g: Any, valid: Any, hinge: bool, probs: bool
+                     ) -> tuple[Any, Any]:
+    """`_weights` of all rows at once."""
     n, k = x.shape[:2]
     e = _errors(x, g, probs)
     gr = g.reshape(n, k, -1)
