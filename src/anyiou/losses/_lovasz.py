@@ -277,13 +277,14 @@ def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
 def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> Any:
     """Lovasz extension of the Jaccard loss per row: (B, K, L) -> (B, K).
 
-    ``errors`` is float and ``g`` (ground truth in [0, 1], 0 at invalid pixels) float or
-    bool (0/1 ground truth),
-    ``valid`` bool, broadcastable to that shape, or None (every pixel valid). Invalid pixels get the
-    sort key ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums.
-    With them at the end, the count of valid pixels up to position k is
-    ``min(k, n_valid)``, and the background sum is that minus the foreground sum, so
-    only the errors and ``g`` are gathered. Intermediates are released as soon as they
+    ``errors`` is float, ``g`` (ground truth in [0, 1], 0 at invalid pixels) float or
+    bool, ``valid`` bool broadcastable to their shape or None (every pixel valid). The
+    torch and JAX kernels (`kernels.lovasz_kernel`) replace this composition; it is the
+    path of the other libraries and the reference. Invalid pixels get the sort key
+    ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums. With
+    them at the end, the count of valid pixels up to position k is ``min(k, n_valid)``,
+    and the background sum is that minus the foreground sum, so only the errors and
+    ``g`` are gathered. Intermediates are released as soon as they
     are used: the loss holds several (B, K, L) arrays at once.
     """
     dtype = errors.dtype
