@@ -68,8 +68,10 @@ def test_jax_paths_match_smp(backend, case: Case, one_by_one: bool, monkeypatch)
 
 
 @pytest.mark.only_backends("jax")
-def test_jax_row_map_under_vmap_and_forward_mode(backend, monkeypatch):
-    """The row-by-row path under vmap and jvp equals the pure composition."""
+@pytest.mark.parametrize("per_image", [True, False], ids=["per-image", "batch"])
+def test_jax_row_map_under_vmap_and_forward_mode(backend, per_image, monkeypatch):
+    """The row-by-row paths (per image; per class over the batch) under vmap and jvp
+    equal the pure composition."""
     import jax
 
     from anyiou._lib.kernels import _lovasz_jax
@@ -79,7 +81,7 @@ def test_jax_row_map_under_vmap_and_forward_mode(backend, monkeypatch):
     x = backend.asarray(rng.normal(size=(3, 2, 4, 5, 6)).astype(np.float32))
     y = backend.asarray(rng.integers(0, 4, (3, 2, 5, 6)))
     v = backend.asarray(rng.normal(size=(2, 4, 5, 6)).astype(np.float32))
-    loss = LovaszLoss("multiclass", per_image=True)
+    loss = LovaszLoss("multiclass", per_image=per_image)
 
     def both():
         return (jax.jit(jax.vmap(loss))(x, y),

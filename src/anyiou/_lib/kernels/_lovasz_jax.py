@@ -68,6 +68,7 @@ def _weights(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any,
     n, k = x.shape[:2]
     if n * k == 1 or math.prod(x.shape[2:]) < ROW_MAP_MIN:
         return _weights_of_rows(x, g, valid, hinge, probs)
+
     def one(r: Any) -> Any:
         # row r of (n, k), sliced inside the loop: x may be a transposed array (the
         # classes of a channels-first batch), which is then never copied whole
