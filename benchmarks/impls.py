@@ -55,6 +55,8 @@ class Bench:
 def impl_names(family: str, case: Case) -> list[str]:
     """Implementations of ``family`` measured on ``case``; the baseline comes first."""
     lovasz = ["anyiou-lovasz"] if case.lovasz else []
+    if family in ("torch", "jax") and case.lovasz:  # the Lovasz losses' floor: one sort
+        lovasz.append("sort")
     if family == "torch":
         smp_lovasz = ["smp-lovasz"] if case.lovasz else []
         return ["cross-entropy", "anyiou-jaccard", "anyiou-dice", *lovasz, "smp-jaccard",
@@ -113,6 +115,13 @@ def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
 
             def fn(logits, _y):
                 return F.binary_cross_entropy_with_logits(logits, yf)
+    elif impl == "sort":
+        errors = torch.from_numpy(lovasz_errors(case, inp))
+
+        def sort():  # values and indices, as the Lovasz losses need both
+            return torch.sort(errors, dim=-1, descending=True)
+
+        return Bench(sort, sort, basis_bytes=case.logits_bytes)
     elif impl.startswith("anyiou-"):
         fn = _anyiou_loss(impl, case.mode)
     elif impl.startswith("smp-"):
@@ -140,6 +149,20 @@ def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     return Bench(fwd, fb, basis_bytes=case.logits_bytes)
 
 
+def lovasz_errors(case: Case, inp: Inputs) -> np.ndarray:
+    """The errors the Lovasz losses sort, float32 (C, N * P): ``|onehot - softmax|`` per
+    class (multiclass), the hinge ``1 - z (2 t - 1)`` of all pixels and channels (1, .)."""
+    z = inp.logits
+    if case.mode == "multiclass":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        onehot = inp.target[:, None] == np.arange(case.c).reshape(1, -1, *[1] * len(case.spatial))
+        err = np.where(onehot, 1 - p, p)
+        return np.ascontiguousarray(np.moveaxis(err, 1, 0).reshape(case.c, -1), np.float32)
+    err = 1 - z * (2 * inp.target_float - 1)
+    return np.ascontiguousarray(err.reshape(1, -1), dtype=np.float32)
+
+
 def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     import jax
 
@@ -158,6 +181,13 @@ def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
 
             def fn(logits, labels):
                 return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+    elif impl == "sort":
+        import jax.numpy as jnp
+
+        errors = from_numpy(lovasz_errors(case, inp), "jax")
+        sort = jax.jit(lambda e: jnp.sort(e, axis=-1)).lower(errors).compile()
+        return Bench(lambda: sort(errors), lambda: sort(errors), sync=jax.block_until_ready,
+                     basis_bytes=case.logits_bytes)
     elif impl.startswith("anyiou-"):
         fn = _anyiou_loss(impl, case.mode)
     else:

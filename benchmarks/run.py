@@ -154,6 +154,12 @@ def rows_of(case: _cases.Case, measured: dict) -> list[dict]:
             theirs = base_res.get(key, {}).get("min_ms")
             row["ratio_min"] = mine / theirs if (mine and theirs) else None
             row["ratio_of"] = key
+            if impl == "anyiou-lovasz" and "sort" in results:  # its floor, in the same run
+                sort = results["sort"].get(key, {})
+                for mine_key, sort_key in (("median_ms", "sort_ratio"), ("min_ms",
+                                                                        "sort_ratio_min")):
+                    mine, theirs = res.get(key, {}).get(mine_key), sort.get(mine_key)
+                    row[sort_key] = mine / theirs if (mine and theirs) else None
             basis = res.get("basis_bytes") or 0
             mem = res.get("xla_extra_bytes", res.get("mem_bytes"))
             row["mem_bytes"] = mem

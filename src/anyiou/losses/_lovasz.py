@@ -112,7 +112,14 @@ class LovaszLoss:
     * bool targets work, also with ``ignore_index`` (smp fails on ``1 - bool_tensor``).
 
     The sort runs along the flattened pixels; on Dask that axis is rechunked into a
-    single chunk (``argsort`` needs the whole row).
+    single chunk (``argsort`` needs the whole row). On torch and JAX a fused kernel
+    sorts each row once on an integer key and scatters the weights back once (about
+    the time of one ``torch.sort`` / ``jnp.sort`` of the errors).
+
+    Where errors tie, the value does not depend on their order but the gradient does;
+    every backend uses one order: decreasing error, equal errors in increasing position
+    along the flattened row (samples, then pixels), hinge errors at or below 0 tied at
+    0, ignored pixels last.
 
     Examples
     --------
@@ -186,7 +193,11 @@ class LovaszLoss:
             t = xp.where(valid, t, xp.zeros_like(t))
         g = xp.astype(t, z.dtype)
         errors = 1.0 - z * (2.0 * g - 1.0)
-        losses = _lovasz(xp, errors, g, valid, hinge=True)  # (rows, 1)
+        native = kernels.lovasz_kernel(errors, g)
+        if native is not None:
+            losses = native(xp, errors, g, valid, hinge=True, probs=False)
+        else:
+            losses = _lovasz(xp, errors, g, valid, hinge=True)  # (rows, 1)
         return xp.mean(losses)
 
     # -- multiclass: Lovasz-softmax over present classes --------------------------------
@@ -208,23 +219,35 @@ class LovaszLoss:
             zero = xp.zeros((), dtype=z.dtype, device=dev)
             z = xp.where(xp.expand_dims(valid, axis=1), z, zero)
         p = kernels.softmax(xp, z, 1)  # smp applies it whatever from_logits says
-        if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
-            p = xp.reshape(move_axis(xp, p, 1, 0), (1, c, -1))
-            labels = xp.reshape(labels, (1, -1))
-            valid = None if valid is None else xp.reshape(valid, (1, -1))
-        labels = xp.expand_dims(labels, axis=1)  # (B, 1, L)
+        labels = xp.expand_dims(labels, axis=1)  # (N, 1, P)
         valid = None if valid is None else xp.expand_dims(valid, axis=1)
         classes = xp.reshape(xp.arange(c, dtype=index_dtype(xp, dev), device=dev), (1, c, 1))
+        if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
+            # the errors are computed on the (C, N, P) view of p: no transposed copy of p
+            p = move_axis(xp, p, 1, 0)
+            labels, classes = move_axis(xp, labels, 1, 0), move_axis(xp, classes, 1, 0)
+            valid = None if valid is None else move_axis(xp, valid, 1, 0)
         fg = xp.astype(labels, classes.dtype) == classes
         if valid is not None:
             fg = fg & valid
-            valid = xp.broadcast_to(valid, fg.shape)
-        g = xp.astype(fg, p.dtype)
-        # |g - p| for 0/1 g: autodiff keeps the bool mask, not a float (g - p)
-        errors = xp.where(fg, 1.0 - p, p)  # (B, C, L)
-        del fg
-        losses = _lovasz(xp, errors, g, valid, hinge=False)  # (B, C)
-        present = xp.astype(xp.sum(g, axis=-1) > 0, losses.dtype)
+        rows = n if self.per_image else 1
+        present = xp.any(xp.reshape(fg, (rows, c, -1)), axis=-1)  # (B, C)
+        native = kernels.lovasz_kernel(p, fg)
+        if native is not None:  # the errors |g - p| computed row by row in the kernel
+            if not self.per_image:  # (C, N, P) -> (1, C, N, P), views
+                p, fg = xp.expand_dims(p, axis=0), xp.expand_dims(fg, axis=0)
+                valid = None if valid is None else xp.expand_dims(valid, axis=0)
+            losses = native(xp, p, fg, valid, hinge=False, probs=True)
+        else:
+            # |g - p| for 0/1 g: autodiff keeps the bool mask, not a float (g - p)
+            errors = xp.where(fg, 1.0 - p, p)  # (B, C, L)
+            del p
+            if not self.per_image:
+                errors, fg = xp.reshape(errors, (1, c, -1)), xp.reshape(fg, (1, c, -1))
+                valid = None if valid is None else xp.reshape(valid, (1, 1, -1))
+            losses = _lovasz(xp, errors, fg, valid, hinge=False)  # (B, C)
+            del errors
+        present = xp.astype(present, losses.dtype)
         per_row = safe_divide(xp, xp.sum(losses * present, axis=-1), xp.sum(present, axis=-1))
         return xp.mean(per_row)
 
@@ -254,15 +277,18 @@ def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
 def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> Any:
     """Lovasz extension of the Jaccard loss per row: (B, K, L) -> (B, K).
 
-    ``errors`` and ``g`` (ground truth in [0, 1], 0 at invalid pixels) are float,
-    ``valid`` bool of the same shape or None (every pixel valid). Invalid pixels get the
-    sort key ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums.
-    With them at the end, the count of valid pixels up to position k is
-    ``min(k, n_valid)``, and the background sum is that minus the foreground sum, so
-    only the errors and ``g`` are gathered. Intermediates are released as soon as they
+    ``errors`` is float, ``g`` (ground truth in [0, 1], 0 at invalid pixels) float or
+    bool, ``valid`` bool broadcastable to their shape or None (every pixel valid). The
+    torch and JAX kernels (`kernels.lovasz_kernel`) replace this composition; it is the
+    path of the other libraries and the reference. Invalid pixels get the sort key
+    ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums. With
+    them at the end, the count of valid pixels up to position k is ``min(k, n_valid)``,
+    and the background sum is that minus the foreground sum, so only the errors and
+    ``g`` are gathered. Intermediates are released as soon as they
     are used: the loss holds several (B, K, L) arrays at once.
     """
     dtype = errors.dtype
+    g = xp.astype(g, dtype)
     dev = device_of(errors)
     length = errors.shape[-1]
     zero = xp.zeros((), dtype=dtype, device=dev)

@@ -40,6 +40,7 @@ __all__ = [
     "sigmoid_dense_stats",
     "softmax",
     "softmax_label_stats",
+    "lovasz_kernel",
     "sort_along_last",
     "take_labels",
     "value_range",
@@ -127,6 +128,23 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     ``arrays`` (the permutation is an integer array).
     """
     return _kernel(key, "sort_along_last")(xp, key, *arrays)
+
+
+def lovasz_kernel(errors: Any, g: Any) -> Callable[..., Any] | None:
+    """The backend's fused Lovasz extension for these arrays, else None (the caller's
+    array-API composition); called as ``kernel(xp, x, g, valid, hinge, probs)``, one loss
+    per row ``x[b, k]``: (B, K, ...) -> (B, K), ``valid`` broadcastable to ``x``; with
+    ``probs``, ``x`` holds probabilities, ``g`` is bool and the errors are ``|g - x|``.
+    Its module is imported on first use, like the backend modules."""
+    if not USE_NATIVE:
+        return None
+    if aac.is_torch_array(errors):
+        from . import _lovasz_torch as module
+    elif aac.is_jax_array(errors):
+        from . import _lovasz_jax as module
+    else:
+        return None
+    return module.lovasz_kernel(errors, g)
 
 
 # -- per-row histograms -----------------------------------------------------------------
