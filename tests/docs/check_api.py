@@ -7,7 +7,8 @@ mkdocstrings installs): ``python tests/docs/check_api.py``. For every name in th
 and ``**kwargs`` aside), in order, one per entry, each with a type, and a default given
 in the docstring (``{"a", "b"}`` choices default to their first value) must be the
 signature's. Every public object and public method needs a docstring whose first line is
-its summary. Exit status 1 lists the problems.
+its summary, and every exported object is rendered by docs/api.md. Exit status 1 lists
+the problems.
 """
 
 from __future__ import annotations
@@ -95,12 +96,23 @@ def _check_function(path: str, func: griffe.Function, problems: list[str], metho
             )
 
 
+def _documented(package: griffe.Module) -> set[str]:
+    """The canonical paths of the objects that docs/api.md renders (``::: a.b.c``)."""
+    paths = set()
+    for line in (ROOT / "docs" / "api.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("::: anyiou."):
+            obj = package[line.removeprefix("::: anyiou.").strip()]
+            paths.add((obj.final_target if obj.is_alias else obj).path)
+    return paths
+
+
 def check() -> list[str]:
     loader = griffe.GriffeLoader(search_paths=[str(ROOT / "src")], docstring_parser=griffe.Parser.numpy)
     loader.load("anyiou")
     loader.resolve_aliases(implicit=True, external=False)
     package = loader.modules_collection["anyiou"]
     problems: list[str] = []
+    documented = _documented(package)
     for module_path in MODULES:
         module = package if module_path == "anyiou" else package[module_path.removeprefix("anyiou.")]
         exported = module.exports or []
@@ -111,6 +123,8 @@ def check() -> list[str]:
             path = f"{module_path}.{name}"
             if target.is_module or name.startswith("__"):
                 continue
+            if target.path not in documented:
+                problems.append(f"{path}: not on docs/api.md (add a `::: {path}` entry)")
             if target.is_function:
                 _check_function(path, target, problems, method=False)
             elif target.is_class:

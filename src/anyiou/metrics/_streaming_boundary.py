@@ -14,24 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._lib._namespace import device_of, get_namespace, index_dtype
-from .._lib._options import (
-    MODES,
-    MULTICLASS_MODE,
-    check_choice,
-    check_ignore_index,
-    check_num_classes,
-    check_threshold,
-)
+from .._lib._namespace import get_namespace
+from .._lib._options import MULTICLASS_MODE
+from ._accumulator import CountsAccumulator
 from ._boundary import boundary_counts, check_dilation, reduce_boundary
-from ._reduce import check_average, check_confmat_zero_division
 
 __all__ = ["BoundaryIoU"]
 
-State = dict[str, Any]
 
-
-class BoundaryIoU:
+class BoundaryIoU(CountsAccumulator):
     """Streaming dataset-level Boundary IoU (see `boundary_iou`).
 
     Parameters
@@ -84,6 +75,8 @@ class BoundaryIoU:
     0.6
     """
 
+    _config_words = "num_classes, ignore_index, mode, threshold and band width"
+
     def __init__(
         self,
         num_classes: int,
@@ -97,28 +90,10 @@ class BoundaryIoU:
         dilation: int | None = None,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
-        self.num_classes = check_num_classes(num_classes)
-        self.ignore_index = check_ignore_index(ignore_index)
-        self.average = check_average(average)
-        self.zero_division = check_confmat_zero_division(zero_division)
-        self.mode = check_choice("mode", mode, MODES)
-        if self.mode == "binary" and self.num_classes != 1:
-            raise ValueError(
-                f"num_classes must be 1 in binary mode (one foreground channel); got "
-                f"{self.num_classes}"
-            )
-        self.threshold = check_threshold(
-            threshold, None if self.mode == MULTICLASS_MODE else self.num_classes
-        )
+        super().__init__(num_classes, ignore_index, average=average,
+                         zero_division=zero_division, mode=mode, threshold=threshold,
+                         sync=sync)
         self.dilation_ratio, self.dilation = check_dilation(dilation_ratio, dilation)
-        if sync is not None and not callable(sync):
-            raise TypeError(
-                f"sync must be a callable that sums an array over workers; got {sync!r}"
-            )
-        self.sync = sync
-        self._state: State | None = None
-
-    # -- pure functional core ---------------------------------------------------------
 
     @property
     def state_shape(self) -> tuple[int, int]:
@@ -126,18 +101,9 @@ class BoundaryIoU:
         return (3, self.num_classes)
 
     def _config(self) -> tuple:
-        return (self.num_classes, self.ignore_index, self.mode, self.threshold,
-                self.dilation_ratio, self.dilation)
+        return (*super()._config(), self.dilation_ratio, self.dilation)
 
-    def init_state(self, like: Any) -> State:
-        """A zero state in the library and on the device of the array ``like``."""
-        xp = get_namespace(like=like)
-        dev = device_of(like)
-        return {"counts": xp.zeros(self.state_shape, dtype=index_dtype(xp, dev), device=dev)}
-
-    def update_state(self, state: State | None, preds: Any, target: Any) -> State:
-        """Pure update: ``state`` plus the band counts of one batch (``None``: from zero).
-        jit-safe (the configuration is static)."""
+    def _batch(self, preds: Any, target: Any) -> Any:
         tp, fp, fn = boundary_counts(preds, target, self.num_classes, self.ignore_index,
                                      self.mode, self.threshold, self.dilation_ratio,
                                      self.dilation, per_image=False)
@@ -147,98 +113,14 @@ class BoundaryIoU:
                 f"num_classes={self.num_classes}"
             )
         xp = get_namespace(tp=tp)
-        new = xp.stack([tp[0, :], tp[0, :] + fp[0, :] + fn[0, :], tp[0, :] + fn[0, :]])
-        if state is None:
-            return {"counts": new}
-        old = self._checked(state)
-        xp = get_namespace(state=old, update=new)
-        return {"counts": old + xp.astype(new, old.dtype)}
+        return xp.stack([tp[0, :], tp[0, :] + fp[0, :] + fn[0, :], tp[0, :] + fn[0, :]])
 
-    def compute_state(self, state: State, average: str | None | object = ...) -> Any:
-        """Pure compute: the Boundary IoU of ``state`` (``average`` defaults to the
-        metric's); with ``sync``, of the counts summed over workers."""
-        counts = self._checked(state)
-        if self.sync is not None:
-            counts = self.sync(counts)
-        avg = self.average if average is ... else check_average(average)
-        xp = get_namespace(counts=counts)
+    def _score(self, xp: Any, counts: Any, average: str | None) -> Any:
         inter, union, target = counts[0, :], counts[1, :], counts[2, :]
         return reduce_boundary(xp, inter, union - target, target - inter,
-                               multilabel=self.mode != MULTICLASS_MODE, average=avg,
+                               multilabel=self.mode != MULTICLASS_MODE, average=average,
                                ignore_index=self.ignore_index,
                                zero_division=self.zero_division)
-
-    def _checked(self, state: Any) -> Any:
-        if not isinstance(state, dict) or "counts" not in state:
-            raise TypeError(
-                f"state must be a dict {{'counts': array}}; got {type(state).__name__}"
-            )
-        counts = state["counts"]
-        xp = get_namespace(**{"state['counts']": counts})
-        if tuple(counts.shape) != self.state_shape:
-            raise ValueError(
-                f"state['counts'] must have shape {self.state_shape}; got "
-                f"{tuple(counts.shape)}"
-            )
-        expected = index_dtype(xp, device_of(counts))
-        if counts.dtype != expected:
-            raise TypeError(
-                f"state['counts'] must hold integer counts of dtype {expected} (the dtype of "
-                f"init_state and update_state); got {counts.dtype}"
-            )
-        return counts
-
-    # -- stateful API -----------------------------------------------------------------
-
-    @property
-    def state(self) -> State | None:
-        """The accumulated counts ``{"counts": array}`` (None before the first update)."""
-        return self._state
-
-    def load_state(self, state: State) -> BoundaryIoU:
-        """Replace the state, e.g. by the sum of every process's state."""
-        self._state = {"counts": self._checked(state)}
-        return self
-
-    def update(self, preds: Any, target: Any) -> BoundaryIoU:
-        """Add one batch. Returns ``self``."""
-        self._state = self.update_state(self._state, preds, target)
-        return self
-
-    def compute(self) -> Any:
-        """Boundary IoU of everything seen so far, reduced with ``average``."""
-        if self._state is None:
-            raise RuntimeError("BoundaryIoU.compute() called before any update()")
-        return self.compute_state(self._state)
-
-    def per_class(self) -> Any:
-        """Per-class Boundary IoU, shape (C,)."""
-        if self._state is None:
-            raise RuntimeError("BoundaryIoU.per_class() called before any update()")
-        return self.compute_state(self._state, average="none")
-
-    def merge(self, other: BoundaryIoU) -> BoundaryIoU:
-        """Add the counts of another ``BoundaryIoU`` with the same configuration."""
-        if not isinstance(other, BoundaryIoU):
-            raise TypeError(f"other must be a BoundaryIoU; got {type(other).__name__}")
-        if self._config() != other._config():
-            raise ValueError(
-                "can only merge BoundaryIoU metrics with the same num_classes, ignore_index, "
-                f"mode, threshold and band width; got {self._config()} and {other._config()}"
-            )
-        if other._state is None:
-            return self
-        if self._state is None:
-            self._state = {"counts": other._state["counts"]}
-            return self
-        get_namespace(state=self._state["counts"], other=other._state["counts"])
-        self._state = {"counts": self._state["counts"] + other._state["counts"]}
-        return self
-
-    def reset(self) -> BoundaryIoU:
-        """Forget every update."""
-        self._state = None
-        return self
 
     def __repr__(self) -> str:
         width = (f"dilation={self.dilation}" if self.dilation is not None
