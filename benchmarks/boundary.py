@@ -166,6 +166,7 @@ def table(result: dict) -> str:
     threads = result.get("torch_threads") or "default"
     lines = [f"Boundary IoU, labels {tuple(result['shape'])}, C = {result['classes']} "
              f"(min of {result['repeats']} interleaved repeats; torch threads: {threads})",
+             "",
              "| library | confusion_matrix | boundary_iou | ratio (<= 5) | OpenCV loop | "
              "OpenCV / ours (> 1) | memory / label bytes (<= 4) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -82,7 +82,9 @@ def before_after_table(results: dict, markdown: bool) -> str:
     info = results["before"]
     title = (f"Before: the run of {info.get('date')}"
              + (f" (commit {info['commit']})" if info.get("commit") else "")
-             + f"; after: this run ({results['meta'].get('date')}).")
+             + f"; after: this run ({results['meta'].get('date')}"
+             + (f", commit {results['meta']['commit']}" if results["meta"].get("commit")
+                else "") + ").")
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(b) + " |" for b in body]
@@ -177,7 +179,7 @@ def scaling_table(points: Sequence[dict], axis: str, markdown: bool) -> str:
 # tests/docs/test_benchmarks_page.py renders them from the committed JSON and compares.
 
 BLOCKS = ("results", "checks", "summary", "before-after", "scaling-classes",
-          "scaling-pixels", "scaling-summary", "evaluate")
+          "scaling-pixels", "scaling-summary", "evaluate", "boundary")
 
 
 def results_stamp(meta: dict) -> str:
@@ -211,6 +213,9 @@ def _figures(rows: Sequence[dict], family: str, impls: Sequence[str]) -> str | N
     if not found:
         return None
     text = f"{_span([r['ratio'] for r in found])}"
+    sorts = [r["sort_ratio"] for r in found if r.get("sort_ratio") is not None]
+    if sorts:
+        text += f" ({_span(sorts)} one sort of its errors)"
     mems = [r["mem_x"] for r in found if r.get("mem_x") is not None]
     if mems:
         text += f" with {_span(mems)} the {found[0]['mem_basis']} in extra memory"
@@ -323,4 +328,8 @@ def render_page(text: str, results: dict) -> str:
         from .evaluate import markdown
 
         text = replace_block(text, "evaluate", markdown(results["evaluate"]))
+    if results.get("boundary"):
+        from .boundary import table
+
+        text = replace_block(text, "boundary", table(results["boundary"]))
     return text
