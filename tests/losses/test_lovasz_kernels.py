@@ -49,6 +49,31 @@ def test_torch_paths_match_smp(backend, case: Case, rows: bool, monkeypatch):
 
 
 @pytest.mark.only_backends("jax")
+@pytest.mark.parametrize("platform", ["cpu", "gpu"])
+def test_jax_rows_loop_on_the_cpu_only(backend, platform, monkeypatch):
+    """On an accelerator all rows are sorted in one launch: no device loop (``scan``,
+    ``while``) over the rows in the program, whatever the row length; on the CPU long rows are
+    sorted one after the other. The value is smp's either way."""
+    import jax
+
+    from anyiou._lib.kernels import _lovasz_jax
+
+    monkeypatch.setattr(_lovasz_jax, "ROW_MAP_MIN", 1)
+    monkeypatch.setattr(_lovasz_jax.jax, "default_backend", lambda: platform)
+    case = next(c for c in ROW_CASES if c.id == "mc")  # several rows: one per class
+    y_pred, y_true = case.make(seed=5)
+    loss = LovaszLoss(**case.smp_args)
+    t = backend.asarray(y_true)
+    program = str(jax.make_jaxpr(jax.value_and_grad(lambda p: loss(p, t)))(
+        backend.asarray(y_pred)))
+    looped = "scan[" in program or "while[" in program
+    assert looped == (platform == "cpu")
+    expected, _ = smp_value_and_grad("LovaszLoss", case.smp_args, y_pred, y_true)
+    value = jax.jit(lambda p: loss(p, t))(backend.asarray(y_pred))
+    np.testing.assert_allclose(np.asarray(value), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.only_backends("jax")
 @pytest.mark.parametrize("one_by_one", [True, False], ids=["row-map", "all-rows"])
 @pytest.mark.parametrize("case", ROW_CASES, ids=lambda c: c.id)
 def test_jax_paths_match_smp(backend, case: Case, one_by_one: bool, monkeypatch):

@@ -10,8 +10,9 @@ The sort key is an integer: a non-negative float orders like its bit pattern, so
 ``TOP - bits(max(e, 0))`` sorts ascending in the wanted order (ignored pixels get
 ``TOP + 1``). One `lax.sort` of two operands (the key and the positions) gives the
 sorted errors, decoded from the key, and the permutation; the ground truth is gathered
-once. Long rows are sorted one after the other (`lax.map`, each row sliced inside the
-loop), so the sort's temporaries are row-sized and the weights are the one errors-sized
+once. On the CPU, long rows are sorted one after the other (`lax.map`, each row sliced
+inside the loop), so the sort's temporaries are row-sized (an accelerator sorts all rows
+in one launch) and the weights are the one errors-sized
 array. The loss of a row is ``sum_i e_i w_i`` with the weights ``w`` constant between
 ties, so the rule's tangent is ``sum_i w_i de_i``: linear in the tangent with a
 coefficient computed once, which reverse mode transposes into ``w * ct`` (one
@@ -61,12 +62,19 @@ def _errors(x: Any, g: Any, probs: bool) -> Any:
     return e.reshape(n, k, -1)
 
 
+def _row_by_row(x: Any) -> bool:
+    """Sort the rows one after the other: long rows on the CPU, where row-sized
+    temporaries save memory and a batched sort is no faster. An accelerator sorts all
+    rows in one launch (a loop of rows would serialise them), whatever the size."""
+    return jax.default_backend() == "cpu" and math.prod(x.shape[2:]) >= ROW_MAP_MIN
+
+
 def _weights(x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> tuple[Any, Any]:
     """``(losses, weights)``: the loss of each row and its gradient with respect to
     ``x`` (x's shape), one row after the other (`lax.map`): the sort's temporaries are
     row-sized."""
     n, k = x.shape[:2]
-    if n * k == 1 or math.prod(x.shape[2:]) < ROW_MAP_MIN:
+    if n * k == 1 or not _row_by_row(x):
         return _weights_of_rows(x, g, valid, hinge, probs)
 
     def one(r: Any) -> Any:
