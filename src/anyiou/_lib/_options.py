@@ -21,6 +21,7 @@ __all__ = [
     "MULTILABEL_MODE",
     "SCORE_REDUCTIONS",
     "check_choice",
+    "check_sync",
     "check_class_axis",
     "check_class_weights",
     "check_class_weights_length",
@@ -92,6 +93,15 @@ def check_flag(name: str, value: Any) -> bool:
         raise TypeError(f"{name} must be True or False; got {value!r} of type "
                         f"{type(value).__name__}")
     return bool(value)
+
+
+def check_sync(sync: Any) -> Any:
+    """``sync``: None or a callable (a sum over workers); ``TypeError`` otherwise."""
+    if sync is not None and not callable(sync):
+        raise TypeError(
+            f"sync must be a callable that sums an array over workers; got {sync!r}"
+        )
+    return sync
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

@@ -21,6 +21,7 @@ from .._lib._options import (
     check_flag,
     check_ignore_index,
     check_nonnegative,
+    check_sync,
     refuse_torchscript,
 )
 from ._reduce import reduce_class_losses, tversky_score
@@ -70,10 +71,7 @@ class OverlapLoss:
         self.reduction = check_choice("reduction", reduction, LOSS_REDUCTIONS)
         self.empty = check_choice("empty", empty, EMPTY_RULES)
         self.class_axis = check_class_axis(class_axis)
-        if sync is not None and not callable(sync):
-            raise TypeError(
-                f"sync must be a callable that sums an array over workers; got {sync!r}"
-            )
+        check_sync(sync)
         if sync is not None and per_image:
             raise ValueError("sync sums batch statistics over workers; it needs per_image=False")
         self.sync = sync

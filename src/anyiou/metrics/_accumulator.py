@@ -21,6 +21,7 @@ from .._lib._options import (
     check_choice,
     check_ignore_index,
     check_num_classes,
+    check_sync,
     check_threshold,
 )
 from ._reduce import check_average, check_confmat_zero_division
@@ -65,10 +66,7 @@ class CountsAccumulator:
         self.threshold = check_threshold(
             threshold, None if self.mode == MULTICLASS_MODE else self.num_classes
         )
-        if sync is not None and not callable(sync):
-            raise TypeError(
-                f"sync must be a callable that sums an array over workers; got {sync!r}"
-            )
+        check_sync(sync)
         self.sync = sync
         self._state: State | None = None
 

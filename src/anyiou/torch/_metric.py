@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._lib._options import check_sync
 from ..metrics import MeanIoU as _CoreMeanIoU
 
 __all__ = ["MeanIoU"]
@@ -91,10 +92,7 @@ class MeanIoU(nn.Module):
             num_classes, ignore_index, average=average, zero_division=zero_division,
             mode=mode, threshold=threshold,
         )
-        if sync is not None and not callable(sync):
-            raise TypeError(
-                f"sync must be a callable that sums an array over workers; got {sync!r}"
-            )
+        check_sync(sync)
         self.sync = sync
         state = self.metric.init_state(torch.zeros(()))
         self.register_buffer("confmat", state["confmat"])
