@@ -28,7 +28,7 @@ BOXES = [
      "core"),
     ("stats", 0.50, 0.62, "losses/_statistics.py  overlap_statistics",
      "branches on the mode; (N, C) I, Sp, St", "core"),
-    ("checks", 0.86, 0.70, "_lib/_checks.py", "check_pair: shapes, dtypes", "checks"),
+    ("checks", 0.86, 0.70, "_lib/_checks.py", "check_loss_pair: shapes, dtypes", "checks"),
     ("values", 0.86, 0.54, "_lib/_values.py", "labels in range (eager only)", "checks"),
     ("router", 0.50, 0.44, "_lib/kernels/__init__.py  (router)",
      "softmax_label_stats: picks the module of y_pred's library", "kernels"),
@@ -37,7 +37,7 @@ BOXES = [
     ("numpy", 0.62, 0.25, "kernels/_numpy.py", "one-buffer softmax,\nweighted bincount", "kernels"),
     ("standard", 0.86, 0.25, "kernels/_standard.py", "pure array API\n(strict, Dask, fallback)",
      "kernels"),
-    ("reduce", 0.50, 0.07, "losses/_reduce.py",
+    ("reduce", 0.50, 0.07, "losses/_class_losses.py",
      "tversky_score -> 1 - score -> reduce_class_losses (0-d array)", "core"),
 ]
 ARROWS = [

@@ -7,13 +7,17 @@ mkdocstrings installs): ``python tests/docs/check_api.py``. For every name in th
 and ``**kwargs`` aside), in order, one per entry, each with a type, and a default given
 in the docstring (``{"a", "b"}`` choices default to their first value) must be the
 signature's. Every public object and public method needs a docstring whose first line is
-its summary, and every exported object is rendered by docs/api.md. Exit status 1 lists
-the problems.
+its summary, and every exported object is rendered by docs/api.md. A docstring without a
+Parameters section may refer to another public object's ("Parameters ... are those of
+`X`", written once per family): `X` must exist, and each parameter of the signature must
+be in X's Parameters section (with the same default, where X gives one) or be named in
+the docstring's own text as ````name````. Exit status 1 lists the problems.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -28,6 +32,9 @@ MODULES = (
     "anyiou.torch",
     "anyiou.keras",
 )
+
+# "Parameters and returns are those of `iou_score`", "Other parameters, ... are those of `X`"
+REFERENCE = re.compile(r"parameters[^.`]*(?:``[^`]*``[^.`]*)* are those of `([^`]+)`", re.I)
 
 
 def _norm(value: object) -> object:
@@ -75,7 +82,10 @@ def _check_function(path: str, func: griffe.Function, problems: list[str], metho
         p for s in sections if s.kind.value == "parameters" for p in s.value
     ]
     if not documented:
-        return  # no Parameters section: the rendered signature carries types and defaults
+        # no Parameters section: the rendered signature carries types and defaults; a
+        # reference to another object's section must cover the signature
+        _check_reference(path, func, sig, problems)
+        return
     names = [p.name for p in documented]
     defaults = {p.name for p in sig if p.default is not None}
     for entry in _grouped_entries(func.docstring.value):
@@ -93,6 +103,69 @@ def _check_function(path: str, func: griffe.Function, problems: list[str], metho
         if doc.value is not None and _norm(doc.value) != _norm(real.default):
             problems.append(
                 f"{path}({doc.name}): docstring default {doc.value!s} != signature {real.default!s}"
+            )
+
+
+def _parameters_section(obj: griffe.Object) -> list:
+    if obj.docstring is None:
+        return []
+    sections = obj.docstring.parse("numpy")
+    return [p for s in sections if s.kind.value == "parameters" for p in s.value]
+
+
+def _resolve(func: griffe.Object, name: str) -> griffe.Object | None:
+    """``name`` as a reader finds it: a full ``anyiou.`` path, or a name of the module, of
+    its public package or of ``anyiou``."""
+    package = func.package
+    module = func.module if func.module is not None else package
+    candidates = [name.removeprefix("anyiou.")] if name.startswith("anyiou.") else []
+    for scope in (module, module.parent, package):
+        if scope is not None and scope is not package:
+            candidates.append(f"{scope.path.removeprefix('anyiou.')}.{name}")
+    candidates.append(name)
+    for candidate in candidates:
+        try:
+            obj = package[candidate]
+        except KeyError:
+            continue
+        return obj.final_target if obj.is_alias else obj
+    return None
+
+
+def _check_reference(path: str, func: griffe.Function, sig: list, problems: list[str]) -> None:
+    """Follow "Parameters ... are those of `X`" (X may refer on) to a Parameters section."""
+    text, obj, documented = func.docstring.value, func, {}
+    for _ in range(4):
+        match = REFERENCE.search(obj.docstring.value)
+        if match is None:
+            break
+        target = _resolve(obj, match[1])
+        if target is None or target.docstring is None:
+            problems.append(f"{path}: refers to the parameters of unknown `{match[1]}`")
+            return
+        documented = {p.name: p for p in _parameters_section(target)}
+        if documented:
+            break
+        text += target.docstring.value  # the parameters its own text names count too
+        obj = target
+    if match is None and obj is func:
+        return  # no reference: the rendered signature carries types and defaults
+    if not documented:
+        problems.append(f"{path}: its reference leads to no Parameters section")
+        return
+    for real in sig:
+        doc = documented.get(real.name)
+        own = f"``{real.name}``" in text
+        if doc is None and not own:
+            problems.append(
+                f"{path}({real.name}): neither in `{match[1]}`'s Parameters nor named here"
+            )
+        elif doc is not None and not own and doc.value is not None and (
+            _norm(doc.value) != _norm(real.default)
+        ):
+            problems.append(
+                f"{path}({real.name}): `{match[1]}`'s default {doc.value!s} != signature "
+                f"{real.default!s}"
             )
 
 
@@ -133,7 +206,10 @@ def check() -> list[str]:
                     continue
                 init = target.all_members.get("__init__")
                 if init is not None and init.is_function:
-                    fake = griffe.Function("__init__", parameters=init.parameters, docstring=target.docstring)
+                    fake = griffe.Function(
+                        "__init__", parameters=init.parameters, docstring=target.docstring,
+                        parent=target.parent,
+                    )
                     _check_function(path, fake, problems, method=False)
                 for member_name, member in target.members.items():
                     if member_name.startswith("_") or member.is_alias:

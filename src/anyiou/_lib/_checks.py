@@ -22,7 +22,7 @@ __all__ = [
     "check_confmat",
     "check_label_metric_pair",
     "check_mask_metric_pair",
-    "check_pair",
+    "check_loss_pair",
     "check_stats_shapes",
 ]
 
@@ -61,7 +61,7 @@ def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name
         )
 
 
-def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) -> int | None:
+def check_loss_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) -> int | None:
     """Check dtypes and shapes of a loss's (y_pred, y_true) pair for ``mode``.
 
     Returns the class axis of ``y_pred`` as a non-negative int in multiclass and

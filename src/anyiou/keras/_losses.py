@@ -158,47 +158,8 @@ class JaccardLoss(_OverlapKerasLoss):
 class DiceLoss(_OverlapKerasLoss):
     """Soft Dice loss (`anyiou.DiceLoss`) as a ``keras.losses.Loss``.
 
-    Parameters
-    ----------
-    mode : str
-        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.DiceLoss`.
-    classes : sequence of int, optional
-        Channels that enter the average (default: all).
-    log_loss : bool, default False
-        Return ``-log(score)`` instead of ``1 - score``.
-    from_logits : bool, default True
-        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
-    smooth : float, default 0.0
-        Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...).
-    eps : float, default 1e-7
-        Lower bound of the denominator.
-    class_weights : sequence of float, optional
-        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
-    per_image : bool, default False
-        False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
-        as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
-        ``sample_weight`` then reduce.
-    empty : str, default "zero"
-        One of ``"zero"``, ``"exclude"``.
-        As in `anyiou.DiceLoss`.
-    class_axis : int, default -1
-        Channels-last, as Keras models produce; ``1`` for channels-first.
-    reduction : str or None
-        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
-        what ``call`` returns.
-    name : str
-        Keras' name of the loss.
-    dtype : str, optional
-        Keras' dtype policy of the loss.
-
-    Notes
-    -----
-    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
-    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
-    Keras distribution the loss sees the global batch. See the Keras page of the docs
-    for how the two reductions relate.
+    Parameters and notes are those of `anyiou.keras.JaccardLoss` (``name`` defaults to
+    ``"dice_loss"``); the formula is `anyiou.DiceLoss`'s.
     """
 
     def __init__(
@@ -231,53 +192,10 @@ class DiceLoss(_OverlapKerasLoss):
 class TverskyLoss(_OverlapKerasLoss):
     """Tversky / focal Tversky loss (`anyiou.TverskyLoss`) as a ``keras.losses.Loss``.
 
-    Parameters
-    ----------
-    mode : str
-        ``"binary"``, ``"multiclass"`` or ``"multilabel"``, as in `anyiou.TverskyLoss`.
-    classes : sequence of int, optional
-        Channels that enter the average (default: all).
-    log_loss : bool, default False
-        Return ``-log(score)`` instead of ``1 - score``.
-    from_logits : bool, default True
-        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
-    smooth : float, default 0.0
-        Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...).
-    eps : float, default 1e-7
-        Lower bound of the denominator.
-    alpha : float, default 0.5
-        Weight of false positives.
-    beta : float, default 0.5
-        Weight of false negatives.
-    gamma : float, default 1.0
-        Focal exponent applied to the reduced loss.
-    class_weights : sequence of float, optional
-        One non-negative weight per class: the mean becomes ``sum(w * l) / sum(w)``.
-    per_image : bool, default False
-        False: ``call`` returns the batch's loss, 0-d (statistics summed over the batch,
-        as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
-        ``sample_weight`` then reduce.
-    empty : str, default "zero"
-        One of ``"zero"``, ``"exclude"``.
-        As in `anyiou.TverskyLoss`.
-    class_axis : int, default -1
-        Channels-last, as Keras models produce; ``1`` for channels-first.
-    reduction : str or None
-        Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
-        what ``call`` returns.
-    name : str
-        Keras' name of the loss.
-    dtype : str, optional
-        Keras' dtype policy of the loss.
-
-    Notes
-    -----
-    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
-    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
-    Keras distribution the loss sees the global batch. See the Keras page of the docs
-    for how the two reductions relate.
+    Parameters and notes are those of `anyiou.keras.JaccardLoss` (``name`` defaults to
+    ``"tversky_loss"``), with ``alpha``, ``beta`` and ``gamma`` of `anyiou.TverskyLoss`
+    after ``eps``: the weight of false positives (float, default 0.5), of false negatives
+    (float, default 0.5) and the focal exponent (float, default 1.0).
     """
 
     def __init__(

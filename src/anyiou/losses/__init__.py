@@ -1,10 +1,10 @@
 """IoU-family losses: classes, pure functions (optax style) and smp-compatible scores."""
 
 from ._dice import DiceLoss
-from ._functional import soft_dice_score, soft_jaccard_score, soft_tversky_score
-from ._functions import dice_loss, jaccard_loss, lovasz_loss, tversky_loss
 from ._jaccard import JaccardLoss
+from ._loss_functions import dice_loss, jaccard_loss, lovasz_loss, tversky_loss
 from ._lovasz import LovaszLoss
+from ._soft_scores import soft_dice_score, soft_jaccard_score, soft_tversky_score
 from ._tversky import TverskyLoss
 
 __all__ = [

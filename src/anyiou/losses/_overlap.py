@@ -24,7 +24,7 @@ from .._lib._options import (
     check_sync,
     refuse_torchscript,
 )
-from ._reduce import reduce_class_losses, tversky_score
+from ._class_losses import reduce_class_losses, tversky_score
 from ._statistics import OverlapStats, overlap_statistics
 
 __all__ = ["OverlapLoss"]

@@ -26,7 +26,7 @@ import math
 from typing import Any, NamedTuple
 
 from .._lib import kernels
-from .._lib._checks import check_pair
+from .._lib._checks import check_loss_pair
 from .._lib._namespace import (
     accumulation_dtype,
     device_of,
@@ -81,7 +81,7 @@ def overlap_statistics(
     flattened spatial size, ``y_true`` to (N, P) labels (multiclass) or (N, C, P)
     targets (binary: C = 1).
     """
-    axis = check_pair(xp, y_pred, y_true, mode, class_axis)
+    axis = check_loss_pair(xp, y_pred, y_true, mode, class_axis)
     n = y_pred.shape[0]
     if n == 0:  # empty batch: no statistics; stay connected to y_pred for autodiff
         acc = accumulation_dtype(xp, y_pred.dtype)

@@ -28,42 +28,10 @@ class TverskyLoss(OverlapLoss):
     Keras (before keras-team/keras#23333, 2026) applied ``alpha`` to false negatives and
     ``beta`` to false positives; to reproduce such numbers swap the two.
 
-    Parameters
-    ----------
-    mode : str
-        ``"binary"``, ``"multiclass"`` or ``"multilabel"``; see `JaccardLoss`.
-    classes : sequence of int, optional
-        Channels that enter the average (default: all), as in `JaccardLoss`.
-    log_loss : bool, default False
-        Return ``-log(T)`` instead of ``1 - T``.
-    from_logits : bool, default True
-        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
-    smooth : float, default 0.0
-        Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels, as in `JaccardLoss`.
-    eps : float, default 1e-7
-        Lower bound of the denominator.
-    alpha : float, default 0.5
-        Weight of false positives.
-    beta : float, default 0.5
-        Weight of false negatives.
-    gamma : float, default 1.0
-        Focal exponent applied to the reduced loss.
-    class_weights : sequence of float, optional
-        One non-negative weight per class, as in `JaccardLoss`.
-    per_image : bool, default False
-        Statistics per sample, then the mean of the (N, C) losses.
-    reduction : str
-        One of ``"mean"``, ``"sum"``, ``"none"``.
-        How the per-class losses are reduced, as in `JaccardLoss`.
-    empty : str
-        One of ``"zero"``, ``"exclude"``.
-        Classes without target pixels, as in `JaccardLoss`.
-    class_axis : int, default 1
-        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
-    sync : callable, optional
-        All-reduce of the (3, C) statistics for distributed training, as in `JaccardLoss`.
+    Parameters, shapes and output are those of `JaccardLoss`, with three more after
+    ``eps`` (positional, as in smp): ``alpha`` (float, default 0.5), the weight of false
+    positives; ``beta`` (float, default 0.5), the weight of false negatives; ``gamma``
+    (float, default 1.0), the focal exponent applied to the reduced loss.
 
     Examples
     --------

@@ -12,6 +12,7 @@ Keras, sklearn and MONAI numbers):
 """
 
 from ._boundary import boundary_iou
+from ._boundary_iou_metric import BoundaryIoU
 from ._confusion import (
     confusion_matrix,
     dice_from_confusion_matrix,
@@ -20,29 +21,26 @@ from ._confusion import (
     jaccard_index,
 )
 from ._counts import get_stats
-from ._rates import (
+from ._mean_iou_metric import MeanIoU
+from ._score_functions import (
+    accuracy,
+    balanced_accuracy,
+    f1_score,
     false_discovery_rate,
     false_negative_rate,
     false_omission_rate,
     false_positive_rate,
+    fbeta_score,
+    iou_score,
     negative_likelihood_ratio,
     negative_predictive_value,
     positive_likelihood_ratio,
     positive_predictive_value,
     precision,
-)
-from ._scores import (
-    accuracy,
-    balanced_accuracy,
-    f1_score,
-    fbeta_score,
-    iou_score,
     recall,
     sensitivity,
     specificity,
 )
-from ._streaming import MeanIoU
-from ._streaming_boundary import BoundaryIoU
 
 __all__ = [
     "BoundaryIoU",

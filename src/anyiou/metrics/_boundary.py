@@ -43,13 +43,13 @@ from .._lib._values import (
     index_labels,
     label_range,
 )
+from ._averaging import check_average, check_confmat_zero_division, reduce_overlap
 from ._boundary_options import (
     check_dilation,
     check_spatial,
     resolve_dilation,
 )
 from ._counts import binary_counts, binary_masks
-from ._reduce import check_average, check_confmat_zero_division, reduce_overlap
 
 __all__ = [
     "boundary_counts",

@@ -19,8 +19,8 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
+from ._averaging import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 from ._counts import binary_counts, binary_masks, multiclass_histogram
-from ._reduce import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 
 __all__ = [
     "confusion_matrix",

@@ -1,7 +1,7 @@
 """Elementwise formulas of the smp-style scores, from float ``tp, fp, fn, tn``.
 
 smp's formulas, with IEEE results (0/0 = NaN, x/0 = +-inf) but no NumPy warnings; the
-reduction (`anyiou.metrics._reduce.compute_score`) then replaces NaN by
+reduction (`anyiou.metrics._averaging.compute_score`) then replaces NaN by
 ``zero_division``. Each takes ``(xp, tp, fp, fn, tn)`` and returns an array of their
 broadcast shape.
 """

@@ -61,8 +61,8 @@ class _LossModule(nn.Module):
 class JaccardLoss(_LossModule):
     """Soft Jaccard (IoU) loss as a ``torch.nn.Module``; a drop-in for smp 0.6.0's.
 
-    The arguments, formula, shapes and outputs are those of `anyiou.JaccardLoss`:
-    smp's positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
+    Parameters, formula, shapes and outputs are those of `anyiou.JaccardLoss`: smp's
+    positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
     class_weights``, then keyword-only ``per_image, reduction, empty, class_axis, sync``.
     ``forward(y_pred, y_true)`` returns a tensor on ``y_pred``'s device.
 
@@ -105,8 +105,8 @@ class JaccardLoss(_LossModule):
 class DiceLoss(_LossModule):
     """Soft Dice loss as a ``torch.nn.Module``; a drop-in for smp 0.6.0's.
 
-    Arguments, formula, shapes and outputs: `anyiou.DiceLoss` (the constructor of
-    `JaccardLoss` above).
+    Parameters, formula, shapes and outputs are those of `anyiou.DiceLoss` (the
+    constructor of `JaccardLoss` above).
 
     Examples
     --------
@@ -144,9 +144,10 @@ class DiceLoss(_LossModule):
 class TverskyLoss(_LossModule):
     """Tversky / focal Tversky loss as a ``torch.nn.Module``; a drop-in for smp 0.6.0's.
 
-    smp's positional order: ``mode, classes, log_loss, from_logits, smooth, ignore_index,
-    eps, alpha, beta, gamma, class_weights``, then keyword-only ``per_image, reduction,
-    empty, class_axis, sync``. Formula, shapes and outputs: `anyiou.TverskyLoss`.
+    Parameters, formula, shapes and outputs are those of `anyiou.TverskyLoss`: smp's
+    positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha,
+    beta, gamma, class_weights``, then keyword-only ``per_image, reduction, empty,
+    class_axis, sync``.
 
     Examples
     --------
@@ -188,9 +189,9 @@ class TverskyLoss(_LossModule):
 class LovaszLoss(_LossModule):
     """Lovasz hinge / Lovasz-softmax loss as a ``torch.nn.Module``; a drop-in for smp 0.6.0.
 
-    smp's positional order ``mode, per_image, ignore_index, from_logits``, then
-    keyword-only ``class_axis``. Formula, shapes and outputs: `anyiou.LovaszLoss`
-    (``from_logits`` has no effect, as in smp: pass logits).
+    Parameters, formula, shapes and outputs are those of `anyiou.LovaszLoss`: smp's
+    positional ``mode, per_image, ignore_index, from_logits``, then keyword-only
+    ``class_axis`` (``from_logits`` has no effect, as in smp: pass logits).
 
     Examples
     --------

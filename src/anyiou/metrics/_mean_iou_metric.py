@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .._lib._options import MULTICLASS_MODE
-from ._accumulator import CountsAccumulator
+from ._averaging import reduce_confmat
 from ._confusion import counts
-from ._reduce import reduce_confmat
+from ._counts_accumulator import CountsAccumulator
 
 __all__ = ["MeanIoU"]
 

@@ -16,8 +16,8 @@ from typing import Any
 
 from .._lib._namespace import get_namespace
 from .._lib._options import MULTICLASS_MODE
-from ._accumulator import CountsAccumulator
 from ._boundary import boundary_counts, check_dilation, reduce_boundary
+from ._counts_accumulator import CountsAccumulator
 
 __all__ = ["BoundaryIoU"]
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._namespace import accumulation_dtype, get_namespace, is_floating
-from ._reduce import as_array, tversky_score
+from ._class_losses import as_array, tversky_score
 
 __all__ = ["soft_dice_score", "soft_jaccard_score", "soft_tversky_score"]
 

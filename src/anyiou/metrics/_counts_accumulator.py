@@ -24,7 +24,7 @@ from .._lib._options import (
     check_sync,
     check_threshold,
 )
-from ._reduce import check_average, check_confmat_zero_division
+from ._averaging import check_average, check_confmat_zero_division
 
 __all__ = ["CountsAccumulator", "State"]
 
