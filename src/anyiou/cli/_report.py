@@ -181,17 +181,20 @@ def _render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CSV_FIELDS = ("scope", "class_id", "class", "iou", "dice", "precision", "recall", "support",
-               "pixel_accuracy")
+#: ``scope`` is ``dataset`` or ``image``; ``image`` names the image (empty on the
+#: data-set rows), so no image name can be read as the data set.
+_CSV_FIELDS = ("scope", "image", "class_id", "class", "iou", "dice", "precision", "recall",
+               "support", "pixel_accuracy")
 
 
-def _csv_rows(scope: str, classes: list[dict], summary: dict) -> list[dict]:
+def _csv_rows(scope: str, image: str, classes: list[dict], summary: dict) -> list[dict]:
     bound = "mean_boundary_iou" in summary  # --boundary: one more column
-    rows = [{"scope": scope, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
+    where = {"scope": scope, "image": image}
+    rows = [{**where, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
              "dice": r["dice"], "precision": r["precision"], "recall": r["recall"],
              "support": r["support"], **({"boundary_iou": r["boundary_iou"]} if bound else {})}
             for r in classes]
-    rows.append({"scope": scope, "class_id": "", "class": "mean", "iou": summary["miou"],
+    rows.append({**where, "class_id": "", "class": "mean", "iou": summary["miou"],
                  "dice": summary["mdice"], "support": summary["pixels"],
                  "pixel_accuracy": summary["pixel_accuracy"],
                  **({"boundary_iou": summary["mean_boundary_iou"]} if bound else {})})
@@ -203,9 +206,9 @@ def _render_csv(report: dict[str, Any]) -> str:
     fields = _CSV_FIELDS + ("boundary_iou",) * ("mean_boundary_iou" in report)
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    rows = _csv_rows("dataset", report["classes"], report)
+    rows = _csv_rows("dataset", "", report["classes"], report)
     for im in report.get("images", []):
-        rows += _csv_rows(im["name"], im["classes"], im)
+        rows += _csv_rows("image", im["name"], im["classes"], im)
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buf.getvalue()
