@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,9 @@ def build_report(
     class_names: list[str] | None,
     backend: str,
 ) -> dict[str, Any]:
-    """The whole report as JSON-ready data; names and paths are printable text."""
+    """The whole report as JSON-ready data (but ``confusion_matrix``, the (C, C) int64
+    array, which :func:`render` writes row by row); names and paths are printable
+    text."""
     c = counts.confmat.shape[0]
     names = class_names or [str(k) for k in range(c)]
     summary = summarize(counts.confmat, ignore_index, average)
@@ -105,7 +108,7 @@ def build_report(
         "average": average,
         "backend": backend,
         **summary,
-        "confusion_matrix": counts.confmat.tolist(),
+        "confusion_matrix": counts.confmat,  # written row by row (_render_json)
     }
     if counts.per_pair is not None:
         images = []
@@ -214,10 +217,26 @@ def _render_csv(report: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
-    """``report`` as a text table, JSON (NaN written as null) or CSV."""
+def _render_json(report: dict[str, Any]) -> Iterator[str]:
+    """The JSON text in pieces: the confusion matrix one row per line, so that no list
+    of C * C Python ints, nor one string of them all, is ever built."""
+    cm = report.get("confusion_matrix")
+    rest = {k: v for k, v in report.items() if k != "confusion_matrix"}
+    head = json.dumps(rest, indent=2)
+    if cm is None:
+        yield head + "\n"
+        return
+    yield head[:-2] + ',\n  "confusion_matrix": ['  # head ends with "\n}"
+    last = len(cm) - 1
+    for i, row in enumerate(cm):
+        yield "\n    [" + ", ".join(map(str, row.tolist())) + ("]," if i < last else "]")
+    yield "\n  ]\n}\n"
+
+
+def render(report: dict[str, Any], fmt: str) -> str | Iterator[str]:
+    """``report`` as a text table, JSON (NaN written as null; in pieces) or CSV."""
     if fmt == "json":
-        return json.dumps(report, indent=2) + "\n"
+        return _render_json(report)
     if fmt == "csv":
         return _render_csv(report)
     return _render_table(report)
