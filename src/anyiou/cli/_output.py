@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ._errors import EvaluationError, shown
+from ._interrupt import deferred, finished, pending, stop_if_interrupted
 
 __all__ = ["write_report"]
 
@@ -73,6 +74,7 @@ def write_report(text: str | Iterable[str], output: str | None) -> None:
     pieces = [text] if isinstance(text, str) else text
     if output is None:
         _stdout(pieces)
+        finished()
         return
     target = Path(os.path.realpath(output))
     label = f"--output {shown(output)}"
@@ -84,21 +86,26 @@ def write_report(text: str | Iterable[str], output: str | None) -> None:
                 _write(f, pieces)
         except OSError as exc:
             raise EvaluationError(f"cannot write {label}: {exc}") from exc
+        finished()
         return
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp",
                                    prefix=f".{target.name[:_PREFIX_CHARS]}.")
-        with os.fdopen(fd, "wb") as f:
-            _write(f, pieces)
-        os.chmod(tmp, _mode(target))  # mkstemp makes it 0600
-        os.replace(tmp, target)
-        tmp = None
+        with deferred():  # a Ctrl-C now: no rename, the temporary file removed below
+            with os.fdopen(fd, "wb") as f:
+                _write(f, pieces)
+            os.chmod(tmp, _mode(target))  # mkstemp makes it 0600
+            if not pending():
+                os.replace(tmp, target)
+                tmp = None
+                finished()
     except OSError as exc:
         raise EvaluationError(f"cannot write {label}: {exc}") from exc
     finally:
-        if tmp is not None:  # any error, KeyboardInterrupt included
+        if tmp is not None:  # any error, KeyboardInterrupt or SIGINT included
             try:
                 os.remove(tmp)
             except OSError:
                 pass
+    stop_if_interrupted()
