@@ -8,9 +8,7 @@ Works unchanged on NumPy, CuPy, PyTorch, JAX, Dask and array-api-strict arrays.
 # that the command line (``python -m anyiou``) installs its Ctrl-C handler at once.
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # not typing's: importing typing here would cost start-up time
 if TYPE_CHECKING:  # what the names are, for type checkers and the API pages
     from . import distributed, losses, metrics
     from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
@@ -32,7 +30,9 @@ _SUBMODULES = ("distributed", "losses", "metrics")
 _LOSSES = ("DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    import importlib
+
     if name in _SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
     if name in _LOSSES:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# Ctrl-C handled before anything else is imported (see anyiou.cli._interrupt).
-from .cli._interrupt import install as _install_interrupt
+# Ctrl-C handled before anything else is imported (see anyiou._interrupt).
+from ._interrupt import install as _install_interrupt
 
 _install_interrupt()
 

@@ -55,6 +55,8 @@ def _interrupted(root: Path, delay: float, backend: str) -> None:
     if proc.returncode == 0:  # the run was over before the signal came
         assert stderr == "", where
         assert json.loads(out.read_text())["num_images"] == N, where
+    elif proc.returncode == -signal.SIGINT and "anyiou" not in stderr:
+        pass  # (a loaded machine) the signal came before anyiou's first line ran
     else:
         assert proc.returncode == 130, where
         assert stderr == "anyiou evaluate: interrupted\n", where

@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from .._interrupt import deferred, finished, pending, stop_if_interrupted
 from ._errors import EvaluationError, shown
-from ._interrupt import deferred, finished, pending, stop_if_interrupted
 
 __all__ = ["write_report"]
 

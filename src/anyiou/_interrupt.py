@@ -13,7 +13,8 @@ and stops (:func:`stop_if_interrupted`) instead of renaming it. Once the report 
 written (:func:`finished`), a late signal changes nothing: the run ends with status 0.
 
 In-process calls of :func:`anyiou.cli.main` (tests, notebooks) install nothing and see
-``KeyboardInterrupt`` as before (:func:`anyiou.cli._guarded` turns it into 130).
+``KeyboardInterrupt`` as before (:func:`anyiou.cli._guarded` turns it into 130). The
+module lives outside :mod:`anyiou.cli` so that installing it imports nothing else.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 __all__ = ["deferred", "finished", "install", "pending", "stop_if_interrupted"]
 
@@ -61,15 +60,19 @@ def install() -> None:
     _state["installed"] = True
 
 
-@contextmanager
-def deferred() -> Iterator[None]:
-    """Within: a SIGINT is recorded, not acted on (see :func:`stop_if_interrupted`)."""
-    previous = _state["deferred"]
-    _state["deferred"] = True
-    try:
-        yield
-    finally:
-        _state["deferred"] = previous
+class deferred:  # noqa: N801 (used as a function: ``with deferred():``)
+    """Within: a SIGINT is recorded, not acted on (see :func:`stop_if_interrupted`).
+
+    A class, not ``contextlib``: this module is imported before anything else (it
+    imports only ``os``, ``signal`` and ``sys``).
+    """
+
+    def __enter__(self) -> None:
+        self._previous = _state["deferred"]
+        _state["deferred"] = True
+
+    def __exit__(self, *exc: object) -> None:
+        _state["deferred"] = self._previous
 
 
 def pending() -> bool:
