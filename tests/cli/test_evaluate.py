@@ -176,9 +176,34 @@ def test_csv_matches_sklearn(data, capsys):
     assert mean["class"] == "mean"
     assert float(mean["iou"]) == pytest.approx(oracle["miou"]["macro"], rel=1e-6)
     assert float(mean["pixel_accuracy"]) == pytest.approx(oracle["pixel_accuracy"])
-    img2 = [r for r in rows if r["scope"] == "city_0/img2" and r["class"] != "mean"]
+    assert {r["image"] for r in dataset} == {""}
+    img2 = [r for r in rows if r["scope"] == "image" and r["image"] == "city_0/img2"
+            and r["class"] != "mean"]
     np.testing.assert_allclose([float(r["recall"]) for r in img2],
                                _oracle([data.arrays["img2"]])["recall"], rtol=1e-12)
+
+
+def test_csv_image_named_dataset_is_not_the_dataset(tmp_path, capsys):
+    # an image called "dataset" (or "image") must not read as the data-set rows
+    rng = np.random.default_rng(4)
+    arrays = {}
+    for name in ("dataset", "image"):
+        pred, target = _make_labels(rng, (6, 5))
+        _save_png(tmp_path / "p" / f"{name}.png", pred, palette=False)
+        _save_png(tmp_path / "t" / f"{name}.png", target, palette=False)
+        arrays[name] = (pred, target)
+    argv = ["evaluate", str(tmp_path / "p"), str(tmp_path / "t"), "-c", str(C), "-i",
+            str(VOID), "-q", "--per-image", "-f", "csv"]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0])[:3] == ["scope", "image", "class_id"]
+    scopes = {(r["scope"], r["image"]) for r in rows}
+    assert scopes == {("dataset", ""), ("image", "dataset"), ("image", "image")}
+    for (scope, image), arrs in ((("dataset", ""), list(arrays.values())),
+                                 (("image", "dataset"), [arrays["dataset"]])):
+        (mean,) = [r for r in rows if (r["scope"], r["image"]) == (scope, image)
+                   and r["class"] == "mean"]
+        assert float(mean["iou"]) == pytest.approx(_oracle(arrs)["miou"]["macro"], rel=1e-6)
 
 
 def test_table_lists_classes_and_means(data, capsys, tmp_path):

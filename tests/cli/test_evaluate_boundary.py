@@ -87,3 +87,22 @@ def test_bad_ratio_is_a_usage_error(data, capsys, ratio):
         main(data.args(f"--boundary={ratio}"))
     assert exc.value.code == 2
     assert "--boundary" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ratio", ["0.72", "0.75", "1"])
+def test_ratio_beyond_every_square_image_is_a_usage_error(data, capsys, ratio):
+    # round(ratio x diagonal) exceeds the side of a large enough square image for any
+    # ratio above 1/sqrt(2): refused before any file is read, not after the counting pass
+    with pytest.raises(SystemExit) as exc:
+        main(data.args(f"--boundary={ratio}"))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--boundary" in err and "0.7071" in err, err
+
+
+def test_largest_ratio_is_accepted(data, capsys):
+    ratio = 0.7071  # just under 1/sqrt(2): a band of at most the largest side of any image
+    assert main(data.args("--format", "json", f"--boundary={ratio}")) == 0
+    report = json.loads(capsys.readouterr().out)
+    _, mean = _oracle(list(data.arrays.values()), ratio)
+    assert report["mean_boundary_iou"] == pytest.approx(mean, rel=1e-12)

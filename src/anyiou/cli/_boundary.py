@@ -23,15 +23,27 @@ from ._errors import EvaluationError
 from ._files import Pair
 from ._threads import default_workers, in_order
 
-__all__ = ["DEFAULT_RATIO", "add_boundary", "check_ratio", "count_boundary"]
+__all__ = ["DEFAULT_RATIO", "MAX_RATIO", "add_boundary", "check_ratio", "count_boundary"]
 
 DEFAULT_RATIO = 0.02
 
 
+#: The largest ``--boundary`` ratio. The band is ``round(ratio * diagonal)`` pixels and
+#: may not exceed the image's largest side (``resolve_dilation`` of
+#: :mod:`anyiou.metrics._boundary_options`). A 2-D diagonal is at most sqrt(2) times the
+#: largest side (equal for a square), so every ratio up to 1/sqrt(2) fits every 2-D image,
+#: and every ratio above it fails on large enough square images.
+MAX_RATIO = 1 / math.sqrt(2)
+
+
 def check_ratio(ratio: float) -> str | None:
     """The usage error for a bad ``--boundary`` ratio, or None."""
-    if not (math.isfinite(ratio) and 0 < ratio <= 1):
-        return f"--boundary takes a ratio of the image diagonal in (0, 1], e.g. 0.02; got {ratio}"
+    if not (math.isfinite(ratio) and 0 < ratio <= MAX_RATIO):
+        return (
+            "--boundary takes a ratio of the image diagonal in (0, 1/sqrt(2) = "
+            f"{MAX_RATIO:.4f}], e.g. 0.02 (a band of round(RATIO x diagonal) pixels must "
+            f"fit in the image's largest side); got {ratio}"
+        )
     return None
 
 

@@ -35,8 +35,9 @@ from ._checks import (
 )
 from ._errors import EvaluationError
 from ._files import Pair
-from ._histogram import byte_confusion_matrix
+from ._histogram import byte_corner
 from ._io import peek
+from ._partial import Corner, Counted, add_counts, dense_counts, sparse_counts
 from ._threads import default_workers, in_order
 
 __all__ = ["BACKENDS", "DASK_SCHEDULERS", "Counts", "count", "resolve_backend"]
@@ -111,14 +112,14 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
 
 
 def _read_and_count(pair: Pair, num_classes: int, ignore_index: int | None,
-                    counter: Callable | None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+                    counter: Callable | None) -> Counted | tuple[np.ndarray, np.ndarray]:
     """In a reading thread: the checked (pred, target) of ``pair`` or, given a
-    ``counter`` (NumPy counts), its (C, C) int64 counts."""
+    ``counter`` (NumPy counts), its counts in a compact form (:mod:`._partial`)."""
     pred, target = read_pair(pair)
     if counter is not None:
-        counted = byte_confusion_matrix(pred, target, num_classes, ignore_index)
-        if counted is not None:
-            return counted
+        corner = byte_corner(pred, target, num_classes, ignore_index)
+        if corner is not None:
+            return Corner(corner)
     pred, target = check_pair(pair, pred, target, num_classes, ignore_index)
     return (pred, target) if counter is None else counter(pair, pred, target)
 
@@ -196,18 +197,26 @@ def count(
         return _count_arrays(pair, pred, target, num_classes, ignore_index, to_backend,
                              to_numpy)
 
-    def work(pair: Pair) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    def numpy_counter(pair: Pair, pred: np.ndarray, target: np.ndarray) -> Counted:
+        # fewer pixels than cells: the non-zero cells, not a (C, C) matrix per pair
+        if pred.size < num_classes * num_classes:
+            return sparse_counts(pred, target, num_classes,
+                                 backend_ignore_index(num_classes, ignore_index))
+        return counter(pair, pred, target)
+
+    def work(pair: Pair) -> Counted | tuple[np.ndarray, np.ndarray]:
         # NumPy counts in the reading threads; other libraries in this one
         return _read_and_count(pair, num_classes, ignore_index,
-                               counter if backend == "numpy" else None)
+                               numpy_counter if backend == "numpy" else None)
 
     done = in_order(work, pairs, default_workers() if workers is None else workers)
     with closing(done):  # on any error, no pair is started any more
         for pair, result in _progress(zip(pairs, done, strict=False), progress, len(pairs)):
-            cm = result if isinstance(result, np.ndarray) else counter(pair, *result)
-            total += cm
+            cm = counter(pair, *result) if isinstance(result, tuple) else result
+            add_counts(total, cm)
             if kept is not None:
-                kept.append(cm)
+                kept.append(dense_counts(cm, num_classes))
+            del cm, result  # not held while the next pair is awaited
     return Counts(total, pairs, kept)
 
 

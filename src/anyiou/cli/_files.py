@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 from dataclasses import dataclass
@@ -73,8 +74,104 @@ def _entries(path: Path, rel_key: str, stem_key: str, single: bool) -> list[_Ent
     return out
 
 
-def _is_label_file(p: Path) -> bool:
-    return p.is_file() and p.suffix.lower() in LABEL_SUFFIXES
+def _dangling(p: Path, role: str) -> EvaluationError:
+    return EvaluationError(
+        f"{role} {shown(p)} is a symbolic link to {shown(os.readlink(p))}, which does not "
+        "exist; remove the link or restore its file"
+    )
+
+
+def _walk(root: Path, role: str) -> list[Path]:
+    """Every entry but folders under ``root``, links to folders followed, breadth first.
+
+    Each real folder is listed once (by ``(st_dev, st_ino)``), at the shallowest path
+    that reaches it: a link back to a folder already seen (a loop such as ``up -> ..``)
+    or to one met elsewhere adds nothing.
+    """
+    seen = {_identity(root)}
+    files: list[Path] = []
+    level = [root]
+    while level:
+        deeper = []
+        for folder in level:
+            with os.scandir(folder) as it:
+                names = sorted(e.name for e in it)
+            for name in names:
+                p = folder / name
+                if p.is_dir():  # follows links
+                    ident = _identity(p)
+                    if ident not in seen:
+                        seen.add(ident)
+                        deeper.append(p)
+                else:  # a file, or a dangling link (refused by _label_files)
+                    files.append(p)
+        level = deeper
+    return files
+
+
+def _label_files(paths: list[Path], role: str) -> list[Path]:
+    """The label maps among ``paths``, each real file once (:func:`_once`); a dangling
+    link named like a label map is an error (never skipped silently)."""
+    out = []
+    for p in paths:
+        if p.suffix.lower() not in LABEL_SUFFIXES:
+            continue
+        if p.is_file():
+            out.append(p)
+        elif p.is_symlink() and not p.exists():
+            raise _dangling(p, role)
+    return _once(out)
+
+
+def _identity(p: Path) -> tuple[int, int]:
+    st = os.stat(p)
+    return st.st_dev, st.st_ino
+
+
+def _once(files: list[Path]) -> list[Path]:
+    """``files`` with each real file (``os.path.realpath``) kept once, at its shortest
+    path (then the first in order): a file reached through links (a loop, a second link
+    to a folder) is scored once. Hard links are distinct files."""
+    best: dict[str, Path] = {}
+    for p in files:
+        real = os.path.realpath(p)
+        kept = best.get(real)
+        if kept is None or (len(p.parts), str(p)) < (len(kept.parts), str(kept)):
+            best[real] = p
+    return sorted(best.values())
+
+
+def _segment_matches(name: str, pattern: str) -> bool:
+    """One path component against one glob component, as :mod:`glob` (hidden names only
+    by a pattern that starts with a dot)."""
+    if name.startswith(".") and not pattern.startswith("."):
+        return False
+    return fnmatch.fnmatchcase(name, pattern)
+
+
+def _glob_matches(parts: tuple[str, ...], pattern: tuple[str, ...]) -> bool:
+    """Whether the components ``parts`` match the glob components ``pattern``, where
+    ``**`` stands for any number of (non-hidden) folders."""
+    if not pattern:
+        return not parts
+    if pattern[0] == "**":
+        return any(_glob_matches(parts[k:], pattern[1:]) for k in range(len(parts) + 1)
+                   if not any(q.startswith(".") for q in parts[:k]))
+    return bool(parts) and _segment_matches(parts[0], pattern[0]) and _glob_matches(
+        parts[1:], pattern[1:])
+
+
+def _glob(spec: str, root: Path, role: str) -> list[Path]:
+    """The files ``spec`` matches. A recursive ``**`` is matched on one walk of ``root``
+    (:func:`_walk`: each real folder once, loops cut) instead of :func:`glob.glob`,
+    which follows a link loop until the path is too long (and multiplies the paths
+    with every loop)."""
+    if "**" not in Path(spec).parts:
+        return [Path(p) for p in glob.glob(spec, recursive=True)]
+    rest = Path(spec).parts[len(root.parts) if root != Path(".") else 0:]
+    if not root.is_dir():
+        return []
+    return [p for p in _walk(root, role) if _glob_matches(p.relative_to(root).parts, rest)]
 
 
 def _rel_key(p: Path, root: Path) -> str:
@@ -105,7 +202,7 @@ def expand(spec: str, role: str) -> list[_Entry]:
 def _expand(spec: str, role: str) -> list[_Entry]:
     path = Path(spec)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if _is_label_file(p))
+        files = _label_files(_walk(path, role), role)
         if not files:
             raise EvaluationError(
                 f"{role} folder {shown(spec)} holds no label map ({', '.join(LABEL_SUFFIXES)})"
@@ -122,11 +219,10 @@ def _expand(spec: str, role: str) -> list[_Entry]:
             )
         return _entries(path, path.stem, path.stem, single=True)
     if _GLOB_CHARS & set(spec):
-        files = sorted(Path(p) for p in glob.glob(spec, recursive=True))
-        files = [p for p in files if _is_label_file(p)]
+        root = _glob_root(spec)
+        files = _label_files(_glob(spec, root, role), role)
         if not files:
             raise EvaluationError(f"{role} pattern {shown(repr(spec))} matches no label map")
-        root = _glob_root(spec)
         out = []
         for p in files:
             rel = os.path.relpath(p, root)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["byte_confusion_matrix"]
+__all__ = ["byte_confusion_matrix", "byte_corner"]
 
 _VALUES = 256  # values of a byte
 #: Pixels per bincount: its int64 copy of the codes stays small and in cache.
@@ -39,6 +39,43 @@ def _joint_histogram(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return hist.reshape(_VALUES, _VALUES)
 
 
+def byte_corner(
+    pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int | None
+) -> np.ndarray | None:
+    """The (k, k) top-left corner, k = min(C, 256), of :func:`byte_confusion_matrix`
+    (the rest of the matrix is 0: a byte holds no label >= 256), or None where that is
+    None. Small whatever C: the form the reading threads hand on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pred = np.array([[0, 1], [1, 7]], dtype=np.uint8)
+    >>> byte_corner(pred, pred, 300, None).shape
+    (256, 256)
+    """
+    p, t = _as_bytes(pred), _as_bytes(target)
+    if p is None or t is None or p.shape != t.shape:
+        return None
+    hist = _joint_histogram(p, t)
+    k = min(num_classes, _VALUES)  # target and predicted values that are classes
+    ignored = ignore_index if ignore_index is not None and 0 <= ignore_index < _VALUES else None
+    rows = hist.sum(axis=1)
+    outside = rows[k:]  # target values outside [0, C): only ignore_index may occur
+    if ignored is not None and ignored >= k:
+        outside = np.delete(outside, ignored - k)
+    if outside.any():
+        return None
+    counted = hist[:k]
+    if ignored is not None and ignored < k:
+        counted = np.delete(counted, ignored, axis=0)
+    if counted[:, k:].any():  # predicted labels outside [0, C) at counted pixels
+        return None
+    corner = np.array(hist[:k, :k])
+    if ignored is not None and ignored < k:
+        corner[ignored] = 0
+    return corner
+
+
 def byte_confusion_matrix(
     pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int | None
 ) -> np.ndarray | None:
@@ -59,25 +96,10 @@ def byte_confusion_matrix(
     >>> byte_confusion_matrix(pred, target, 2, None) is None  # 255 is no class
     True
     """
-    p, t = _as_bytes(pred), _as_bytes(target)
-    if p is None or t is None or p.shape != t.shape:
-        return None
-    hist = _joint_histogram(p, t)
-    k = min(num_classes, _VALUES)  # target and predicted values that are classes
-    ignored = ignore_index if ignore_index is not None and 0 <= ignore_index < _VALUES else None
-    rows = hist.sum(axis=1)
-    outside = rows[k:]  # target values outside [0, C): only ignore_index may occur
-    if ignored is not None and ignored >= k:
-        outside = np.delete(outside, ignored - k)
-    if outside.any():
-        return None
-    counted = hist[:k]
-    if ignored is not None and ignored < k:
-        counted = np.delete(counted, ignored, axis=0)
-    if counted[:, k:].any():  # predicted labels outside [0, C) at counted pixels
+    corner = byte_corner(pred, target, num_classes, ignore_index)
+    if corner is None:
         return None
     confmat = np.zeros((num_classes, num_classes), dtype=np.int64)
-    confmat[:k, :k] = hist[:k, :k]
-    if ignored is not None and ignored < k:
-        confmat[ignored] = 0
+    k = corner.shape[0]
+    confmat[:k, :k] = corner
     return confmat

@@ -6,8 +6,11 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
+from .._interrupt import deferred, finished, pending, stop_if_interrupted
 from ._errors import EvaluationError, shown
 
 __all__ = ["write_report"]
@@ -15,13 +18,19 @@ __all__ = ["write_report"]
 _PREFIX_CHARS = 100  # of the output's name kept in its temporary file's name
 
 
-def _stdout(text: str) -> None:
-    try:
-        sys.stdout.write(text)
-    except UnicodeEncodeError:  # a terminal that cannot show every character
-        enc = sys.stdout.encoding or "ascii"
-        sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc))
+def _stdout(pieces: Iterable[str]) -> None:
+    for text in pieces:
+        try:
+            sys.stdout.write(text)
+        except UnicodeEncodeError:  # a terminal that cannot show every character
+            enc = sys.stdout.encoding or "ascii"
+            sys.stdout.write(text.encode(enc, "backslashreplace").decode(enc))
     sys.stdout.flush()
+
+
+def _write(f: BinaryIO, pieces: Iterable[str]) -> None:
+    for text in pieces:
+        f.write(text.encode("utf-8", "backslashreplace"))
 
 
 def _umask() -> int:
@@ -48,9 +57,9 @@ def _special(target: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def write_report(text: str, output: str | None) -> None:
-    """Print ``text``, or write it to ``output`` whole: a temporary file in the same
-    folder, renamed over ``output`` once complete.
+def write_report(text: str | Iterable[str], output: str | None) -> None:
+    """Print ``text`` (a string, or its pieces in order), or write it to ``output``
+    whole: a temporary file in the same folder, renamed over ``output`` once complete.
 
     A new file gets the permissions of any new file (0666 less the umask); a file
     overwritten keeps its own. A symbolic link is followed (the file it names is
@@ -62,35 +71,41 @@ def write_report(text: str, output: str | None) -> None:
     EvaluationError
         ``output`` cannot be written (a missing folder, no permission, a folder...).
     """
+    pieces = [text] if isinstance(text, str) else text
     if output is None:
-        _stdout(text)
+        _stdout(pieces)
+        finished()
         return
     target = Path(os.path.realpath(output))
     label = f"--output {shown(output)}"
     if target.is_dir():
         raise EvaluationError(f"cannot write {label}: it is a folder")
-    data = text.encode("utf-8", "backslashreplace")
     if _special(target):
         try:
             with open(target, "wb") as f:
-                f.write(data)
+                _write(f, pieces)
         except OSError as exc:
             raise EvaluationError(f"cannot write {label}: {exc}") from exc
+        finished()
         return
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp",
                                    prefix=f".{target.name[:_PREFIX_CHARS]}.")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, _mode(target))  # mkstemp makes it 0600
-        os.replace(tmp, target)
-        tmp = None
+        with deferred():  # a Ctrl-C now: no rename, the temporary file removed below
+            with os.fdopen(fd, "wb") as f:
+                _write(f, pieces)
+            os.chmod(tmp, _mode(target))  # mkstemp makes it 0600
+            if not pending():
+                os.replace(tmp, target)
+                tmp = None
+                finished()
     except OSError as exc:
         raise EvaluationError(f"cannot write {label}: {exc}") from exc
     finally:
-        if tmp is not None:  # any error, KeyboardInterrupt included
+        if tmp is not None:  # any error, KeyboardInterrupt or SIGINT included
             try:
                 os.remove(tmp)
             except OSError:
                 pass
+    stop_if_interrupted()

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,9 @@ def build_report(
     class_names: list[str] | None,
     backend: str,
 ) -> dict[str, Any]:
-    """The whole report as JSON-ready data; names and paths are printable text."""
+    """The whole report as JSON-ready data (but ``confusion_matrix``, the (C, C) int64
+    array, which :func:`render` writes row by row); names and paths are printable
+    text."""
     c = counts.confmat.shape[0]
     names = class_names or [str(k) for k in range(c)]
     summary = summarize(counts.confmat, ignore_index, average)
@@ -105,7 +108,7 @@ def build_report(
         "average": average,
         "backend": backend,
         **summary,
-        "confusion_matrix": counts.confmat.tolist(),
+        "confusion_matrix": counts.confmat,  # written row by row (_render_json)
     }
     if counts.per_pair is not None:
         images = []
@@ -181,17 +184,20 @@ def _render_table(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_CSV_FIELDS = ("scope", "class_id", "class", "iou", "dice", "precision", "recall", "support",
-               "pixel_accuracy")
+#: ``scope`` is ``dataset`` or ``image``; ``image`` names the image (empty on the
+#: data-set rows), so no image name can be read as the data set.
+_CSV_FIELDS = ("scope", "image", "class_id", "class", "iou", "dice", "precision", "recall",
+               "support", "pixel_accuracy")
 
 
-def _csv_rows(scope: str, classes: list[dict], summary: dict) -> list[dict]:
+def _csv_rows(scope: str, image: str, classes: list[dict], summary: dict) -> list[dict]:
     bound = "mean_boundary_iou" in summary  # --boundary: one more column
-    rows = [{"scope": scope, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
+    where = {"scope": scope, "image": image}
+    rows = [{**where, "class_id": r["id"], "class": r["name"], "iou": r["iou"],
              "dice": r["dice"], "precision": r["precision"], "recall": r["recall"],
              "support": r["support"], **({"boundary_iou": r["boundary_iou"]} if bound else {})}
             for r in classes]
-    rows.append({"scope": scope, "class_id": "", "class": "mean", "iou": summary["miou"],
+    rows.append({**where, "class_id": "", "class": "mean", "iou": summary["miou"],
                  "dice": summary["mdice"], "support": summary["pixels"],
                  "pixel_accuracy": summary["pixel_accuracy"],
                  **({"boundary_iou": summary["mean_boundary_iou"]} if bound else {})})
@@ -203,18 +209,34 @@ def _render_csv(report: dict[str, Any]) -> str:
     fields = _CSV_FIELDS + ("boundary_iou",) * ("mean_boundary_iou" in report)
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    rows = _csv_rows("dataset", report["classes"], report)
+    rows = _csv_rows("dataset", "", report["classes"], report)
     for im in report.get("images", []):
-        rows += _csv_rows(im["name"], im["classes"], im)
+        rows += _csv_rows("image", im["name"], im["classes"], im)
     for row in rows:
         writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buf.getvalue()
 
 
-def render(report: dict[str, Any], fmt: str) -> str:
-    """``report`` as a text table, JSON (NaN written as null) or CSV."""
+def _render_json(report: dict[str, Any]) -> Iterator[str]:
+    """The JSON text in pieces: the confusion matrix one row per line, so that no list
+    of C * C Python ints, nor one string of them all, is ever built."""
+    cm = report.get("confusion_matrix")
+    rest = {k: v for k, v in report.items() if k != "confusion_matrix"}
+    head = json.dumps(rest, indent=2)
+    if cm is None:
+        yield head + "\n"
+        return
+    yield head[:-2] + ',\n  "confusion_matrix": ['  # head ends with "\n}"
+    last = len(cm) - 1
+    for i, row in enumerate(cm):
+        yield "\n    [" + ", ".join(map(str, row.tolist())) + ("]," if i < last else "]")
+    yield "\n  ]\n}\n"
+
+
+def render(report: dict[str, Any], fmt: str) -> str | Iterator[str]:
+    """``report`` as a text table, JSON (NaN written as null; in pieces) or CSV."""
     if fmt == "json":
-        return json.dumps(report, indent=2) + "\n"
+        return _render_json(report)
     if fmt == "csv":
         return _render_csv(report)
     return _render_table(report)
