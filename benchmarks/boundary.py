@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .memory import ROOT, peak_extra
+from .memory import peak_extra
+from .paths import ROOT
 
 C = 21
 SHAPE = (8, 512, 512)
@@ -162,7 +163,9 @@ def measure(quick: bool = False, repeats: int | None = None,
     return out
 
 
-def table(result: dict) -> str:
+def markdown(result: dict) -> str:
+    """The results of :func:`measure` as the Markdown block of docs/benchmarks.md (also
+    what ``python -m benchmarks.boundary`` prints)."""
     threads = result.get("torch_threads") or "default"
     lines = [f"Boundary IoU, labels {tuple(result['shape'])}, C = {result['classes']} "
              f"(min of {result['repeats']} interleaved repeats; torch threads: {threads})",
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(memory_of(*args.memory, tuple(args.shape or SHAPE))))
         return 0
     result = measure(args.quick, args.repeats, args.threads)
-    print(table(result))
+    print(markdown(result))
     print(json.dumps(result["libraries"], indent=1, default=str), file=sys.stderr)
     return 0
 

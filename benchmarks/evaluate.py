@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .paths import DOC_JSON, ROOT
+
 NUM_CLASSES = 19
 VOID = 255
 SHAPE = (1024, 2048)  # rows, columns: Cityscapes
@@ -152,7 +154,7 @@ def commands(pred_dir: Path, gt_dir: Path, workers: int | None = None) -> dict[s
     return {"anyiou": ours, "hand_loop": hand}
 
 
-def measure(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = None) -> dict:
+def measure_dirs(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = None) -> dict:
     """Interleaved runs of both commands; minima, ratios and the load average."""
     cmds = commands(pred_dir, gt_dir, workers)
     load_before = os.getloadavg()
@@ -218,24 +220,23 @@ def markdown(res: dict) -> str:
 
 
 def update_docs(res: dict) -> None:
-    """Store ``res`` as the ``evaluate`` entry of docs/benchmarks.json and render the page
-    from that JSON (the page is checked against it)."""
-    from . import report
-    from .run import DOC, DOC_JSON
-
+    """Store ``res`` as the ``evaluate`` entry of docs/benchmarks.json, then render the
+    page from that JSON with ``python -m benchmarks.page`` (in its own process: the page
+    renderer imports this module, never the other way round)."""
     results = json.loads(DOC_JSON.read_text())
     results["evaluate"] = res
     DOC_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    DOC.write_text(report.render_page(DOC.read_text(), results))
+    subprocess.run([sys.executable, "-m", "benchmarks.page"], cwd=ROOT, check=True)
 
 
-def run(pairs: int, runs: int = 3, keep: Path | None = None, workers: int | None = None) -> dict:
-    """Make the data, measure, return the results (see :func:`measure`)."""
+def measure(pairs: int, runs: int = 3, keep: Path | None = None,
+            workers: int | None = None) -> dict:
+    """Make the data, measure, return the results (see :func:`measure_dirs`)."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-        return measure(*make_dataset(keep, pairs), runs, workers)
+        return measure_dirs(*make_dataset(keep, pairs), runs, workers)
     with tempfile.TemporaryDirectory(prefix="anyiou-evaluate-bench-") as tmp:
-        return measure(*make_dataset(Path(tmp), pairs), runs, workers)
+        return measure_dirs(*make_dataset(Path(tmp), pairs), runs, workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -251,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update-docs", action="store_true",
                     help="write the table into docs/benchmarks.md")
     args = ap.parse_args(argv)
-    res = run(QUICK_PAIRS if args.quick else args.pairs, args.runs, args.keep, args.workers)
+    res = measure(QUICK_PAIRS if args.quick else args.pairs, args.runs, args.keep,
+                  args.workers)
     print(summary(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))

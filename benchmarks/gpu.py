@@ -23,9 +23,10 @@ builds the inputs on the device and measures:
 Baselines (ratio 1): torch ``F.cross_entropy`` (BCE with logits for binary and
 multilabel), optax's softmax (sigmoid) cross-entropy, a CuPy softmax (sigmoid). Targets:
 fwd+bwd at most 1.5x the baseline and peak extra memory at most 2x the logits on torch
-and JAX; CuPy forward at most 1.5x. Writes ``<out>/gpu.json`` and ``<out>/gpu.png``.
-Without a GPU the run stops with a message (exit 1); ``--device cpu`` runs the whole
-path on small inputs (no allocator statistics there).
+and JAX; CuPy forward at most 1.5x. Writes ``<out>/gpu.json``, ``<out>/gpu.md`` (the
+table in Markdown) and ``<out>/gpu.png``. The implementations are built by ``impls.py``,
+as for the CPU benchmark. Without a GPU the run stops with a message (exit 1);
+``--device cpu`` runs the whole path on small inputs (no allocator statistics there).
 """
 
 from __future__ import annotations
@@ -40,11 +41,11 @@ import time
 from pathlib import Path
 
 from . import cases as _cases
+from .impls import GPU_BASELINE as BASELINE
+from .impls import GPU_FAMILIES as FAMILIES
+from .impls import anyiou_loss, optax_ce, softmax, torch_ce
+from .paths import RESULTS, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-FAMILIES = ("torch", "jax", "cupy")
-BASELINE = {"torch": "cross-entropy", "jax": "optax-ce", "cupy": "softmax"}
-LOSSES = {"anyiou-jaccard": "JaccardLoss", "anyiou-dice": "DiceLoss"}
 TIME_TARGET, MEM_TARGET = 1.5, 2.0
 
 
@@ -67,15 +68,8 @@ def _timed(fn, sync, repeats: int, warmup: int = 3) -> dict:
             "repeats": repeats}
 
 
-def _loss(impl: str, mode: str):
-    import anyiou
-
-    return getattr(anyiou, LOSSES[impl])(mode)
-
-
 def _torch(case, inp, impls, device: str, repeats: int) -> dict:
     import torch
-    import torch.nn.functional as F
 
     if device == "gpu" and not torch.cuda.is_available():
         raise RuntimeError("no GPU: torch.cuda.is_available() is False")
@@ -87,11 +81,8 @@ def _torch(case, inp, impls, device: str, repeats: int) -> dict:
     yf = None if inp.target_float is None else torch.from_numpy(inp.target_float).to(dev)
     out = {}
     for impl in impls:
-        if impl == "cross-entropy":
-            fn = F.cross_entropy if yf is None else (
-                lambda a, _t: F.binary_cross_entropy_with_logits(a, yf))
-        else:
-            fn = _loss(impl, case.mode)
+        fn = torch_ce(case.mode, yf) if impl == "cross-entropy" else anyiou_loss(impl,
+                                                                                 case.mode)
         xg = x.detach().requires_grad_(True)
 
         def fb(fn=fn, xg=xg):
@@ -125,21 +116,11 @@ def _jax(case, inp, impls, device: str, repeats: int) -> dict:
     x = jax.device_put(inp.logits, dev)
     (impl,) = impls  # one per process: the peak statistic cannot be reset
     if impl == "optax-ce":
-        import optax
-
-        if case.mode == "multiclass":
-            y = jax.device_put(inp.target.astype(np.int32), dev)
-
-            def fn(a, b):
-                return optax.softmax_cross_entropy_with_integer_labels(a, b, axis=1).mean()
-        else:
-            y = jax.device_put(inp.target_float, dev)
-
-            def fn(a, b):
-                return optax.sigmoid_binary_cross_entropy(a, b).mean()
+        fn, target = optax_ce(case.mode, inp)
+        y = jax.device_put(target, dev)
     else:
         y = jax.device_put(inp.target.astype(np.int32), dev)
-        fn = _loss(impl, case.mode)
+        fn = anyiou_loss(impl, case.mode)
     fb = jax.jit(jax.value_and_grad(fn)).lower(x, y).compile()
     res: dict = {}
     try:
@@ -176,15 +157,9 @@ def _cupy(case, inp, impls, device: str, repeats: int) -> dict:
     out = {}
     for impl in impls:
         if impl == "softmax":
-            if case.mode == "multiclass":
-                def fwd():
-                    e = cupy.exp(x - x.max(axis=1, keepdims=True))
-                    return e / e.sum(axis=1, keepdims=True)
-            else:
-                def fwd():
-                    return 1 / (1 + cupy.exp(-x))
+            fwd = softmax(cupy, case.mode, x)
         else:
-            loss = _loss(impl, case.mode)
+            loss = anyiou_loss(impl, case.mode)
 
             def fwd(loss=loss):
                 return loss(x, y)
@@ -251,8 +226,41 @@ def _rows(case, family: str, measured: dict) -> list[dict]:
     return rows
 
 
+def measure(names: list[str], families: list[str] | tuple[str, ...] = FAMILIES,
+            losses: list[str] | tuple[str, ...] = ("jaccard",), device: str = "gpu",
+            repeats: int | None = None) -> dict:
+    """Every (case, library) in fresh processes; the dict written to ``gpu.json``:
+    ``{"device", "dry_run", "seconds", "rows"}``. ``device="cpu"``: a dry run on tiny
+    inputs (default 3 repeats; on a GPU 20)."""
+    dry = device == "cpu"
+    repeats = repeats or (3 if dry else 20)
+    rows: list[dict] = []
+    t_start = time.perf_counter()
+    for name in names:
+        case = _cases.get_case(name)
+        for family in families:
+            impls = [BASELINE[family], *(f"anyiou-{loss}" for loss in losses)]
+            groups = [[i] for i in impls] if family == "jax" else [impls]
+            measured: dict = {}
+            for group in groups:
+                t0 = time.perf_counter()
+                request = {"case": name, "family": family, "impls": group,
+                           "device": device, "repeats": repeats, "tiny": dry}
+                measured.update(_spawn(request, timeout_s=300))
+                _log(f"  {name:28s} {family:6s} {' '.join(group):40s} "
+                     f"{time.perf_counter() - t0:5.1f} s")
+            rows.extend(_rows(case, family, measured))
+    return {"device": device, "dry_run": dry, "seconds": time.perf_counter() - t_start,
+            "rows": rows}
+
+
 def _fmt(v, spec: str) -> str:
     return "-" if v is None else format(v, spec)
+
+
+def _marks(r: dict) -> str:
+    return ", ".join(f"{k[:-3]} {'ok' if r[k] else 'MISS'}" for k in ("time_ok", "mem_ok")
+                     if r.get(k) is not None)
 
 
 def _print(rows: list[dict]) -> None:
@@ -263,10 +271,26 @@ def _print(rows: list[dict]) -> None:
             print(f"{r['case']:28s} {r['family']:6s} {r['impl']:15s} {r['error']}")
             continue
         ms = r.get(r["of"], {}).get("min_ms")
-        marks = [f"{k[:-3]} {'ok' if r[k] else 'MISS'}" for k in ("time_ok", "mem_ok")
-                 if r.get(k) is not None]
         print(f"{r['case']:28s} {r['family']:6s} {r['impl']:15s} {_fmt(ms, '8.3f')} "
-              f"{_fmt(r['ratio'], '6.2f')} {_fmt(r['mem_x'], '6.2f')}  {', '.join(marks)}")
+              f"{_fmt(r['ratio'], '6.2f')} {_fmt(r['mem_x'], '6.2f')}  {_marks(r)}")
+
+
+def markdown(result: dict) -> str:
+    """The rows of :func:`measure` as a Markdown table (minimum ms of the timed calls,
+    the ratio to the library's baseline, peak extra memory / logits, the targets)."""
+    head = "| case | library | implementation | min ms | x baseline | peak extra | targets |"
+    lines = [f"_{'Dry run on the CPU' if result['dry_run'] else 'GPU run'}._", "", head,
+             "|" + "---|" * 7]
+    for r in result["rows"]:
+        if "error" in r:
+            lines.append(f"| {r['case']} | {r['family']} | {r['impl']} | - | - | - | "
+                         f"{r['error'][:60].replace('|', '/')} |")
+            continue
+        ms = r.get(r["of"], {}).get("min_ms")
+        lines.append(f"| {r['case']} | {r['family']} | {r['impl']} | {_fmt(ms, '.3f')} | "
+                     f"{_fmt(r['ratio'], '.2f')} | {_fmt(r['mem_x'], '.2f')} | "
+                     f"{_marks(r)} |")
+    return "\n".join(lines)
 
 
 def _plot(rows: list[dict], path: Path) -> None:
@@ -305,43 +329,26 @@ def main(argv: list[str] | None = None) -> int:
                     help="anyiou losses to measure (default: jaccard; dice shares its kernels)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed calls per implementation (default 20; dry run 3)")
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    ap.add_argument("--out", default=str(RESULTS))
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    dry = args.device == "cpu"
     names = [_cases.REFERENCE if n == "ref" else n for n in args.cases or
              [c.name for c in _cases.CASES]]
     for name in names:
         _cases.get_case(name)  # unknown names fail before any process starts
-    repeats = args.repeats or (3 if dry else 20)
-    rows: list[dict] = []
-    t_start = time.perf_counter()
-    for name in names:
-        case = _cases.get_case(name)
-        for family in args.families:
-            impls = [BASELINE[family], *(f"anyiou-{name}" for name in args.losses)]
-            groups = [[i] for i in impls] if family == "jax" else [impls]
-            measured: dict = {}
-            for group in groups:
-                t0 = time.perf_counter()
-                request = {"case": name, "family": family, "impls": group,
-                           "device": args.device, "repeats": repeats, "tiny": dry}
-                measured.update(_spawn(request, timeout_s=300))
-                _log(f"  {name:28s} {family:6s} {' '.join(group):40s} "
-                     f"{time.perf_counter() - t0:5.1f} s")
-            rows.extend(_rows(case, family, measured))
-    if dry:
+    result = measure(names, args.families, args.losses, args.device, args.repeats)
+    rows = result["rows"]
+    if result["dry_run"]:
         _log("dry run on the CPU: one-sample inputs of 8 pixels per axis; times are not "
              "GPU times and no allocator statistics are read")
     _print(rows)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "gpu.json").write_text(json.dumps(
-        {"device": args.device, "dry_run": dry, "seconds": time.perf_counter() - t_start,
-         "rows": rows}, indent=1))
+    (out / "gpu.json").write_text(json.dumps(result, indent=1))
+    (out / "gpu.md").write_text(markdown(result) + "\n")
     _plot(rows, out / "gpu.png")
     _log(f"wrote {out / 'gpu.json'}")
     measured_any = any("error" not in r for r in rows)

@@ -17,10 +17,18 @@ and (losses under autodiff) the forward+backward pass, all on the same inputs. I
 reach torch and JAX through :func:`anyiou._lib._convert.from_numpy` (torch shares the
 NumPy buffers; JAX arrays are put on the host CPU, where the memory is measured); a
 library that is not installed raises ImportError (reported as n/a).
+
+The loss constructors (:func:`anyiou_loss`, :func:`torch_ce`, :func:`optax_ce`,
+:func:`softmax`, :func:`smp_losses`) are also the ones ``gpu.py`` measures on a GPU
+(families ``torch``, ``jax`` and ``cupy`` of :data:`GPU_BASELINE`).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +49,9 @@ BASELINE = {
     "metrics-torch": "bincount",
     "metrics-jax": "bincount",
 }
+#: The GPU benchmark's families and baselines (``gpu.py``; CuPy: forward only).
+GPU_FAMILIES = ("torch", "jax", "cupy")
+GPU_BASELINE = {"torch": "cross-entropy", "jax": "optax-ce", "cupy": "softmax"}
 
 
 @dataclass
@@ -74,14 +85,82 @@ def impl_names(family: str, case: Case) -> list[str]:
     return names
 
 
-_ANYIOU_LOSSES = {"anyiou-jaccard": "JaccardLoss", "anyiou-dice": "DiceLoss",
-                  "anyiou-lovasz": "LovaszLoss"}
+ANYIOU_LOSSES = {"anyiou-jaccard": "JaccardLoss", "anyiou-dice": "DiceLoss",
+                 "anyiou-lovasz": "LovaszLoss"}
 
 
-def _anyiou_loss(impl: str, mode: str) -> Any:
+# -- the losses and their baselines (also the GPU benchmark's) -------------------------------
+
+
+def anyiou_loss(impl: str, mode: str) -> Any:
+    """The anyiou loss ``impl`` (a key of :data:`ANYIOU_LOSSES`) for ``mode``."""
     import anyiou
 
-    return getattr(anyiou, _ANYIOU_LOSSES[impl])(mode)
+    return getattr(anyiou, ANYIOU_LOSSES[impl])(mode)
+
+
+def torch_ce(mode: str, target_float: Any = None) -> Callable[[Any, Any], Any]:
+    """torch's cross-entropy ``fn(logits, labels)``; binary and multilabel: BCE with
+    logits against ``target_float`` (a float tensor; the labels argument is unused)."""
+    import torch.nn.functional as F
+
+    if mode == "multiclass":
+        return F.cross_entropy
+
+    def fn(logits, _y):
+        return F.binary_cross_entropy_with_logits(logits, target_float)
+
+    return fn
+
+
+def optax_ce(mode: str, inp: Inputs) -> tuple[Callable[[Any, Any], Any], np.ndarray]:
+    """optax's softmax (sigmoid) cross-entropy ``fn(logits, target)`` and the NumPy
+    target it takes: int32 labels (multiclass; JAX has no 64-bit integers by default)
+    or the float32 0/1 targets."""
+    import optax
+
+    if mode == "multiclass":
+
+        def fn(logits, labels):
+            return optax.softmax_cross_entropy_with_integer_labels(logits, labels,
+                                                                   axis=1).mean()
+
+        return fn, inp.target.astype(np.int32)
+
+    def fn(logits, labels):
+        return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+
+    return fn, inp.target_float
+
+
+def softmax(xp: Any, mode: str, x: Any) -> Callable[[], Any]:
+    """A softmax over the class axis (multiclass) or a sigmoid of ``x`` with ``xp``
+    (NumPy or CuPy), as a zero-argument callable: the forward-only baseline."""
+    if mode == "multiclass":
+
+        def fwd():
+            e = xp.exp(x - x.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+    else:
+
+        def fwd():
+            return 1.0 / (1.0 + xp.exp(-x))
+    return fwd
+
+
+def smp_losses() -> Any:
+    """``segmentation_models_pytorch.losses`` (smp 0.6.0) without the package's heavy
+    ``__init__`` (which needs timm/torchvision): an empty parent module is registered
+    first. ImportError if smp is not installed."""
+    if "segmentation_models_pytorch" not in sys.modules:
+        spec = importlib.util.find_spec("segmentation_models_pytorch")
+        if spec is None or spec.submodule_search_locations is None:
+            raise ImportError("segmentation-models-pytorch==0.6.0 is not installed (the "
+                              "benchmarks compare against it)")
+        pkg = types.ModuleType("segmentation_models_pytorch")
+        pkg.__path__ = list(spec.submodule_search_locations)
+        sys.modules["segmentation_models_pytorch"] = pkg
+    return importlib.import_module("segmentation_models_pytorch.losses")
 
 
 def build(family: str, impl: str, case: Case, inp: Inputs) -> Bench:
@@ -103,18 +182,13 @@ def build(family: str, impl: str, case: Case, inp: Inputs) -> Bench:
 
 def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     import torch
-    import torch.nn.functional as F
 
     x = from_numpy(inp.logits, "torch", copy=False)
     y = from_numpy(inp.target, "torch", copy=False)
     if impl == "cross-entropy":
-        if case.mode == "multiclass":
-            fn = F.cross_entropy
-        else:
-            yf = from_numpy(inp.target_float, "torch", copy=False)
-
-            def fn(logits, _y):
-                return F.binary_cross_entropy_with_logits(logits, yf)
+        yf = (None if inp.target_float is None
+              else from_numpy(inp.target_float, "torch", copy=False))
+        fn = torch_ce(case.mode, yf)
     elif impl == "sort":
         errors = torch.from_numpy(lovasz_errors(case, inp))
 
@@ -123,11 +197,9 @@ def _torch_loss(impl: str, case: Case, inp: Inputs) -> Bench:
 
         return Bench(sort, sort, basis_bytes=case.logits_bytes)
     elif impl.startswith("anyiou-"):
-        fn = _anyiou_loss(impl, case.mode)
+        fn = anyiou_loss(impl, case.mode)
     elif impl.startswith("smp-"):
-        from tests.support.oracles import smp_subpackage
-
-        losses = smp_subpackage("losses")
+        losses = smp_losses()
         cls = {"smp-jaccard": losses.JaccardLoss, "smp-dice": losses.DiceLoss,
                "smp-lovasz": losses.LovaszLoss}[impl]
         fn = cls(case.mode)
@@ -169,18 +241,8 @@ def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     x = from_numpy(inp.logits, "jax")
     y = from_numpy(inp.target.astype(np.int32), "jax")  # JAX default: no 64-bit integers
     if impl == "optax-ce":
-        import optax
-
-        if case.mode == "multiclass":
-
-            def fn(logits, labels):
-                return optax.softmax_cross_entropy_with_integer_labels(logits, labels,
-                                                                       axis=1).mean()
-        else:
-            y = from_numpy(inp.target_float, "jax")
-
-            def fn(logits, labels):
-                return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+        fn, target = optax_ce(case.mode, inp)
+        y = from_numpy(target, "jax")
     elif impl == "sort":
         import jax.numpy as jnp
 
@@ -189,7 +251,7 @@ def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
         return Bench(lambda: sort(errors), lambda: sort(errors), sync=jax.block_until_ready,
                      basis_bytes=case.logits_bytes)
     elif impl.startswith("anyiou-"):
-        fn = _anyiou_loss(impl, case.mode)
+        fn = anyiou_loss(impl, case.mode)
     else:
         raise ValueError(f"unknown jax implementation {impl!r}")
 
@@ -213,17 +275,9 @@ def _jax_loss(impl: str, case: Case, inp: Inputs) -> Bench:
 def _numpy_loss(impl: str, case: Case, inp: Inputs) -> Bench:
     x, y = inp.logits, inp.target
     if impl == "softmax":
-        if case.mode == "multiclass":
-
-            def fwd():
-                e = np.exp(x - x.max(axis=1, keepdims=True))
-                return e / e.sum(axis=1, keepdims=True)
-        else:
-
-            def fwd():
-                return 1.0 / (1.0 + np.exp(-x))
+        fwd = softmax(np, case.mode, x)
     elif impl.startswith("anyiou-"):
-        fn = _anyiou_loss(impl, case.mode)
+        fn = anyiou_loss(impl, case.mode)
 
         def fwd():
             return fn(x, y)

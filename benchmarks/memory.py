@@ -33,10 +33,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .paths import ROOT  # the workers run ``python -m benchmarks.worker`` from there
+
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
-#: the repository root: the workers run ``python -m benchmarks.worker`` from there
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _status_kib(field: str) -> int | None:

@@ -6,8 +6,11 @@ NumPy, bincount and sklearn, on the same inputs, in one run.
     python -m benchmarks.run --cases multiclass-N8-C21-512x512 --families torch jax
     python -m benchmarks.run --update-docs    # also refresh docs/benchmarks.md and its chart
 
-(from the repository root: the package ``benchmarks`` and the tests' smp loader,
-``tests.support.oracles``, are imported from there).
+(from the repository root, where the package ``benchmarks`` is imported from).
+
+This module runs the suites and writes their results: the losses and metrics
+(``cpu.py``), ``anyiou evaluate`` (``evaluate.py``) and Boundary IoU (``boundary.py``);
+``page.py`` renders docs/benchmarks.md from the results. Nothing imports this module.
 
 Each (case, library) is measured in a fresh process (``worker.py``; ``--isolate``: one
 per loss implementation): the peak extra memory of each implementation in turn
@@ -26,7 +29,6 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -34,19 +36,11 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
+from . import boundary, cpu, evaluate, page, report
 from . import cases as _cases
-from . import report
-from .impls import BASELINE, FAMILIES, LOSS_FAMILIES, impl_names
-from .memory import run_isolated
-from .targets import checks_for
+from .impls import FAMILIES
+from .paths import DOC, DOC_IMG, RESULTS, ROOT
 from .timing import QUICK_POLICY, Policy
-
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-
-DOC = ROOT / "docs" / "benchmarks.md"
-DOC_IMG = ROOT / "docs" / "img" / "benchmarks.png"
-DOC_JSON = ROOT / "docs" / "benchmarks.json"  # the data of the page (tests/docs checks it)
 
 
 def _log(msg: str) -> None:
@@ -90,147 +84,6 @@ def _machine() -> dict:
     return info
 
 
-# -- measuring -------------------------------------------------------------------------
-
-
-def _isolated(base: dict, impls: list[str]) -> dict:
-    result = run_isolated({**base, "impls": impls})
-    if "error" in result and not set(impls) & set(result):
-        return {impl: {"error": result["error"]} for impl in impls}
-    return result
-
-
-def measure_case(case: _cases.Case, families: list[str], policy: Policy,
-                 isolate: bool = False, threads: int | None = None) -> dict:
-    """{family: {impl: raw worker result}} for one case.
-
-    One fresh process per (case, family); with ``isolate``, one per (case, loss
-    implementation).
-    """
-    out: dict = {}
-    for family in families:
-        names = impl_names(family, case)
-        base = {"case": case.name, "family": family, "policy": asdict(policy),
-                "threads": threads}
-        groups = [[n] for n in names] if (isolate and family in LOSS_FAMILIES) else [names]
-        out[family] = {}
-        for group in groups:
-            t0 = time.perf_counter()
-            out[family].update(_isolated(base, group))
-            label = group[0] if len(group) == 1 else "(all)"
-            _log(f"  {case.name:28s} {family:14s} {label:16s} "
-                 f"{time.perf_counter() - t0:6.1f} s")
-    return out
-
-
-# -- rows and checks -------------------------------------------------------------------
-
-
-def rows_of(case: _cases.Case, measured: dict) -> list[dict]:
-    """Flat table rows (with ratios and target checks) of one case's measurements."""
-    rows = []
-    sklearn = measured.get("metrics-numpy", {}).get("sklearn", {})
-    sklearn_ms = sklearn.get("fwd", {}).get("median_ms")
-    for family in FAMILIES:
-        if family not in measured:
-            continue
-        results = measured[family]
-        base_res = results.get(BASELINE[family], {})
-        for impl, res in results.items():
-            row: dict = {"case": case.name, "family": family, "impl": impl,
-                         "is_baseline": impl == BASELINE[family]}
-            if "error" in res:
-                row["error"] = res["error"]
-                rows.append(row)
-                continue
-            row["fwd_ms"] = res.get("fwd", {}).get("median_ms")
-            row["fb_ms"] = res.get("fb", {}).get("median_ms")
-            key = "fb" if "fb" in res else "fwd"
-            mine = res.get(key, {}).get("median_ms")
-            theirs = base_res.get(key, {}).get("median_ms")
-            row["ratio"] = mine / theirs if (mine and theirs) else None
-            # ratio of the fastest repeats: less sensitive to other load on the machine
-            mine = res.get(key, {}).get("min_ms")
-            theirs = base_res.get(key, {}).get("min_ms")
-            row["ratio_min"] = mine / theirs if (mine and theirs) else None
-            row["ratio_of"] = key
-            if impl == "anyiou-lovasz" and "sort" in results:  # its floor, in the same run
-                sort = results["sort"].get(key, {})
-                for mine_key, sort_key in (("median_ms", "sort_ratio"), ("min_ms",
-                                                                        "sort_ratio_min")):
-                    mine, theirs = res.get(key, {}).get(mine_key), sort.get(mine_key)
-                    row[sort_key] = mine / theirs if (mine and theirs) else None
-            basis = res.get("basis_bytes") or 0
-            mem = res.get("xla_extra_bytes", res.get("mem_bytes"))
-            row["mem_bytes"] = mem
-            row["mem_x"] = mem / basis if (mem is not None and basis) else None
-            row["mem_basis"] = "logits" if family in LOSS_FAMILIES else "labels"
-            if "xla_extra_bytes" in res:
-                row["mem_note"] = "XLA"
-                row["rss_mem_x"] = res["mem_bytes"] / basis if basis else None
-            row["checks"] = [c.as_dict() for c in checks_for(case.name, family, impl, row,
-                                                             sklearn_ms)]
-            rows.append(row)
-    return rows
-
-
-def scaling_points(series: list[_cases.Case], policy: Policy, isolate: bool,
-                   threads: int | None) -> list[dict]:
-    points = []
-    for case in series:
-        base = {"case": case.name, "family": "torch", "policy": asdict(policy),
-                "threads": threads}
-        names = ["cross-entropy", "anyiou-jaccard"]
-        groups = [[n] for n in names] if isolate else [names]
-        t0 = time.perf_counter()
-        measured: dict = {}
-        for group in groups:
-            measured.update(_isolated(base, group))
-        _log(f"  {case.name:28s} {'torch':14s} {'(scaling)':16s} "
-             f"{time.perf_counter() - t0:6.1f} s")
-        ce, mine = measured.get("cross-entropy", {}), measured.get("anyiou-jaccard", {})
-        # The fastest repeat: on a busy machine the median of a small case measures
-        # mostly the wait for a free core (see docs/benchmarks.md, Noise).
-        ce_ms = ce.get("fb", {}).get("min_ms")
-        my_ms = mine.get("fb", {}).get("min_ms")
-        ce_med = ce.get("fb", {}).get("median_ms")
-        my_med = mine.get("fb", {}).get("median_ms")
-        elems = case.logits_bytes // 4
-        points.append({
-            "case": case.name,
-            "classes": case.c,
-            "image": "x".join(map(str, case.spatial)),
-            "pixels": case.pixels,
-            "logits_bytes": case.logits_bytes,
-            "ce_ms": ce_ms,
-            "anyiou_ms": my_ms,
-            "ce_median_ms": ce_med,
-            "anyiou_median_ms": my_med,
-            "ratio": my_ms / ce_ms if (my_ms and ce_ms) else None,
-            "ratio_median": my_med / ce_med if (my_med and ce_med) else None,
-            "ns_per_elem": my_ms * 1e6 / elems if my_ms else None,
-            "anyiou_mem_x": (mine["mem_bytes"] / case.logits_bytes
-                             if "mem_bytes" in mine else None),
-            "ce_mem_x": ce["mem_bytes"] / case.logits_bytes if "mem_bytes" in ce else None,
-            "errors": {k: v["error"] for k, v in measured.items() if "error" in v},
-        })
-    return points
-
-
-# -- docs ------------------------------------------------------------------------------
-
-
-def update_docs(results: dict, png: Path | None) -> None:
-    """Render the generated blocks of docs/benchmarks.md (tables and the figures quoted in
-    its prose) from ``results``, and commit-ready copies of the JSON and the chart."""
-    text = report.render_page(DOC.read_text(), results)
-    DOC_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
-    DOC.write_text(text)
-    if png is not None and png.exists():
-        DOC_IMG.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(png, DOC_IMG)
-
-
 # -- main ------------------------------------------------------------------------------
 
 
@@ -260,7 +113,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--no-evaluate", action="store_true",
                     help="skip `anyiou evaluate` against the hand-written loop "
                          "(benchmarks/evaluate.py; run by default without --cases/--families)")
-    ap.add_argument("--out", type=Path, default=HERE / "results",
+    ap.add_argument("--out", type=Path, default=RESULTS,
                     help="output folder (default: benchmarks/results)")
     ap.add_argument("--update-docs", action="store_true",
                     help="write the tables into docs/benchmarks.md and the chart to "
@@ -317,33 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [],
         "checks": [],
     }
-    for case in chosen:
-        _log(f"{case.name}: {case.describe()}, logits {case.logits_bytes / 2**20:.0f} MiB")
-        measured = measure_case(case, families, policy, args.isolate, args.threads)
-        rows = rows_of(case, measured)
-        results["cases"].append({"case": case.name, "mode": case.mode,
-                                 "shape": case.logits_shape,
-                                 "logits_bytes": case.logits_bytes, "measured": measured})
-        results["rows"] += rows
-        results["checks"] += [c for r in rows for c in r.get("checks", [])]
+    results.update(cpu.measure(chosen, families, policy, args.isolate, args.threads))
     if not args.no_scaling and (args.families is None or "torch" in families):
-        by_c = _cases.QUICK_SCALING_CLASSES if args.quick else _cases.SCALING_CLASSES
-        by_p = _cases.QUICK_SCALING_PIXELS if args.quick else _cases.SCALING_PIXELS
-        _log(f"scaling (torch CPU, JaccardLoss vs cross-entropy, "
-             f"{args.scaling_threads or 'default'} thread(s))")
-        results["scaling"] = {
-            "threads": args.scaling_threads or None,
-            "classes": scaling_points(by_c, policy, args.isolate, args.scaling_threads or None),
-            "pixels": scaling_points(by_p, policy, args.isolate, args.scaling_threads or None),
-        }
+        results["scaling"] = cpu.measure_scaling(args.quick, policy, args.isolate,
+                                                 args.scaling_threads or None)
     if not (args.no_evaluate or args.cases or args.families):
-        from . import evaluate as cli_bench
-
         _log("anyiou evaluate vs the hand-written bincount loop")
-        results["evaluate"] = cli_bench.run(cli_bench.QUICK_PAIRS if args.quick else 100)
+        results["evaluate"] = evaluate.measure(evaluate.QUICK_PAIRS if args.quick else 100)
     if args.boundary:
-        from . import boundary
-
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
     if args.before is not None:
@@ -369,15 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         print(report.scaling_table(results["scaling"]["pixels"], "image", False))
 
     if results.get("evaluate"):
-        from .evaluate import summary
-
         print()
-        print(summary(results["evaluate"]))
+        print(evaluate.summary(results["evaluate"]))
     if results.get("boundary"):
-        from .boundary import table
-
         print()
-        print(table(results["boundary"]))
+        print(boundary.markdown(results["boundary"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"
@@ -396,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwrote {json_path}" + (f" and {png}" if png else "")
           + f" in {results['meta']['elapsed_s'] / 60:.1f} min")
     if args.update_docs:
-        update_docs(results, png)
+        page.update_docs(results, png)
         print(f"updated {DOC.relative_to(ROOT)}"
               + (f" and {DOC_IMG.relative_to(ROOT)}" if png else ""))
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 
 def smp_subpackage(name: str):
     """``segmentation_models_pytorch.<name>`` (e.g. ``"losses"``) without the package's
-    ``__init__``; ImportError if smp is not installed. Also used by the benchmarks."""
+    ``__init__``; ImportError if smp is not installed."""
     if "segmentation_models_pytorch" not in sys.modules:
         spec = importlib.util.find_spec("segmentation_models_pytorch")
         if spec is None or spec.submodule_search_locations is None:
