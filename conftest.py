@@ -160,13 +160,33 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+BACKEND_FIXTURES = ("backend", "ad_backend")
+
+
+def _placeholder(params: dict[str, Any]) -> bool:
+    """Whether an item is pytest's stand-in for an empty ``backend``/``ad_backend``
+    parametrization (no selected backend suits the test): its value is no Backend."""
+    return any(
+        name in params and not isinstance(params[name], Backend) for name in BACKEND_FIXTURES
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Apply ``lazy_subset`` marks: a full parameter product on eager backends, a
-    representative part of it on lazy ones (each lazy call builds and runs a graph)."""
+    """Deselect, rather than skip, what does not apply to the selected backends, so a
+    skip in the report always means something:
+
+    * a test none of whose backends is selected (``only_backends``/``skip_backends``, or
+      ``ad_backend`` with no autodiff backend): pytest would report its empty
+      parametrization as one skip per combination of its other parameters;
+    * ``lazy_subset`` marks: a full parameter product on eager backends, a
+      representative part of it on lazy ones (each lazy call builds and runs a graph)."""
     keep, drop = [], []
     for item in items:
         mark = item.get_closest_marker("lazy_subset")
         params = getattr(getattr(item, "callspec", None), "params", {})
+        if _placeholder(params):
+            drop.append(item)
+            continue
         backend = params.get("backend")
         if mark is not None and backend is not None and backend.lazy:
             param, values = mark.args

@@ -4,7 +4,9 @@ Each ``tests`` session installs anyiou with its test oracles plus one backend's 
 then runs the whole suite on that backend alone (``ANYIOU_BACKENDS``), so a backend
 that fails to install fails the session instead of being skipped. The Python examples
 of README.md and docs/ run in the session each page names (``tests/docs``). torch is pinned by
-``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build).
+``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build). Arguments after ``--``
+go to pytest: ``nox -s tests keras -- -m "not slow"`` is the fast lane for local work (no
+subprocess or torch.compile tests; docs/architecture.md), CI runs everything.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ C = 4
 SPLITS = (slice(0, 2), slice(2, 3))  # unequal local batches
 TIMEOUT_S = 120
 
-pytestmark = pytest.mark.only_backends("torch")
+pytestmark = [pytest.mark.only_backends("torch"), pytest.mark.slow]  # spawns ranks
 
 
 def _data():

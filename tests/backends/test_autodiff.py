@@ -91,6 +91,7 @@ def test_nan_prediction_propagates(backend):
     assert np.isnan(out)
 
 
+@pytest.mark.slow  # torch.compile
 @pytest.mark.only_backends("torch")
 def test_torch_compile_matches_eager(backend):
     torch = backend.lib

@@ -307,6 +307,7 @@ def sharded(tmp_path_factory) -> dict:
     return dict(np.load(out))
 
 
+@pytest.mark.slow  # the `sharded` fixture runs a Python subprocess
 @pytest.mark.parametrize("transform", SHARD_TRANSFORMS)
 @pytest.mark.parametrize("name", list(SHARD_CASES))
 def test_shard_map_transforms_match_one_device(backend, sharded, name, transform):

@@ -82,6 +82,7 @@ def _step_results(torch, criterion, images, target, channels, compile_backend=No
     return value, model.weight.grad, model.bias.grad
 
 
+@pytest.mark.slow  # torch.compile: dynamo + aot_eager, seconds per case
 @pytest.mark.parametrize("case", IGNORED, ids=lambda c: c.id)
 @pytest.mark.parametrize(("loss_name", "opts"), LOSSES, ids=LOSS_IDS)
 def test_compile_fullgraph_step_matches_eager_and_smp(backend, loss_name, opts, case):
@@ -98,6 +99,7 @@ def test_compile_fullgraph_step_matches_eager_and_smp(backend, loss_name, opts, 
         np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow  # inductor generates and compiles C++ kernels: minutes on a small CPU
 def test_compile_inductor_multiclass_matches_smp(backend):
     """One case through inductor (generated kernels), the others through aot_eager."""
     torch = backend.lib
@@ -111,6 +113,7 @@ def test_compile_inductor_multiclass_matches_smp(backend):
         np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow  # torch.compile
 def test_value_checks_skipped_while_compiling(backend):
     """Compiled, an out-of-range label is not checked (no error, no graph break); the
     result is the documented one: a pixel of no class, like smp's zero one-hot row."""

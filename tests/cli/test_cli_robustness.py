@@ -158,6 +158,7 @@ def test_non_utf8_file_name_in_reports(odd_names, tmp_path, capsys, fmt):
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.slow  # python -m anyiou in a subprocess
 def test_non_utf8_file_name_in_messages_and_on_stdout(odd_names, tmp_path):
     proc = _run(*_args(*odd_names, "--per-image", "-f", "csv"))
     assert proc.returncode == 0, proc.stderr
@@ -327,6 +328,7 @@ def test_unexpected_errors_are_one_line(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().err == "anyiou evaluate: interrupted\n"
 
 
+@pytest.mark.slow  # python -m anyiou in a subprocess
 def test_subprocess_never_prints_a_traceback(tmp_path):
     preds, targets = _folders(tmp_path)
     latin = tmp_path / "names.txt"

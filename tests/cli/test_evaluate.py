@@ -481,6 +481,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120, check=False)
 
 
+@pytest.mark.slow  # python -m anyiou in a subprocess
 def test_example_runs_with_no_arguments():
     from anyiou.data import example_dir
 
@@ -497,6 +498,7 @@ def test_example_runs_with_no_arguments():
     assert f"pixel accuracy  {oracle['pixel_accuracy']:.4f}" in proc.stdout
 
 
+@pytest.mark.slow  # python -m anyiou in a subprocess
 def test_subprocess_error_exit_status_and_streams(data):
     (data.targets_dir / "city_1" / "img3.png").unlink()
     proc = _run(*data.args("-f", "json"))
@@ -505,6 +507,7 @@ def test_subprocess_error_exit_status_and_streams(data):
     assert "img3.npy" in proc.stderr and "no target" in proc.stderr
 
 
+@pytest.mark.slow  # python -m anyiou in a subprocess
 def test_subprocess_json_output(data, tmp_path):
     out = tmp_path / "r.json"
     proc = _run(*data.args("--output", str(out), "--per-image"))

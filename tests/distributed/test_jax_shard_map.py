@@ -33,7 +33,7 @@ CASES = {
 }
 RECIPES = ("outer_grad", "inner_grad_pmean", "inner_grad_pmean_no_vma", "pmap_pmean")
 
-pytestmark = pytest.mark.only_backends("jax")
+pytestmark = [pytest.mark.only_backends("jax"), pytest.mark.slow]  # a subprocess
 
 
 def _data(name: str):

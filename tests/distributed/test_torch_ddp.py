@@ -35,7 +35,7 @@ CASES = {
     "tversky_binary": ("TverskyLoss", {"mode": "binary", "alpha": 0.3, "beta": 0.7, "gamma": 1.5}, False),
 }
 
-pytestmark = pytest.mark.only_backends("torch")
+pytestmark = [pytest.mark.only_backends("torch"), pytest.mark.slow]  # spawns ranks
 
 
 # -- data shared by the ranks and the single-process reference ------------------------

@@ -41,6 +41,7 @@ def test_every_page_declares_a_known_session() -> None:
     assert any(p.examples for p in pages)
 
 
+@pytest.mark.slow  # a Python subprocess per page
 def _check_page(page, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     env.pop("JAX_ENABLE_X64", None)
@@ -56,6 +57,7 @@ if PAGES:  # an empty parametrization would be reported as a skip in other sessi
         "page", PAGES, ids=[p.name for p in PAGES])(_check_page)
 
 
+@pytest.mark.slow  # a Python subprocess per page
 def _check_cli_example_output(tmp_path: Path) -> None:
     """The table docs/cli.md shows for ``anyiou evaluate --example`` is what it prints."""
     page = next(p for p in all_pages() if p.name == "docs/cli.md")

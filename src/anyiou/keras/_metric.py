@@ -93,6 +93,7 @@ class MeanIoU(keras.metrics.Metric):
             )
         y_pred = ops.convert_to_tensor(y_pred)
         y_true = ops.convert_to_tensor(y_true)
+        self._check_classes(tuple(y_pred.shape))
         if len(y_true.shape) == len(y_pred.shape):
             if y_true.shape[self.class_axis] != 1:
                 raise ValueError(
@@ -103,6 +104,17 @@ class MeanIoU(keras.metrics.Metric):
         preds = ops.argmax(y_pred, axis=self.class_axis)
         batch = self.metric.update_state(None, preds, ops.cast(y_true, "int32"))["confmat"]
         self.confmat.assign_add(ops.cast(batch, self.confmat.dtype))
+
+    def _check_classes(self, shape: tuple[Any, ...]) -> None:
+        """The argmax over ``class_axis`` is a label only if that axis holds C scores (a
+        static shape, so this also runs under jit)."""
+        c = self.metric.num_classes
+        axis = self.class_axis
+        if not -len(shape) <= axis < len(shape) or shape[axis] not in (c, None):
+            raise ValueError(
+                f"y_pred must hold num_classes={c} scores along axis {axis} (class_axis); "
+                f"got shape {shape}"
+            )
 
     def result(self) -> Any:
         """The mean IoU of every batch since the last reset, a scalar of ``dtype``."""

@@ -93,6 +93,21 @@ def test_bad_arguments():
         ak.MeanIoU(3).update_state(np.zeros((1, 2, 3), np.int64), np.zeros((1, 2, 3), np.float32))
 
 
+@pytest.mark.parametrize("channels", [1, 3, 5])
+def test_y_pred_with_another_number_of_classes_raises(backend, channels: int):
+    """A y_pred whose class axis does not hold num_classes scores is an error, as for the
+    core MeanIoU (its argmax would silently count only the first classes)."""
+    t = np.zeros((2, 5, 6), np.int64)
+    p = np.zeros((2, 5, 6, channels), np.float32)
+    metric = ak.MeanIoU(num_classes=4)
+    with pytest.raises(ValueError, match=rf"y_pred must hold num_classes=4 scores along axis -1 "
+                       rf".*got shape \(2, 5, 6, {channels}\)"):
+        metric.update_state(t, p)
+    with pytest.raises(ValueError, match=r"y_pred must hold num_classes=3 scores along axis 1"):
+        ak.MeanIoU(3, class_axis=1).update_state(t, np.zeros((2, 4, 5, 6), np.float32))
+    assert backend.to_numpy(metric.confmat.value).sum() == 0  # nothing was counted
+
+
 def _tiny_model(c: int) -> keras.Model:
     keras.utils.set_random_seed(0)
     return keras.Sequential([
