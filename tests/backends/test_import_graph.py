@@ -85,9 +85,9 @@ def test_the_reader_sees_every_kind_of_import():
     lovasz = imports_of(SRC / "anyiou" / "losses" / "_lovasz.py")
     assert any(m == "anyiou._lib.kernels" for _, m in lovasz)  # from .._lib import kernels
     assert any(m == "anyiou._lib._namespace" for _, m in lovasz)  # from .._lib._namespace
-    router = imports_of(SRC / "anyiou" / "_lib" / "kernels" / "_jax.py")
-    # `from ._lovasz_jax import ...` inside a function
-    assert any(m == "anyiou._lib.kernels._lovasz_jax" for _, m in router)
+    torch_kernels = imports_of(SRC / "anyiou" / "_lib" / "kernels" / "_torch.py")
+    # `from ._standard import values_checkable` inside a function
+    assert any(m == "anyiou._lib.kernels._standard" for _, m in torch_kernels)
     assert _rank("anyiou._lib.kernels._torch") < _rank("anyiou._lib._values")
     assert _rank("anyiou.metrics._boundary") < _rank("anyiou.torch")
     assert _rank("anyiou") == TOP

@@ -67,6 +67,18 @@ class Backend(NamedTuple):
     layer: bool = False
 
 
+def _load_lovasz_torch() -> Any:
+    from . import _lovasz_torch as module
+
+    return module
+
+
+def _load_lovasz_jax() -> Any:
+    from . import _lovasz_jax as module
+
+    return module
+
+
 def _load_torch() -> Any:
     from . import _torch as module
 
@@ -99,7 +111,10 @@ def _load_dask() -> Any:
 
 #: The routing table, in priority order (see the module docstring).
 BACKENDS: tuple[Backend, ...] = (
+    # the Lovasz kernels (one sort per row), each a layer over its library's module
+    Backend(aac.is_torch_array, _load_lovasz_torch, layer=True),
     Backend(aac.is_torch_array, _load_torch),
+    Backend(aac.is_jax_array, _load_lovasz_jax, layer=True),
     Backend(aac.is_jax_array, _load_jax),
     Backend(aac.is_numpy_array, _load_numpy),
     Backend(aac.is_cupy_array, _load_cupy),
@@ -192,7 +207,8 @@ def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any | None, hinge: bool,
     errors are ``|g - x|``); ``g`` the ground truth in [0, 1] (0 at invalid pixels),
     float or bool, ``x``'s shape; ``valid`` bool broadcastable to ``x`` or None (every
     pixel valid); ``hinge``: errors at or below 0 count 0. torch and JAX sort each row
-    once (`_lovasz_torch`, `_lovasz_jax`); the reference is `_standard_lovasz`.
+    once (`_lovasz_torch`, `_lovasz_jax`: layers of `BACKENDS`); the reference is
+    `_standard_lovasz`.
     """
     return get(x, "lovasz_extension")(xp, x, g, valid, hinge, probs)
 

@@ -28,7 +28,6 @@ import jax
 import jax.numpy as jnp
 
 __all__ = [
-    "lovasz_extension",
     "pair_counts",
     "row_bincount",
     "run_compiled",
@@ -251,12 +250,3 @@ def sigmoid_dense_stats(
     """The router's ``sigmoid_dense_stats`` as a custom JVP."""
     return _sigmoid_stats(logits, t, valid, hard, jnp.dtype(acc))
 
-
-# -- the Lovasz kernel, in its own module ------------------------------------------------
-
-
-def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> Any:
-    """The router's ``lovasz_extension``: `_lovasz_jax` (imported on first use)."""
-    from ._lovasz_jax import lovasz_extension as kernel
-
-    return kernel(xp, x, g, valid, hinge, probs)

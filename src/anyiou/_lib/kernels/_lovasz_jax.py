@@ -21,7 +21,8 @@ zero) and the rule calls the function itself for its primal, so every order of
 differentiation, ``vmap`` and ``jit`` work on it; forward mode with respect to soft
 targets (the weights depend on them) takes the array-API composition's derivative.
 
-Reached through the router's table: `_jax` re-exports `lovasz_extension`.
+A layer of the router's table over `_jax`: the router asks it first for JAX arrays,
+and it defines only `lovasz_extension`.
 """
 
 from __future__ import annotations

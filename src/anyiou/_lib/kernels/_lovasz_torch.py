@@ -19,7 +19,8 @@ the vectorised path, one float sort of all rows, same order), double backward (t
 backward is a differentiable product with the constant weights), ``torch.compile`` (the
 kernel leaves the loss to the array-API composition while dynamo traces).
 
-Reached through the router's table: `_torch` re-exports `lovasz_extension`.
+A layer of the router's table over `_torch`: the router asks it first for torch
+tensors, and it defines only `lovasz_extension`.
 """
 
 from __future__ import annotations

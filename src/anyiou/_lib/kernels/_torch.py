@@ -34,7 +34,6 @@ __all__ = [
     "SigmoidDenseStats",
     "SoftmaxLabelStats",
     "clip",
-    "lovasz_extension",
     "row_bincount",
     "sigmoid",
     "sigmoid_dense_stats",
@@ -406,17 +405,7 @@ class SigmoidDenseStats(torch.autograd.Function):
         return p.to(x.dtype), grad_t, None, None, None
 
 
-# -- routed from this module, defined elsewhere or not numerics ------------------------
-# (kept apart from the kernels above: the Lovasz kernel's module, and the torch
-# internals of the eager value-check switch)
-
-
-def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> Any:
-    """The router's ``lovasz_extension``: `_lovasz_torch` (imported on first use; it
-    imports this module)."""
-    from ._lovasz_torch import lovasz_extension as kernel
-
-    return kernel(xp, x, g, valid, hinge, probs)
+# -- the eager value-check switch (the torch internals the router asks for) ------------
 
 
 def values_checkable(x: Any) -> bool:
