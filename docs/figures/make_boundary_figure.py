@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import array_api_compat.numpy as xp  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from anyiou._lib._box import box_interior  # noqa: E402
+from anyiou._lib.kernels._standard_box import box_interior  # noqa: E402
 from anyiou.metrics import boundary_iou, jaccard_index  # noqa: E402
 from anyiou.metrics._boundary import resolve_dilation  # noqa: E402
 

@@ -1,15 +1,18 @@
 """Namespace, device and dtype helpers shared by every public function.
 
 Nothing here imports a framework: libraries are recognised through
-``array_api_compat`` only.
+``array_api_compat`` only. `values_checkable` (whether eager value checks run) is the
+kernel router's, re-exported here for the checks that import their helpers from this
+module.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import array_api_compat as aac
+
+from .kernels import values_checkable
 
 __all__ = [
     "accumulation_dtype",
@@ -90,35 +93,6 @@ def accumulation_dtype(xp: Any, dtype: Any) -> Any:
     if dtype == xp.float64:
         return xp.float64
     return xp.float32
-
-
-def values_checkable(x: Any) -> bool:
-    """Whether a value check on ``x`` is cheap and possible.
-
-    False for lazy arrays (JAX, including eager JAX arrays, and Dask: checking would force
-    a computation or fail under ``jit``) and for arrays on an accelerator (CuPy, torch
-    CUDA/MPS), where a check costs a host synchronisation.
-
-    torch CPU tensors are checked only when eager and plain: not while ``torch.compile``
-    (dynamo, ``torch.export``) traces, not while ``torch.jit.trace`` records, not inside
-    ``torch.func`` transforms (functorch-wrapped tensors: ``vmap``, ``grad``, ``jacrev``)
-    and not for tensor subclasses (fake, functional or distributed tensors), where
-    reading a value fails or would be baked into the traced program.
-    """
-    if aac.is_lazy_array(x) or aac.is_cupy_array(x):
-        return False
-    if aac.is_torch_array(x):
-        if x.device.type != "cpu":
-            return False
-        torch = sys.modules["torch"]  # already imported: x is a torch tensor
-        if torch.compiler.is_compiling() or torch.jit.is_tracing():
-            return False
-        if type(x) not in (torch.Tensor, torch.nn.Parameter):
-            return False
-        if torch._C._functorch.is_functorch_wrapped_tensor(x):
-            return False
-        return "Batched" not in str(torch._C._dispatch_keys(x))  # the legacy vmap
-    return True
 
 
 def move_axis(xp: Any, x: Any, source: int, destination: int) -> Any:

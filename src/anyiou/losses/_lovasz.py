@@ -193,12 +193,8 @@ class LovaszLoss:
             t = xp.where(valid, t, xp.zeros_like(t))
         g = xp.astype(t, z.dtype)
         errors = 1.0 - z * (2.0 * g - 1.0)
-        native = kernels.lovasz_kernel(errors, g)
-        if native is not None:
-            losses = native(xp, errors, g, valid, hinge=True, probs=False)
-        else:
-            losses = _lovasz(xp, errors, g, valid, hinge=True)  # (rows, 1)
-        return xp.mean(losses)
+        losses = kernels.lovasz_extension(xp, errors, g, valid, hinge=True, probs=False)
+        return xp.mean(losses)  # of (rows, 1)
 
     # -- multiclass: Lovasz-softmax over present classes --------------------------------
     def _softmax_loss(self, xp: Any, z: Any, labels: Any, axis: int) -> Any:
@@ -232,21 +228,11 @@ class LovaszLoss:
             fg = fg & valid
         rows = n if self.per_image else 1
         present = xp.any(xp.reshape(fg, (rows, c, -1)), axis=-1)  # (B, C)
-        native = kernels.lovasz_kernel(p, fg)
-        if native is not None:  # the errors |g - p| computed row by row in the kernel
-            if not self.per_image:  # (C, N, P) -> (1, C, N, P), views
-                p, fg = xp.expand_dims(p, axis=0), xp.expand_dims(fg, axis=0)
-                valid = None if valid is None else xp.expand_dims(valid, axis=0)
-            losses = native(xp, p, fg, valid, hinge=False, probs=True)
-        else:
-            # |g - p| for 0/1 g: autodiff keeps the bool mask, not a float (g - p)
-            errors = xp.where(fg, 1.0 - p, p)  # (B, C, L)
-            del p
-            if not self.per_image:
-                errors, fg = xp.reshape(errors, (1, c, -1)), xp.reshape(fg, (1, c, -1))
-                valid = None if valid is None else xp.reshape(valid, (1, 1, -1))
-            losses = _lovasz(xp, errors, fg, valid, hinge=False)  # (B, C)
-            del errors
+        if not self.per_image:  # (C, N, P) -> (1, C, N, P), views
+            p, fg = xp.expand_dims(p, axis=0), xp.expand_dims(fg, axis=0)
+            valid = None if valid is None else xp.expand_dims(valid, axis=0)
+        # the errors |g - p| are computed by the kernel (row by row on torch and JAX)
+        losses = kernels.lovasz_extension(xp, p, fg, valid, hinge=False, probs=True)  # (B, C)
         present = xp.astype(present, losses.dtype)
         per_row = safe_divide(xp, xp.sum(losses * present, axis=-1), xp.sum(present, axis=-1))
         return xp.mean(per_row)
@@ -272,49 +258,3 @@ def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
     """
     ignored = ignore_mask(xp, t, ignore_index)  # by value: uint8 never equals -1
     return None if ignored is None else ~ignored
-
-
-def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> Any:
-    """Lovasz extension of the Jaccard loss per row: (B, K, L) -> (B, K).
-
-    ``errors`` is float, ``g`` (ground truth in [0, 1], 0 at invalid pixels) float or
-    bool, ``valid`` bool broadcastable to their shape or None (every pixel valid). The
-    torch and JAX kernels (`kernels.lovasz_kernel`) replace this composition; it is the
-    path of the other libraries and the reference. Invalid pixels get the sort key
-    ``-inf`` (so they come last), error 0 and weight 0 in the cumulative sums. With
-    them at the end, the count of valid pixels up to position k is ``min(k, n_valid)``,
-    and the background sum is that minus the foreground sum, so only the errors and
-    ``g`` are gathered. Intermediates are released as soon as they
-    are used: the loss holds several (B, K, L) arrays at once.
-    """
-    dtype = errors.dtype
-    g = xp.astype(g, dtype)
-    dev = device_of(errors)
-    length = errors.shape[-1]
-    zero = xp.zeros((), dtype=dtype, device=dev)
-    # hinge: relu written as a where, so its gradient at 0 is 0 (torch's relu); a NaN
-    # error is kept (not <= 0), so NaN propagates as it does through relu.
-    keep = ~(errors <= 0) if hinge else None
-    if valid is not None:
-        keep = valid if keep is None else valid & keep
-    contrib = errors if keep is None else xp.where(keep, errors, zero)
-    del keep
-    if valid is None:
-        key = errors
-        seen = xp.arange(1, length + 1, dtype=dtype, device=dev)
-    else:
-        key = xp.where(valid, errors, xp.asarray(-math.inf, dtype=dtype, device=dev))
-        n_valid = xp.sum(xp.astype(valid, dtype), axis=-1, keepdims=True)
-        seen = xp.minimum(xp.arange(1, length + 1, dtype=dtype, device=dev), n_valid)
-    e_sorted, g_sorted = kernels.sort_along_last(xp, key, contrib, g)
-    del key, contrib
-    g_total = xp.sum(g, axis=-1, keepdims=True)
-    # J_k = 1 - I_k / U_k with I_k = G - fg_k and U_k = G + seen_k - fg_k, i.e.
-    # J_k = seen_k / U_k; U_k == 0 only before any valid pixel (all ignored): J = 0.
-    union = g_total + (seen - xp.cumulative_sum(g_sorted, axis=-1))
-    del g_sorted
-    jaccard = safe_divide(xp, xp.broadcast_to(seen, union.shape), union)
-    del union, seen
-    weights = xp.concat([jaccard[..., :1], jaccard[..., 1:] - jaccard[..., :-1]], axis=-1)
-    del jaccard
-    return xp.sum(e_sorted * weights, axis=-1)

@@ -26,7 +26,6 @@ import math
 from typing import Any
 
 from .._lib import kernels
-from .._lib._box import box_interior
 from .._lib._checks import check_label_metric_pair
 from .._lib._namespace import device_of, get_namespace, index_dtype, values_checkable
 from .._lib._options import (
@@ -149,11 +148,11 @@ def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
     dev = device_of(t_lab)
     bands = []
     for labels in (t_lab, p_lab):  # the class of each band pixel, -1 elsewhere
-        interior = kernels.box_interior(xp, labels, axes, d, -1, box_interior)
+        interior = kernels.box_interior(xp, labels, axes, d, -1)
         bands.append(xp.where(interior, xp.asarray(-1, dtype=labels.dtype, device=dev),
                               labels))
     idt = index_dtype(xp, dev)
-    if kernels.backend_module(t_lab) is kernels._standard:  # one-hot products, chunked
+    if not kernels.is_native(t_lab):  # one-hot products, chunked
         a, b = (xp.reshape(xp.astype(x, idt), (rows, cols)) for x in bands)
         return _overlap_from_hist(xp, kernels.pair_counts(xp, a, b, c, c), c)
     # one bincount of the pair codes (t + 1) * (C + 1) + (p + 1), 0 meaning "no band";
@@ -205,7 +204,7 @@ def _mask_band_counts(xp: Any, pos_o: Any, pos_t: Any, counted: Any, spatial: tu
     bands = []
     for pos in (pos_o, pos_t):
         mask = xp.reshape(pos, full)
-        band = mask & ~kernels.box_interior(xp, mask, axes, d, False, box_interior)
+        band = mask & ~kernels.box_interior(xp, mask, axes, d, False)
         bands.append(xp.reshape(band, pos.shape))
     tp, fp, fn, _ = binary_counts(xp, bands[0], bands[1], counted, axis=2 if per_image else (0, 2))
     if not per_image:

@@ -1,21 +1,25 @@
-"""The kernel router: every function here picks the kernel module of the library of the
-arrays at hand, and falls back to the pure array-API module `_standard`.
+"""The kernel router: one table from array library to kernel module, one lookup (`get`),
+and the kernels composed of routed pieces.
 
-Backend modules (`_numpy`, `_torch`, `_jax`, `_cupy`, `_dask`) import their framework
-at the top and are imported only when an array of that library arrives, so importing
-anyiou never imports a framework. A backend module defines only the kernels it speeds
-up; a missing name means "use the standard one". Kernels composed of others (the
-label statistics, the pair counts) are written once here from the routed pieces.
+`BACKENDS` lists, in priority order, which kernel module serves which arrays. `get(x,
+name)` walks it: the first entry that accepts ``x`` and whose module defines ``name``
+gives the kernel; a library entry (``layer=False``) ends the walk, and whatever no module
+defines comes from the pure array-API module `_standard` (the one fallback). A priority
+layer (``layer=True``: e.g. a family of fused device kernels for some arrays, enabled by
+an environment variable) sits above a library entry and passes every kernel it lacks on
+down the table. A backend module (`_numpy`, `_torch`, `_jax`, `_cupy`, `_dask`) imports
+its framework at the top and is imported only when an array of that library arrives, so
+importing anyiou never imports a framework.
 
-``USE_NATIVE = False`` (the one switch, read only by `backend_module`) forces the
-pure-standard path everywhere, so the tests can check that both paths agree.
+``USE_NATIVE = False`` (the one switch, read only by `get`) forces the pure-standard
+path everywhere, so the tests can check that both paths agree. Facts about a library
+rather than speed-ups (`values_checkable`) are looked up with ``switchable=False``.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import array_api_compat as aac
 
@@ -25,74 +29,138 @@ from . import _standard
 USE_NATIVE = True
 
 __all__ = [
+    "BACKENDS",
     "USE_NATIVE",
-    "backend_module",
+    "Backend",
     "box_interior",
-    "probs_dense_stats",
-    "label_counts",
+    "get",
     "inside_unit_interval",
+    "is_native",
+    "label_counts",
     "label_sums",
+    "lovasz_extension",
     "negative_sums",
     "pair_counts",
+    "probs_dense_stats",
     "probs_label_stats",
     "run_compiled",
     "sigmoid",
     "sigmoid_dense_stats",
     "softmax",
     "softmax_label_stats",
-    "lovasz_kernel",
     "sort_along_last",
     "take_labels",
     "value_range",
+    "values_checkable",
 ]
 
-# (library test, module name): the first test that accepts the array picks the module
-_BACKENDS = (
-    (aac.is_torch_array, "_torch"),
-    (aac.is_jax_array, "_jax"),
-    (aac.is_numpy_array, "_numpy"),
-    (aac.is_cupy_array, "_cupy"),
-    (aac.is_dask_array, "_dask"),
-)
+
+class Backend(NamedTuple):
+    """One row of the routing table."""
+
+    #: whether this entry serves the array (called on every lookup: keep it cheap)
+    accepts: Callable[[Any], bool]
+    #: imports and returns the kernel module (an ``import`` statement: ``torch.compile``
+    #: traces it, also on the first call; dynamo refuses ``importlib.import_module``)
+    load: Callable[[], Any]
+    #: a priority layer: a kernel its module lacks is looked up further down the table
+    layer: bool = False
 
 
-def backend_module(x: Any) -> Any:
-    """The kernel module for ``x``'s library (imported on first use), else `_standard`."""
-    if USE_NATIVE:
-        for is_library, name in _BACKENDS:
-            if is_library(x):
-                return _import_kernels(name)
-    return _standard
+def _load_lovasz_torch() -> Any:
+    from . import _lovasz_torch as module
 
-
-def _import_kernels(name: str) -> Any:
-    """The backend module ``name``, by ``import`` statements: ``torch.compile`` traces
-    them (dynamo refuses ``importlib.import_module``), also on the first call."""
-    if name == "_torch":
-        from . import _torch as module
-    elif name == "_jax":
-        from . import _jax as module
-    elif name == "_numpy":
-        from . import _numpy as module
-    elif name == "_cupy":
-        from . import _cupy as module
-    elif name == "_dask":
-        from . import _dask as module
-    else:  # pragma: no cover - a backend added to _BACKENDS only
-        module = importlib.import_module(f"{__name__}.{name}")
     return module
 
 
-def _kernel(x: Any, name: str) -> Callable[..., Any]:
-    """The backend's kernel ``name`` for ``x``, or the standard one."""
-    module = backend_module(x)
-    return getattr(module, name, None) or getattr(_standard, name)
+def _load_lovasz_jax() -> Any:
+    from . import _lovasz_jax as module
+
+    return module
 
 
-def _native(x: Any, name: str) -> Callable[..., Any] | None:
-    """The backend's own kernel ``name`` for ``x``, or None (no standard fallback)."""
-    module = backend_module(x)
-    return None if module is _standard else getattr(module, name, None)
+def _load_torch() -> Any:
+    from . import _torch as module
+
+    return module
+
+
+def _load_jax() -> Any:
+    from . import _jax as module
+
+    return module
+
+
+def _load_numpy() -> Any:
+    from . import _numpy as module
+
+    return module
+
+
+def _load_cupy() -> Any:
+    from . import _cupy as module
+
+    return module
+
+
+def _load_dask() -> Any:
+    from . import _dask as module
+
+    return module
+
+
+#: The routing table, in priority order (see the module docstring).
+BACKENDS: tuple[Backend, ...] = (
+    # the Lovasz kernels (one sort per row), each a layer over its library's module
+    Backend(aac.is_torch_array, _load_lovasz_torch, layer=True),
+    Backend(aac.is_torch_array, _load_torch),
+    Backend(aac.is_jax_array, _load_lovasz_jax, layer=True),
+    Backend(aac.is_jax_array, _load_jax),
+    Backend(aac.is_numpy_array, _load_numpy),
+    Backend(aac.is_cupy_array, _load_cupy),
+    Backend(aac.is_dask_array, _load_dask),
+)
+
+
+def get(x: Any, name: str, *, switchable: bool = True) -> Callable[..., Any]:
+    """The kernel ``name`` for the library of ``x``: from the first module of `BACKENDS`
+    that accepts ``x`` and defines it, else `_standard`'s. ``switchable=False`` ignores
+    ``USE_NATIVE`` (for facts about the library, which hold on both paths)."""
+    if USE_NATIVE or not switchable:
+        for entry in BACKENDS:
+            if entry.accepts(x):
+                kernel = getattr(entry.load(), name, None)
+                if kernel is not None:
+                    return kernel
+                if not entry.layer:
+                    break
+    return getattr(_standard, name)
+
+
+def is_native(x: Any) -> bool:
+    """Whether ``x`` is served by a kernel module of `BACKENDS` (False on the
+    pure-standard path: ``USE_NATIVE`` off, or a library without a module)."""
+    return USE_NATIVE and any(entry.accepts(x) for entry in BACKENDS)
+
+
+# -- facts about the library ------------------------------------------------------------
+
+
+def values_checkable(x: Any) -> bool:
+    """Whether a value check on ``x`` is cheap and possible (the switch of every eager
+    value check).
+
+    False for lazy arrays (JAX, including eager JAX arrays, and Dask: checking would force
+    a computation or fail under ``jit``) and for arrays on an accelerator (CuPy, torch
+    CUDA/MPS), where a check costs a host synchronisation.
+
+    torch CPU tensors are checked only when eager and plain: not while ``torch.compile``
+    (dynamo, ``torch.export``) traces, not while ``torch.jit.trace`` records, not inside
+    ``torch.func`` transforms (functorch-wrapped tensors: ``vmap``, ``grad``, ``jacrev``)
+    and not for tensor subclasses (fake, functional or distributed tensors), where
+    reading a value fails or would be baked into the traced program.
+    """
+    return get(x, "values_checkable", switchable=False)(x)
 
 
 # -- elementwise and gather primitives --------------------------------------------------
@@ -100,23 +168,23 @@ def _native(x: Any, name: str) -> Callable[..., Any] | None:
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:
     """Softmax of ``x`` over ``axis``; stable for logits of any magnitude."""
-    return _kernel(x, "softmax")(xp, x, axis)
+    return get(x, "softmax")(xp, x, axis)
 
 
 def sigmoid(xp: Any, x: Any) -> Any:
     """Logistic sigmoid, finite with finite gradients for logits of any magnitude."""
-    return _kernel(x, "sigmoid")(xp, x)
+    return get(x, "sigmoid")(xp, x)
 
 
 def take_labels(xp: Any, p: Any, labels: Any) -> Any:
     """``p[n, labels[n, i], i]`` for ``p`` (N, C, P) and ``labels`` (N, P) in [0, C);
     shape (N, P)."""
-    return _kernel(p, "take_labels")(xp, p, labels)
+    return get(p, "take_labels")(xp, p, labels)
 
 
 def value_range(xp: Any, x: Any) -> tuple[Any, Any]:
     """``(min(x), max(x))`` of a non-empty 1-D ``x`` as 0-D arrays (eager value checks)."""
-    return _kernel(x, "value_range")(xp, x)
+    return get(x, "value_range")(xp, x)
 
 
 def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
@@ -127,24 +195,22 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     input array (``key`` itself is not returned), differentiable with respect to
     ``arrays`` (the permutation is an integer array).
     """
-    return _kernel(key, "sort_along_last")(xp, key, *arrays)
+    return get(key, "sort_along_last")(xp, key, *arrays)
 
 
-def lovasz_kernel(errors: Any, g: Any) -> Callable[..., Any] | None:
-    """The backend's fused Lovasz extension for these arrays, else None (the caller's
-    array-API composition); called as ``kernel(xp, x, g, valid, hinge, probs)``, one loss
-    per row ``x[b, k]``: (B, K, ...) -> (B, K), ``valid`` broadcastable to ``x``; with
-    ``probs``, ``x`` holds probabilities, ``g`` is bool and the errors are ``|g - x|``.
-    Its module is imported on first use, like the backend modules."""
-    if not USE_NATIVE:
-        return None
-    if aac.is_torch_array(errors):
-        from . import _lovasz_torch as module
-    elif aac.is_jax_array(errors):
-        from . import _lovasz_jax as module
-    else:
-        return None
-    return module.lovasz_kernel(errors, g)
+def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any | None, hinge: bool,
+                     probs: bool) -> Any:
+    """Lovasz extension of the Jaccard loss of each row ``x[b, k]`` (flattened):
+    (B, K, ...) -> (B, K).
+
+    ``x`` float errors, or with ``probs`` probabilities (``g`` is then bool and the
+    errors are ``|g - x|``); ``g`` the ground truth in [0, 1] (0 at invalid pixels),
+    float or bool, ``x``'s shape; ``valid`` bool broadcastable to ``x`` or None (every
+    pixel valid); ``hinge``: errors at or below 0 count 0. torch and JAX sort each row
+    once (`_lovasz_torch`, `_lovasz_jax`: layers of `BACKENDS`); the reference is
+    `_standard_lovasz`.
+    """
+    return get(x, "lovasz_extension")(xp, x, g, valid, hinge, probs)
 
 
 # -- per-row histograms -----------------------------------------------------------------
@@ -156,13 +222,13 @@ def label_sums(xp: Any, values: Any, labels: Any, num_bins: int) -> Any:
     ``values`` (N, P) float, ``labels`` (N, P) integers in [0, num_bins). Returns
     (N, num_bins) in ``values``' dtype, differentiable with respect to ``values``.
     """
-    out = _kernel(values, "row_bincount")(xp, labels, num_bins, values)
+    out = get(values, "row_bincount")(xp, labels, num_bins, values)
     return xp.astype(out, values.dtype, copy=False)
 
 
 def label_counts(xp: Any, labels: Any, num_bins: int) -> Any:
     """Per-row histogram of integer ``labels`` (N, P) in [0, num_bins): (N, num_bins) int."""
-    return _kernel(labels, "row_bincount")(xp, labels, num_bins)
+    return get(labels, "row_bincount")(xp, labels, num_bins)
 
 
 def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
@@ -174,32 +240,19 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
     [0, num_a), j in [0, num_b); index 0 of an axis collects the values below 0 and
     index ``num + 1`` the values from ``num`` up (both are clipped to [-1, num]).
 
-    Native path: the backend's integer clip and one per-row bincount of the pair code
-    ``a * (num_b + 2) + b``; pure path: one-hot matrix products (`_standard.pair_counts`).
+    JAX: one compiled program (`_jax.pair_counts`). The standard kernel counts with the
+    backend's integer clip and one per-row bincount of the pair code
+    ``a * (num_b + 2) + b`` where the backend has its own bincount, and by one-hot matrix
+    products on the pure-standard path (`_standard.pair_counts`).
     """
-    fused = _native(a, "pair_counts")  # JAX: one compiled program
-    if fused is not None:
-        return fused(xp, a, b, num_a, num_b)
-    if backend_module(a) is _standard:
-        return _standard.pair_counts(xp, a, b, num_a, num_b)
-    n = a.shape[0]
-    rows_a, rows_b = num_a + 2, num_b + 2
-    clip = _kernel(a, "clip")
-    code = clip(xp, a, -1, num_a) * rows_b  # a fresh array: in-place adds save copies
-    code += clip(xp, b, -1, num_b)
-    code += rows_b + 1  # the code of (a, b) = (-1, -1) becomes 0
-    out = _kernel(a, "row_bincount")(xp, code, rows_a * rows_b, scratch=True)
-    return xp.reshape(xp.astype(out, a.dtype, copy=False), (n, rows_a, rows_b))
+    return get(a, "pair_counts")(xp, a, b, num_a, num_b)
 
 
-def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any,
-                 standard: Callable[..., Any]) -> Any:
-    """Boundary IoU's box test (``anyiou._lib._box.box_interior``): the backend's own
-    kernel (Dask: blocks with halos), else ``standard(xp, labels, axes, d, outside)``."""
-    native = _native(labels, "box_interior")
-    if native is None:
-        return standard(xp, labels, axes, d, outside)
-    return native(xp, labels, axes, d, outside, standard)
+def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any) -> Any:
+    """Boundary IoU's box test (`_standard_box.box_interior`): the pixels of ``labels``
+    whose (2d+1)-wide box over ``axes`` lies inside the array and holds their own label;
+    Dask runs it on blocks with halos."""
+    return get(labels, "box_interior")(xp, labels, axes, d, outside)
 
 
 # -- fused loss statistics --------------------------------------------------------------
@@ -207,7 +260,7 @@ def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: A
 
 def negative_sums(xp: Any, p: Any, acc: Any) -> Any:
     """``sum(min(p, 0), axis=2)`` of (N, C, P) ``p``, (N, C) in ``acc``."""
-    return _kernel(p, "negative_sums")(xp, p, acc)
+    return get(p, "negative_sums")(xp, p, acc)
 
 
 def inside_unit_interval(xp: Any, x: Any, upper: bool = True) -> bool:
@@ -275,11 +328,7 @@ def softmax_label_stats(
     autodiff rule on torch and JAX. ``class_last`` tells that ``logits`` is a
     transposed view of channels-last (N, P, C) logits (the JAX rule then works on that
     layout, where the transposes cancel)."""
-    fused = _native(logits, "softmax_label_stats")
-    if fused is not None:
-        return fused(xp, logits, safe, binned, valid, acc, class_last)
-    p = softmax(xp, logits, 1)
-    return probs_label_stats(xp, p, safe, binned, valid, acc, product=True)
+    return get(logits, "softmax_label_stats")(xp, logits, safe, binned, valid, acc, class_last)
 
 
 def probs_dense_stats(
@@ -291,7 +340,7 @@ def probs_dense_stats(
     ``p`` and ``t``. ``hard``: the caller knows that the product ``sum(p * t)`` has that
     value and gradient (0/1 targets and every ``p`` strictly inside (0, 1), or no
     gradient is taken), which the kernels then use."""
-    return _kernel(p, "probs_dense_stats")(xp, p, t, valid, hard, acc)
+    return get(p, "probs_dense_stats")(xp, p, t, valid, hard, acc)
 
 
 def sigmoid_dense_stats(
@@ -301,15 +350,12 @@ def sigmoid_dense_stats(
 
     ``hard``: 0/1 targets. The fused rules take the product only where it is exact (torch:
     the sigmoid's derivative ``p (1 - p)`` is 0 where ``p`` rounds to 0 or 1). So does a
-    backend module that leaves the sigmoid to this composition (NumPy, no autodiff); the
-    pure-standard path may be differentiated (torch or JAX with ``USE_NATIVE`` off),
-    where its sigmoid's derivative at ``p == 1`` is not 0, and keeps the L1 form.
+    backend module that leaves the sigmoid to the standard composition (NumPy, no
+    autodiff); the pure-standard path may be differentiated (torch or JAX with
+    ``USE_NATIVE`` off), where its sigmoid's derivative at ``p == 1`` is not 0, and keeps
+    the L1 form (`_standard.sigmoid_dense_stats`).
     """
-    fused = _native(logits, "sigmoid_dense_stats")
-    if fused is not None:
-        return fused(xp, logits, t, valid, hard, acc)
-    hard = hard and backend_module(logits) is not _standard
-    return probs_dense_stats(xp, sigmoid(xp, logits), t, valid, hard, acc)
+    return get(logits, "sigmoid_dense_stats")(xp, logits, t, valid, hard, acc)
 
 
 # -- compilation ------------------------------------------------------------------------
@@ -321,9 +367,8 @@ def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **k
     Eager JAX compiles every operation separately for each new shape; a pure helper made
     of many small operations compiles once this way (under an outer ``jit`` it is
     inlined). ``static`` lists the positions in ``args`` that are Python values
-    (hashable); keyword arguments are always static. Other backends call ``fn``.
+    (hashable); keyword arguments are always static. Routed on the first array among
+    ``args``; other backends call ``fn`` (`_standard.run_compiled`).
     """
-    compiled = next((_native(a, "run_compiled") for a in args if aac.is_jax_array(a)), None)
-    if compiled is None:
-        return fn(xp, *args, **kwargs)
-    return compiled(fn, xp, *args, static=static, **kwargs)
+    first = next((a for a in args if aac.is_array_api_obj(a)), None)
+    return get(first, "run_compiled")(fn, xp, *args, static=static, **kwargs)

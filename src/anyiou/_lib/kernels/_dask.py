@@ -27,15 +27,14 @@ def clip(xp: Any, x: Any, lo: int, hi: int) -> Any:
     return da.clip(x, lo, hi)
 
 
-def box_interior(
-    xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any, standard: Any
-) -> Any:
-    """``standard`` (the array-API box test, see ``anyiou._lib._box``) run by NumPy on
-    each block extended by halos of ``d`` pixels along ``axes``: a pixel's (2d+1) box
-    then lies in its extended block. No halo is added at the image border
-    (``boundary='none'``), so a block's outer edge is the image's, as the test needs."""
+def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: Any) -> Any:
+    """The array-API box test (`_standard_box.box_interior`) run by NumPy on each block
+    extended by halos of ``d`` pixels along ``axes``: a pixel's (2d+1) box then lies in
+    its extended block. No halo is added at the image border (``boundary='none'``), so a
+    block's outer edge is the image's, as the test needs."""
     import array_api_compat.numpy as np_xp
 
+    standard = _standard.box_interior
     if any(2 * d >= labels.shape[a] for a in axes):  # nothing is interior
         return standard(xp, labels, axes, d, outside)
     depth = {a: (d if a in axes else 0) for a in range(labels.ndim)}

@@ -249,3 +249,4 @@ def sigmoid_dense_stats(
 ) -> tuple[Any, Any, Any]:
     """The router's ``sigmoid_dense_stats`` as a custom JVP."""
     return _sigmoid_stats(logits, t, valid, hard, jnp.dtype(acc))
+

@@ -20,6 +20,9 @@ errors-sized residual). The function returns the weights as a second output (tan
 zero) and the rule calls the function itself for its primal, so every order of
 differentiation, ``vmap`` and ``jit`` work on it; forward mode with respect to soft
 targets (the weights depend on them) takes the array-API composition's derivative.
+
+A layer of the router's table over `_jax`: the router asks it first for JAX arrays,
+and it defines only `lovasz_extension`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["lovasz_kernel"]
+from . import _standard
+
+__all__ = ["lovasz_extension"]
 
 #: rows at least this long are sorted one after the other (row-sized temporaries)
 ROW_MAP_MIN = 1 << 14
@@ -41,16 +46,13 @@ _INT = {jnp.dtype(jnp.float32): jnp.int32, jnp.dtype(jnp.float64): jnp.int64}
 _MASK = {jnp.int32: 0x7FFFFFFF, jnp.int64: 0x7FFFFFFFFFFFFFFF}  # drops the sign bit
 
 
-def lovasz_kernel(x: Any, g: Any) -> Any:
-    """The kernel for these arrays, or None (float16/bfloat16 never arrive here: the
-    loss computes in float32)."""
-    return lovasz_extension if jnp.dtype(x.dtype) in _INT else None
-
-
 def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> Any:
     """Lovasz extension of each row ``x[b, k]`` (flattened), (B, K, ...) -> (B, K); with
     ``probs``, ``x`` holds probabilities and ``g`` bool, and the errors are
-    ``|g - x|``."""
+    ``|g - x|``. Dtypes other than float32 and float64 take the array-API composition
+    (float16/bfloat16 never arrive here: the loss computes in float32)."""
+    if jnp.dtype(x.dtype) not in _INT:
+        return _standard.lovasz_extension(xp, x, g, valid, hinge, probs)
     if valid is not None:
         valid = jnp.broadcast_to(valid, x.shape)
     return _lovasz(x, g, valid, hinge, probs)[0]
@@ -154,13 +156,12 @@ def _lovasz_jvp(hinge: bool, probs: bool, primals: Any, tangents: Any) -> Any:
         d_losses = jnp.sum((weights * dx).reshape(n, k, -1), axis=2)
     if not (_is_zero(dg) or probs) and jnp.issubdtype(g.dtype, jnp.inexact):
         # soft targets: the weights depend on g; the array-API composition's derivative
-        from ...losses._lovasz import _lovasz as composed
-        from .._namespace import get_namespace
+        import array_api_compat
 
-        xp = get_namespace(x=x)
+        xp = array_api_compat.array_namespace(x)
 
         def by_g(gg: Any) -> Any:
-            return composed(xp, x, gg, valid, hinge=hinge)
+            return _standard.lovasz_extension(xp, x, gg, valid, hinge, probs)
 
         d_losses = d_losses + jax.jvp(by_g, (g,), (dg,))[1]
     return (losses, weights), (d_losses, jnp.zeros_like(weights))

@@ -17,7 +17,10 @@ pass (the gradient is ``weights * grad``, the weights being constant between tie
 Transforms: ``torch.func`` (``generate_vmap_rule``; the functorch-wrapped tensors take
 the vectorised path, one float sort of all rows, same order), double backward (the
 backward is a differentiable product with the constant weights), ``torch.compile`` (the
-router leaves the loss to the array-API composition while dynamo traces).
+kernel leaves the loss to the array-API composition while dynamo traces).
+
+A layer of the router's table over `_torch`: the router asks it first for torch
+tensors, and it defines only `lovasz_extension`.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from typing import Any
 
 import torch
 
+from . import _standard
 from ._torch import _lean, _transformed
 
-__all__ = ["LovaszExtension", "lovasz_kernel"]
+__all__ = ["LovaszExtension", "lovasz_extension"]
 
 #: rows at least this long on CPU are sorted one at a time with an integer key
 ROW_LOOP_MIN = 1 << 14
@@ -37,19 +41,14 @@ _INT = {torch.float32: torch.int32, torch.float64: torch.int64}
 _MASK = {torch.int32: 0x7FFFFFFF, torch.int64: 0x7FFFFFFFFFFFFFFF}  # drops the sign bit
 
 
-def lovasz_kernel(x: Any, g: Any) -> Any:
-    """The kernel for these arrays, or None (the caller's array-API composition): while
-    dynamo traces, for dtypes without an integer twin, or when a gradient with respect
-    to ``g`` is asked for (the weights here are constants)."""
-    if torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad:
-        return None
-    return lovasz_extension
-
-
 def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bool) -> Any:
     """Lovasz extension of each row ``x[b, k]`` (flattened), (B, K, ...) -> (B, K); with
     ``probs``, ``x`` holds probabilities and ``g`` bool, and the errors are
-    ``|g - x|``."""
+    ``|g - x|``. The array-API composition (`_standard.lovasz_extension`) while dynamo
+    traces, for dtypes without an integer twin, or when a gradient with respect to ``g``
+    is asked for (the weights here are constants)."""
+    if torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad:
+        return _standard.lovasz_extension(xp, x, g, valid, hinge, probs)
     return LovaszExtension.apply(x, g, valid, hinge, probs)[0]
 
 

@@ -1,9 +1,14 @@
-"""Pure array-API kernels: the fallback for every library, and the reference the
-per-backend modules are tested against.
+"""Pure array-API kernels: the fallback for every library (the router's `get` answers
+from here whatever a backend module does not define), and the reference the per-backend
+modules are tested against.
 
-Every function takes the namespace ``xp`` first. Nothing here imports a framework or
+Every kernel takes the namespace ``xp`` first. Nothing here imports a framework or
 calls anything outside the standard (``take_along_axis`` is avoided on purpose: the
-Dask namespace lacks it).
+Dask namespace lacks it). Two references live in sibling modules and are re-exported:
+the Lovasz extension (`_standard_lovasz`) and Boundary IoU's box test
+(`_standard_box`). The fallbacks of the fused statistics (`softmax_label_stats`,
+`sigmoid_dense_stats`) and `pair_counts` are compositions of routed pieces: they call
+the router for them, so a backend's own softmax or bincount still serves them.
 """
 
 from __future__ import annotations
@@ -12,17 +17,26 @@ from typing import Any
 
 import array_api_compat as aac
 
+from ._standard_box import box_interior
+from ._standard_lovasz import lovasz_extension
+
 __all__ = [
+    "box_interior",
     "clip",
+    "lovasz_extension",
     "negative_sums",
-    "probs_dense_stats",
     "pair_counts",
+    "probs_dense_stats",
     "row_bincount",
+    "run_compiled",
     "sigmoid",
+    "sigmoid_dense_stats",
     "softmax",
+    "softmax_label_stats",
     "sort_along_last",
     "take_labels",
     "value_range",
+    "values_checkable",
 ]
 
 #: Pixels per step of the one-hot counting fallbacks (float32 one-hot entries stay exact
@@ -124,7 +138,72 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     return tuple(xp.reshape(xp.take(xp.reshape(a, (-1,)), flat_idx, axis=0), shape) for a in arrays)
 
 
+def values_checkable(x: Any) -> bool:
+    """False for lazy arrays (JAX, Dask) and CuPy arrays (a check would cost a host
+    synchronisation); the torch module adds its own rules (see the router's
+    ``values_checkable``)."""
+    return not (aac.is_lazy_array(x) or aac.is_cupy_array(x))
+
+
+def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **kwargs: Any) -> Any:
+    """``fn(xp, *args, **kwargs)``: only JAX compiles (`_jax.run_compiled`)."""
+    return fn(xp, *args, **kwargs)
+
+
+# -- compositions of routed pieces ------------------------------------------------------
+
+
+def softmax_label_stats(
+    xp: Any,
+    logits: Any,
+    safe: Any,
+    binned: Any,
+    valid: Any | None,
+    acc: Any,
+    class_last: bool = False,
+) -> tuple[Any, Any]:
+    """The router's ``probs_label_stats`` of its ``softmax(logits, axis=1)``, in the
+    product form (``class_last`` matters only to the JAX rule)."""
+    from . import probs_label_stats
+    from . import softmax as routed_softmax
+
+    p = routed_softmax(xp, logits, 1)
+    return probs_label_stats(xp, p, safe, binned, valid, acc, product=True)
+
+
+def sigmoid_dense_stats(
+    xp: Any, logits: Any, t: Any, valid: Any | None, hard: bool, acc: Any
+) -> tuple[Any, Any, Any]:
+    """The router's ``probs_dense_stats`` of its ``sigmoid(logits)``; ``hard`` is kept
+    only where a backend module serves ``logits`` (see the router's
+    ``sigmoid_dense_stats``)."""
+    from . import is_native, probs_dense_stats
+    from . import sigmoid as routed_sigmoid
+
+    hard = hard and is_native(logits)
+    return probs_dense_stats(xp, routed_sigmoid(xp, logits), t, valid, hard, acc)
+
+
 def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
+    """Joint per-row histogram with border bins (see the router's ``pair_counts`` for the
+    layout): where the backend has its own ``row_bincount``, its integer clip and one
+    per-row bincount of the pair code ``a * (num_b + 2) + b``; else `one_hot_pair_counts`."""
+    from . import get
+
+    bincount = get(a, "row_bincount")
+    if bincount is row_bincount:
+        return one_hot_pair_counts(xp, a, b, num_a, num_b)
+    n = a.shape[0]
+    rows_a, rows_b = num_a + 2, num_b + 2
+    backend_clip = get(a, "clip")
+    code = backend_clip(xp, a, -1, num_a) * rows_b  # a fresh array: in-place adds save copies
+    code += backend_clip(xp, b, -1, num_b)
+    code += rows_b + 1  # the code of (a, b) = (-1, -1) becomes 0
+    out = bincount(xp, code, rows_a * rows_b, scratch=True)
+    return xp.reshape(xp.astype(out, a.dtype, copy=False), (n, rows_a, rows_b))
+
+
+def one_hot_pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
     """Joint per-row histogram with border bins, as batched one-hot matrix products
     (``onehot(a).T @ onehot(b)``) in float32 steps of at most 2**24 pixels, each step's
     result exact and cast back to integers before summing. See the router's

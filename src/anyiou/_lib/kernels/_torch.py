@@ -41,6 +41,7 @@ __all__ = [
     "softmax_label_stats",
     "sort_along_last",
     "take_labels",
+    "values_checkable",
 ]
 
 
@@ -402,3 +403,25 @@ class SigmoidDenseStats(torch.autograd.Function):
                 g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
             torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
         return p.to(x.dtype), grad_t, None, None, None
+
+
+# -- the eager value-check switch (the torch internals the router asks for) ------------
+
+
+def values_checkable(x: Any) -> bool:
+    """The router's ``values_checkable`` for a torch tensor: CPU, eager and plain only
+    (not while dynamo or ``torch.jit.trace`` traces, not functorch-wrapped, no tensor
+    subclass, not under the legacy vmap)."""
+    from ._standard import values_checkable as generic
+
+    if not generic(x):
+        return False
+    if x.device.type != "cpu":
+        return False
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return False
+    if type(x) not in (torch.Tensor, torch.nn.Parameter):
+        return False
+    if torch._C._functorch.is_functorch_wrapped_tensor(x):
+        return False
+    return "Batched" not in str(torch._C._dispatch_keys(x))  # the legacy vmap
