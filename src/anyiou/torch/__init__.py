@@ -25,7 +25,7 @@ from ._losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from ._metric import MeanIoU
 
 BINARY_MODE = "binary"
-"""``mode="binary"``: one foreground channel, as ``segmentation_models_pytorch.losses.BINARY_MODE``."""
+"""``mode="binary"``: one foreground channel, as smp's ``losses.BINARY_MODE``."""
 MULTICLASS_MODE = "multiclass"
 """``mode="multiclass"``: one label per pixel, as smp's ``MULTICLASS_MODE``."""
 MULTILABEL_MODE = "multilabel"
