@@ -1,21 +1,44 @@
-"""anyiou as ``torch.nn.Module``\\ s: the four losses and a streaming ``MeanIoU``.
+"""anyiou as ``torch.nn.Module``\\ s: the four losses, and ``MeanIoU`` and ``BoundaryIoU`` as
+``torchmetrics.Metric``\\ s.
 
-A drop-in for ``segmentation_models_pytorch.losses`` (same constructor, same numbers)::
+A drop-in for ``segmentation_models_pytorch.losses`` (same constructor, same numbers, the
+same mode constants)::
 
     from anyiou.torch import JaccardLoss   # was: from segmentation_models_pytorch.losses import ...
 
-The modules hold no parameters; ``MeanIoU`` keeps its counts in a registered buffer, so it
-moves with ``.to(device)`` and round-trips through ``state_dict``. Needs PyTorch.
+The losses hold no parameters; the metrics keep their counts in a persistent torchmetrics
+state, so they move with ``.to(device)``, round-trip through ``state_dict``, and work with
+``self.log`` in Lightning, ``MetricCollection`` and torchmetrics' DDP reduction. Needs
+PyTorch and torchmetrics (``pip install 'anyiou[torch]'``).
 """
 
 try:
     import torch as _torch  # noqa: F401
-except ImportError as exc:  # pragma: no cover - torch is a test dependency
+    import torchmetrics as _torchmetrics  # noqa: F401
+except ImportError as exc:  # pragma: no cover - torch and torchmetrics are test dependencies
     raise ImportError(
-        "anyiou.torch needs PyTorch: pip install 'anyiou[torch]'"
+        "anyiou.torch needs PyTorch and torchmetrics: pip install 'anyiou[torch]'"
     ) from exc
 
+from ._boundary_metric import BoundaryIoU
 from ._losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from ._metric import MeanIoU
 
-__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "MeanIoU", "TverskyLoss"]
+BINARY_MODE = "binary"
+"""``mode="binary"``: one foreground channel, as smp's ``losses.BINARY_MODE``."""
+MULTICLASS_MODE = "multiclass"
+"""``mode="multiclass"``: one label per pixel, as smp's ``MULTICLASS_MODE``."""
+MULTILABEL_MODE = "multilabel"
+"""``mode="multilabel"``: independent 0/1 channels, as smp's ``MULTILABEL_MODE``."""
+
+__all__ = [
+    "BINARY_MODE",
+    "MULTICLASS_MODE",
+    "MULTILABEL_MODE",
+    "BoundaryIoU",
+    "DiceLoss",
+    "JaccardLoss",
+    "LovaszLoss",
+    "MeanIoU",
+    "TverskyLoss",
+]

@@ -1,7 +1,7 @@
-"""``MeanIoU`` as a ``torch.nn.Module`` with its counts in a registered buffer.
+"""``MeanIoU`` as a ``torchmetrics.Metric`` with its counts in a registered state.
 
 The counting and scoring are `anyiou.metrics.MeanIoU`'s pure functions (``init_state``,
-``update_state``, ``compute_state``); this module only keeps their state in a buffer.
+``update_state``, ``compute_state``); `CountsMetric` keeps their state for torchmetrics.
 """
 
 from __future__ import annotations
@@ -10,21 +10,26 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
-from .._lib._options import check_sync
 from ..metrics import MeanIoU as _CoreMeanIoU
+from ._counts_metric import CountsMetric
 
 __all__ = ["MeanIoU"]
 
 
-class MeanIoU(nn.Module):
+class MeanIoU(CountsMetric):
     """Streaming dataset-level mean IoU (torchmetrics' ``MulticlassJaccardIndex``) as a
-    ``torch.nn.Module``.
+    ``torchmetrics.Metric``.
 
     ``metric(preds, target)`` adds the batch to the counts and returns the batch's own
     IoU (torchmetrics' ``forward``); ``update`` only adds; ``compute()`` scores everything
-    seen since the last ``reset()``.
+    seen since the last ``reset()``. It works wherever a torchmetrics metric does:
+    ``self.log("val/miou", metric, on_epoch=True)`` in a Lightning module,
+    ``MetricCollection``, and torchmetrics' own sum of the counts over the processes of
+    ``torch.distributed`` at ``compute()``.
+
+    Further keyword arguments are ``torchmetrics.Metric``'s (``sync_on_compute``,
+    ``dist_sync_on_step``, ``process_group``, ``compute_on_cpu``, ...).
 
     Parameters
     ----------
@@ -47,18 +52,24 @@ class MeanIoU(nn.Module):
         Distributed evaluation: ``compute()`` and ``per_class()`` score
         ``sync(confmat)``, e.g. `anyiou.distributed.torch_sync` (a collective: every rank
         calls ``compute()``). The local counts and the per-batch values of ``forward`` are
-        not synchronised.
+        not synchronised. A hook replaces torchmetrics' own reduction
+        (``sync_on_compute`` is then off, so the counts are summed once); without one,
+        torchmetrics sums the counts when a process group is initialised.
 
     Attributes
     ----------
     confmat : torch.Tensor
-        The counts, a persistent int64 buffer: (C, C) multiclass (rows target, columns
+        The counts, a persistent int64 torchmetrics state (summed over processes, as
+        ``add_state(..., dist_reduce_fx="sum")``): (C, C) multiclass (rows target, columns
         prediction), (C, 2, 2) binary/multilabel. It moves with ``.to(device)`` (not with
         ``.half()``: counts stay integers) and is the only entry of ``state_dict()``.
 
     Notes
     -----
-    ``compute()`` before any update scores zero counts: ``zero_division`` (0 by default).
+    ``compute()`` before any update scores zero counts: ``zero_division`` (0 by default),
+    with torchmetrics' warning that ``compute`` was called before ``update``. As in
+    torchmetrics, ``compute()`` returns a 0-d tensor where the result has one element
+    (``average="none"`` with one class) and caches its value until the next update.
 
     Examples
     --------
@@ -85,58 +96,10 @@ class MeanIoU(nn.Module):
         mode: str = "multiclass",
         threshold: Any = 0.5,
         sync: Callable[[Any], Any] | None = None,
+        **kwargs: Any,
     ) -> None:
-        super().__init__()
-        # the pure functions; sync is applied here, so that forward's batch value is local
-        self.metric = _CoreMeanIoU(
+        core = _CoreMeanIoU(
             num_classes, ignore_index, average=average, zero_division=zero_division,
             mode=mode, threshold=threshold,
         )
-        check_sync(sync)
-        self.sync = sync
-        state = self.metric.init_state(torch.zeros(()))
-        self.register_buffer("confmat", state["confmat"])
-
-    def _batch_counts(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        for name, x in (("preds", preds), ("target", target)):
-            if isinstance(x, torch.Tensor) and x.device != self.confmat.device:
-                raise ValueError(
-                    f"{name} is on {x.device} but the counts of MeanIoU are on "
-                    f"{self.confmat.device}; move the metric with metric.to({str(x.device)!r})"
-                )
-        with torch.no_grad():
-            return self.metric.update_state(None, preds, target)["confmat"]
-
-    def forward(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Add the batch to the counts and return the batch's IoU (not synchronised)."""
-        batch = self._batch_counts(preds, target)
-        self.confmat.add_(batch)
-        return self.metric.compute_state({"confmat": batch})
-
-    def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
-        """Add one batch (any batch size and spatial shape) to the counts."""
-        self.confmat.add_(self._batch_counts(preds, target))
-
-    def _global(self) -> dict[str, torch.Tensor]:
-        return {"confmat": self.confmat if self.sync is None else self.sync(self.confmat)}
-
-    def compute(self) -> torch.Tensor:
-        """IoU of every batch since the last ``reset()``, reduced with ``average``."""
-        return self.metric.compute_state(self._global())
-
-    def per_class(self) -> torch.Tensor:
-        """Per-class IoU, shape (C,) (``zero_division`` where the union is empty)."""
-        return self.metric.compute_state(self._global(), average="none")
-
-    def reset(self) -> None:
-        """Set the counts to zero (in place: the buffer stays where it is)."""
-        self.confmat.zero_()
-
-    def extra_repr(self) -> str:
-        """The options, shown by ``repr``."""
-        m = self.metric
-        return (
-            f"num_classes={m.num_classes}, ignore_index={m.ignore_index}, "
-            f"average={m.average!r}, zero_division={m.zero_division}, mode={m.mode!r}"
-            + ("" if self.sync is None else f", sync={self.sync!r}")
-        )
+        super().__init__(core, sync, kwargs)
