@@ -20,15 +20,16 @@ except ImportError as exc:  # pragma: no cover - torch and torchmetrics are test
         "anyiou.torch needs PyTorch and torchmetrics: pip install 'anyiou[torch]'"
     ) from exc
 
+from .._lib import _options
 from ._boundary_metric import BoundaryIoU
 from ._losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from ._metric import MeanIoU
 
-BINARY_MODE = "binary"
+BINARY_MODE = _options.BINARY_MODE
 """``mode="binary"``: one foreground channel, as smp's ``losses.BINARY_MODE``."""
-MULTICLASS_MODE = "multiclass"
+MULTICLASS_MODE = _options.MULTICLASS_MODE
 """``mode="multiclass"``: one label per pixel, as smp's ``MULTICLASS_MODE``."""
-MULTILABEL_MODE = "multilabel"
+MULTILABEL_MODE = _options.MULTILABEL_MODE
 """``mode="multilabel"``: independent 0/1 channels, as smp's ``MULTILABEL_MODE``."""
 
 __all__ = [
