@@ -164,17 +164,15 @@ def evaluate(args: argparse.Namespace) -> int:
     counts = count(
         pairs, num_classes, args.ignore_index, backend=args.backend,
         per_image=args.per_image, progress=not args.quiet, dask=args.dask,
-        workers=args.workers,
+        workers=args.workers, boundary=args.boundary,
     )
     backend = "dask" if args.dask is not None else args.backend
     report = build_report(counts, ignore_index=args.ignore_index, average=args.average,
                           class_names=names, backend=backend)
-    if args.boundary is not None:  # a second pass over the files, on NumPy
-        from ._boundary import add_boundary, count_boundary
+    if args.boundary is not None:  # counted with the confusion matrix
+        from ._boundary import add_boundary
 
-        bands = count_boundary(pairs, num_classes, args.ignore_index, args.boundary,
-                               per_image=args.per_image, workers=args.workers)
-        add_boundary(report, *bands, args.boundary)
+        add_boundary(report, counts.bands, counts.per_pair_bands, args.boundary)
     write_report(render(report, args.format), args.output)
     return 0
 
