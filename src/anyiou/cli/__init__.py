@@ -2,9 +2,10 @@
 
 ``anyiou evaluate PRED TARGET --num-classes C`` scores folders, files or globs of
 predicted label maps against ground truth: a per-class table (IoU, Dice, precision,
-recall, support) with mIoU and pixel accuracy, or JSON/CSV. ``anyiou evaluate
+recall, support) with mIoU and pixel accuracy, or Markdown/JSON/CSV. ``anyiou evaluate
 --example`` runs on the small dataset shipped in :mod:`anyiou.data`. ``anyiou demo``
-computes every loss on each installed array library.
+computes every loss on each installed array library; ``anyiou --version`` prints the
+version.
 
 Exit status: 0 on success, 1 for bad data (missing or unmatched files, shapes, labels,
 unreadable files, an unusable backend, numbers out of bounds, an ``--output`` that
