@@ -4,6 +4,7 @@
     python -m benchmarks.evaluate --quick         # 12 pairs, a smoke test
     python -m benchmarks.evaluate --pairs 40 --runs 5 --keep /tmp/evaldata
     python -m benchmarks.evaluate --update-docs   # also refresh docs/benchmarks.md
+    python -m benchmarks.evaluate --quick --boundary  # also time --boundary
 
 The data are made here, in a temporary folder (or ``--keep DIR``, reused when it already
 holds them): blocky 19-class label maps (2048x1024 uint8 PNG) with noisy pixels and
@@ -14,6 +15,10 @@ change of the machine's load hits both alike:
 * ``anyiou evaluate PRED GT --num-classes 19 --ignore-index 255 --format json -q``;
 * the hand-written loop (:data:`HAND_LOOP`): Pillow ``open``, ``np.asarray``,
   ``np.bincount(gt[m] * C + pred[m])`` one pair after the other.
+
+With ``--boundary``, a third command, the first with ``--boundary`` (Boundary IoU
+counted in the same pass), joins the rotation, and its wall time over the plain
+command's is reported (target: at most 2).
 
 Their confusion matrices must be equal. Printed: the minimum over runs of wall time,
 user+system CPU time and peak resident memory of each, the ratios ours / hand loop
@@ -143,7 +148,8 @@ def run_once(cmd: list[str]) -> dict:
     return {**res, "stdout": proc.stdout}
 
 
-def commands(pred_dir: Path, gt_dir: Path, workers: int | None = None) -> dict[str, list[str]]:
+def commands(pred_dir: Path, gt_dir: Path, workers: int | None = None,
+             boundary: bool = False) -> dict[str, list[str]]:
     ours = [sys.executable, "-m", "anyiou", "evaluate", str(pred_dir), str(gt_dir),
             "--num-classes", str(NUM_CLASSES), "--ignore-index", str(VOID), "--format",
             "json", "-q"]
@@ -151,12 +157,16 @@ def commands(pred_dir: Path, gt_dir: Path, workers: int | None = None) -> dict[s
         ours += ["--workers", str(workers)]
     hand = [sys.executable, "-c", HAND_LOOP, str(pred_dir), str(gt_dir), str(NUM_CLASSES),
             str(VOID)]
-    return {"anyiou": ours, "hand_loop": hand}
+    cmds = {"anyiou": ours, "hand_loop": hand}
+    if boundary:
+        cmds["anyiou_boundary"] = [*ours, "--boundary"]
+    return cmds
 
 
-def measure_dirs(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = None) -> dict:
-    """Interleaved runs of both commands; minima, ratios and the load average."""
-    cmds = commands(pred_dir, gt_dir, workers)
+def measure_dirs(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = None,
+                 boundary: bool = False) -> dict:
+    """Interleaved runs of the commands; minima, ratios and the load average."""
+    cmds = commands(pred_dir, gt_dir, workers, boundary)
     load_before = os.getloadavg()
     runs_of: dict[str, list[dict]] = {k: [] for k in cmds}
     confmats = {}
@@ -164,16 +174,19 @@ def measure_dirs(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = 
         for name, cmd in cmds.items():
             res = run_once(cmd)
             out = json.loads(res.pop("stdout"))
-            confmats[name] = out["confusion_matrix"] if name == "anyiou" else out
+            confmats[name] = out if name == "hand_loop" else out["confusion_matrix"]
             runs_of[name].append(res)
-            _log(f"  run {r + 1}/{runs} {name:10s} wall {res['wall_s']:6.2f} s  "
+            _log(f"  run {r + 1}/{runs} {name:15s} wall {res['wall_s']:6.2f} s  "
                  f"cpu {res['user_s'] + res['sys_s']:6.2f} s (sys {res['sys_s']:.2f})  "
                  f"peak {res['peak_mib']:6.0f} MiB")
-    if confmats["anyiou"] != confmats["hand_loop"]:
+    if any(cm != confmats["hand_loop"] for cm in confmats.values()):
         raise AssertionError("anyiou evaluate and the hand loop count differently")
     best = {name: {k: min(r[k] for r in rs) for k in ("wall_s", "user_s", "sys_s", "peak_mib")}
             for name, rs in runs_of.items()}
     ours, hand = best["anyiou"], best["hand_loop"]
+    extra = {}
+    if boundary:
+        extra["boundary_wall_ratio"] = best["anyiou_boundary"]["wall_s"] / ours["wall_s"]
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "pairs": len(list(pred_dir.glob("*.png"))),
@@ -186,6 +199,7 @@ def measure_dirs(pred_dir: Path, gt_dir: Path, runs: int, workers: int | None = 
         "all": runs_of,
         "wall_ratio": ours["wall_s"] / hand["wall_s"],
         "peak_ratio": ours["peak_mib"] / hand["peak_mib"],
+        **extra,
     }
 
 
@@ -201,7 +215,18 @@ def summary(res: dict) -> str:
           f"{r['peak_mib']:9.0f}" for name, r in (("anyiou", ours), ("hand loop", hand))),
         f"  ratio wall {res['wall_ratio']:.2f}x (target <= 0.75), peak memory "
         f"{res['peak_ratio']:.2f}x (target <= 2)",
+        *_boundary_lines(res),
     ])
+
+
+def _boundary_lines(res: dict) -> list[str]:
+    if "boundary_wall_ratio" not in res:
+        return []
+    r = res["min"]["anyiou_boundary"]
+    return [f"  --boundary {r['wall_s']:8.2f} {r['user_s']:8.2f} {r['sys_s']:8.2f} "
+            f"{r['peak_mib']:9.0f}",
+            f"  --boundary / plain anyiou: wall {res['boundary_wall_ratio']:.2f}x "
+            "(target <= 2)"]
 
 
 def markdown(res: dict) -> str:
@@ -216,6 +241,11 @@ def markdown(res: dict) -> str:
         rows.append(f"| {name} | {r['wall_s']:.2f} | {r['user_s']:.2f} | {r['sys_s']:.2f} | "
                     f"{r['peak_mib']:.0f} |")
     rows.append(f"| ratio | **{res['wall_ratio']:.2f}x** | | | **{res['peak_ratio']:.2f}x** |")
+    if "boundary_wall_ratio" in res:
+        r = res["min"]["anyiou_boundary"]
+        rows.append(f"| `anyiou evaluate --boundary` | {r['wall_s']:.2f} | {r['user_s']:.2f} | "
+                    f"{r['sys_s']:.2f} | {r['peak_mib']:.0f} |")
+        rows.append(f"| `--boundary` / plain | **{res['boundary_wall_ratio']:.2f}x** | | | |")
     return stamp + "\n\n" + "\n".join(rows)
 
 
@@ -230,13 +260,13 @@ def update_docs(res: dict) -> None:
 
 
 def measure(pairs: int, runs: int = 3, keep: Path | None = None,
-            workers: int | None = None) -> dict:
+            workers: int | None = None, boundary: bool = False) -> dict:
     """Make the data, measure, return the results (see :func:`measure_dirs`)."""
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-        return measure_dirs(*make_dataset(keep, pairs), runs, workers)
+        return measure_dirs(*make_dataset(keep, pairs), runs, workers, boundary)
     with tempfile.TemporaryDirectory(prefix="anyiou-evaluate-bench-") as tmp:
-        return measure_dirs(*make_dataset(Path(tmp), pairs), runs, workers)
+        return measure_dirs(*make_dataset(Path(tmp), pairs), runs, workers, boundary)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (default 3)")
     ap.add_argument("--workers", type=int, default=None,
                     help="pass --workers N to anyiou evaluate (default: its own default)")
+    ap.add_argument("--boundary", action="store_true",
+                    help="also time anyiou evaluate --boundary against the plain command")
     ap.add_argument("--keep", type=Path, metavar="DIR",
                     help="make (or reuse) the data in DIR instead of a temporary folder")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the results here")
@@ -253,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="write the table into docs/benchmarks.md")
     args = ap.parse_args(argv)
     res = measure(QUICK_PAIRS if args.quick else args.pairs, args.runs, args.keep,
-                  args.workers)
+                  args.workers, args.boundary)
     print(summary(res))
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))

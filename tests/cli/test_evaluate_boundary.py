@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +107,89 @@ def test_largest_ratio_is_accepted(data, capsys):
     report = json.loads(capsys.readouterr().out)
     _, mean = _oracle(list(data.arrays.values()), ratio)
     assert report["mean_boundary_iou"] == pytest.approx(mean, rel=1e-12)
+
+
+# -- one pass: each file read once, the bands counted with the confusion matrix ------------
+
+
+@pytest.mark.parametrize("extra", [[], ["--per-image"], ["-j", "1"], ["--backend", "torch"]])
+def test_each_file_read_once(data, capsys, monkeypatch, extra):
+    import anyiou.cli._checks as checks
+
+    seen = []
+    read = checks.read_labels
+
+    def counting(source):
+        seen.append(str(source))
+        return read(source)
+
+    monkeypatch.setattr(checks, "read_labels", counting)
+    assert main(data.args("--format", "json", "--boundary", *extra)) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(seen) == 2 * len(data.arrays) == len(set(seen)), seen
+    _, mean = _oracle(list(data.arrays.values()), 0.02)
+    assert report["mean_boundary_iou"] == pytest.approx(mean, rel=1e-12)
+
+
+def _band_oracle(pred, target, num_classes, ignore_index, ratio):
+    """(3, C) band intersection, union, target band size: SciPy erosions of each class
+    mask (any number of axes), void removed from both masks."""
+    from tests.support.boundary_oracles import boundary_scipy
+
+    d = reference_dilation(target.shape, ratio)
+    counted = (target >= 0) & (target < num_classes)
+    if ignore_index is not None:
+        counted &= target != ignore_index
+    out = np.zeros((3, num_classes), dtype=np.int64)
+    for k in range(num_classes):
+        g = boundary_scipy((target == k) & counted, d)
+        p = boundary_scipy((pred == k) & counted, d)
+        out[:, k] = np.sum(g & p), np.sum(g | p), np.sum(g)
+    return out
+
+
+@pytest.mark.parametrize("case", ["bytes", "int32", "volume", "classes_300", "ignored_class",
+                                  "tiny", "wide_band", "one_axis"])
+def test_band_counts_match_scipy(case):
+    from anyiou.cli._bands import band_counts
+    from anyiou.cli._checks import check_pair
+    from anyiou.cli._files import LabelSource, Pair
+
+    rng = np.random.default_rng(11)
+    shape, c, ii, ratio, dtype = (40, 57), 5, 255, 0.05, np.uint8
+    if case == "volume":
+        shape = (9, 20, 17)
+    elif case == "classes_300":
+        c, dtype, ii = 300, np.int32, -1
+    elif case == "ignored_class":
+        ii = 2
+    elif case == "tiny":
+        shape = (3, 2)
+    elif case == "wide_band":
+        ratio = 0.7
+    elif case == "one_axis":
+        shape = (70,)
+    elif case == "int32":
+        dtype = np.int32
+    blocks = rng.integers(0, c, tuple(s // 4 + 1 for s in shape))
+    target = blocks[np.ix_(*(np.arange(s) // 4 for s in shape))]  # blocks of 4 pixels
+    pred = np.where(rng.random(shape) < 0.85, target, rng.integers(0, c, shape))
+    target = np.where(rng.random(shape) < 0.05, ii, target)
+    pred, target = pred.astype(dtype), target.astype(dtype)
+    expected = _band_oracle(pred.astype(np.int64), target.astype(np.int64), c,
+                            None if ii < 0 else ii, ratio)
+    if case != "int32":  # raw bytes, as the threads hand them on once the histogram checked
+        np.testing.assert_array_equal(band_counts(pred, target, c, ii, ratio), expected)
+    pair = Pair("x", LabelSource(Path("p.npy")), LabelSource(Path("t.npy")))
+    checked = check_pair(pair, pred, target, c, ii)
+    np.testing.assert_array_equal(band_counts(*checked, c, ii, ratio), expected)
+
+
+def test_dask_counts_the_bands_too(data, capsys):
+    pytest.importorskip("dask")
+    assert main(data.args("--format", "json", "--per-image", "--boundary", "--dask")) == 0
+    report = json.loads(capsys.readouterr().out)
+    per_class, mean = _oracle(list(data.arrays.values()), 0.02)
+    np.testing.assert_allclose(_values(report["classes"]), per_class, rtol=1e-12)
+    assert report["mean_boundary_iou"] == pytest.approx(mean, rel=1e-12)
+    assert all(im["mean_boundary_iou"] is not None for im in report["images"])

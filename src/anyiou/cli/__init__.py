@@ -2,13 +2,15 @@
 
 ``anyiou evaluate PRED TARGET --num-classes C`` scores folders, files or globs of
 predicted label maps against ground truth: a per-class table (IoU, Dice, precision,
-recall, support) with mIoU and pixel accuracy, or JSON/CSV. ``anyiou evaluate
+recall, support) with mIoU and pixel accuracy, or Markdown/JSON/CSV. ``anyiou evaluate
 --example`` runs on the small dataset shipped in :mod:`anyiou.data`. ``anyiou demo``
-computes every loss on each installed array library.
+computes every loss on each installed array library; ``anyiou --version`` prints the
+version.
 
 Exit status: 0 on success, 1 for bad data (missing or unmatched files, shapes, labels,
-unreadable files, an unusable backend, numbers out of bounds), 2 for bad arguments.
-Nothing but the error, on one line, is written on failure; never a traceback.
+unreadable files, an unusable backend, numbers out of bounds, an ``--output`` that
+cannot be written), 2 for bad arguments (a bare ``anyiou`` prints the help and exits
+2). Nothing but the error, on one line, is written on failure; never a traceback.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 import sys
 from pathlib import Path
 
+from .. import __version__
 from ._errors import EvaluationError, shown
 
 __all__ = ["EvaluationError", "build_parser", "main"]
@@ -29,8 +32,9 @@ _ADDRESS = re.compile(r"^([a-z]+://.+|[\w.\-\[\]:]+:\d+)$", re.IGNORECASE)
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    from ._boundary import DEFAULT_RATIO
     from ._evaluate import BACKENDS, DASK_SCHEDULERS
-    from ._report import FORMATS
+    from ._report import FORMATS, SUFFIXES
     from ._threads import MAX_WORKERS
 
     p = sub.add_parser(
@@ -55,10 +59,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="how mIoU/mDice average the classes (default: macro, over the "
                         "classes present in target or prediction)")
     p.add_argument("--per-image", action="store_true", help="also score every image")
-    p.add_argument("--boundary", nargs="?", type=float, const=0.02, metavar="RATIO",
+    p.add_argument("--boundary", nargs="?", type=float, const=DEFAULT_RATIO,
+                   metavar="RATIO",
                    help="also report Boundary IoU (IoU of the bands within RATIO x image "
-                        "diagonal of the contours; default 0.02): a column and its mean; "
-                        "put it after PRED TARGET, or write --boundary=RATIO")
+                        f"diagonal of the contours; default {DEFAULT_RATIO}): a column and "
+                        "its mean; a word after a bare --boundary that is not a number is "
+                        "PRED or TARGET")
     p.add_argument("--backend", choices=BACKENDS, default="numpy",
                    help="array library that counts (default: numpy)")
     p.add_argument(
@@ -71,8 +77,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
                    help="threads that read, check and count the files, a few pairs ahead "
                         f"(default: the number of CPUs, at most 4; 1: one file at a time; "
                         f"at most {MAX_WORKERS}); not used with --dask")
+    known = ", ".join(f"{k} {v}" for k, v in SUFFIXES.items())
     p.add_argument("-f", "--format", choices=FORMATS,
-                   help="output format (default: from --output's suffix, else table)")
+                   help=f"output format (default: from --output's suffix: {known}; "
+                        "else table)")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE")
     p.add_argument("--class-names", metavar="FILE",
                    help="class names: a text file with one per line, or JSON (list or "
@@ -86,8 +94,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``anyiou`` argument parser (subcommands ``evaluate`` and ``demo``)."""
     parser = argparse.ArgumentParser(
-        prog="anyiou", description="IoU losses and metrics on every array library."
+        prog="anyiou", description="IoU losses and metrics on every array library.",
+        epilog="Run 'anyiou evaluate --example' to score the shipped example data set.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="{evaluate,demo}")
     _add_evaluate(sub)
     sub.add_parser("demo", help="compute each loss and its gradient on every installed backend")
@@ -131,9 +141,26 @@ def _resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
 
         if (problem := check_ratio(args.boundary)) is not None:
             parser.error(problem)
-    if args.format is None:
-        suffix = Path(args.output).suffix.lower() if args.output else ""
-        args.format = {".json": "json", ".csv": "csv"}.get(suffix, "table")
+    args.format = _output_format(args.format, args.output, parser)
+
+
+def _output_format(fmt: str | None, output: str | None,
+                   parser: argparse.ArgumentParser) -> str:
+    """The report's format: ``--format``, else the one ``--output``'s suffix names, else
+    table. A suffix that names another format than ``--format``, or none (without
+    ``--format``), is a usage error; a name without a suffix is fine."""
+    from ._report import SUFFIXES
+
+    suffix = Path(output).suffix if output else ""
+    implied = SUFFIXES.get(suffix.lower())
+    known = ", ".join(f"{k} ({v})" for k, v in SUFFIXES.items())
+    if fmt is None and suffix and implied is None:
+        parser.error(f"-o/--output {shown(output)}: no report format has the suffix "
+                     f"{shown(suffix)}; use one of {known}, or give --format")
+    if fmt is not None and implied is not None and implied != fmt:
+        parser.error(f"-o/--output {shown(output)}: the suffix {shown(suffix)} is for "
+                     f"{implied}, but --format is {fmt}")
+    return fmt or implied or "table"
 
 
 def evaluate(args: argparse.Namespace) -> int:
@@ -142,10 +169,11 @@ def evaluate(args: argparse.Namespace) -> int:
     from ._evaluate import count, resolve_backend
     from ._files import match
     from ._io import read_class_names
-    from ._output import write_report
+    from ._output import check_output, write_report
     from ._report import build_report, render
     from ._threads import keep_freed_memory
 
+    check_output(args.output)  # before any file is read
     check_ignore_index(args.ignore_index)
     if args.num_classes is not None:
         check_num_classes(args.num_classes)
@@ -164,17 +192,15 @@ def evaluate(args: argparse.Namespace) -> int:
     counts = count(
         pairs, num_classes, args.ignore_index, backend=args.backend,
         per_image=args.per_image, progress=not args.quiet, dask=args.dask,
-        workers=args.workers,
+        workers=args.workers, boundary=args.boundary,
     )
     backend = "dask" if args.dask is not None else args.backend
     report = build_report(counts, ignore_index=args.ignore_index, average=args.average,
                           class_names=names, backend=backend)
-    if args.boundary is not None:  # a second pass over the files, on NumPy
-        from ._boundary import add_boundary, count_boundary
+    if args.boundary is not None:  # counted with the confusion matrix
+        from ._boundary import add_boundary
 
-        bands = count_boundary(pairs, num_classes, args.ignore_index, args.boundary,
-                               per_image=args.per_image, workers=args.workers)
-        add_boundary(report, *bands, args.boundary)
+        add_boundary(report, counts.bands, counts.per_pair_bands, args.boundary)
     write_report(render(report, args.format), args.output)
     return 0
 
@@ -202,11 +228,44 @@ def _guarded(prog: str, run, *args) -> int:
     return 1
 
 
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
+
+
+def _bare_boundary(argv: list[str]) -> list[str]:
+    """``argv`` with the default ratio written after a bare ``--boundary`` (or an
+    abbreviation such as ``--bound``) followed by a word that is not a number.
+
+    ``--boundary`` takes an optional value; argparse would read ``--boundary preds/ gt/``
+    as the ratio ``preds/`` and refuse it. A word that is not a number is PRED or TARGET
+    instead. Nothing after ``--`` is touched.
+    """
+    from ._boundary import DEFAULT_RATIO
+
+    out = list(argv)
+    for i, word in enumerate(out[:-1]):
+        if word == "--":
+            break
+        if len(word) >= 4 and "--boundary".startswith(word):  # --bo: not --backend
+            nxt = out[i + 1]
+            if not nxt.startswith("-") and not _is_number(nxt):
+                return [*out[: i + 1], str(DEFAULT_RATIO), *_bare_boundary(out[i + 1:])]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``anyiou`` / ``python -m anyiou``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command in (None, "demo"):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(_bare_boundary(argv))
+    if args.command is None:  # a bare `anyiou`: the help, as a usage error
+        parser.print_help(sys.stderr)
+        return 2
+    if args.command == "demo":
         from .._demo import run
 
         return _guarded("anyiou demo", run)

@@ -1,12 +1,12 @@
 """``anyiou evaluate --boundary [RATIO]``: Boundary IoU per class and its mean, added to
 the report (table column, JSON keys, CSV column).
 
-A second pass over the pairs, on the host (NumPy), after the confusion-matrix count:
-each pair is read and checked again (:func:`anyiou.cli._checks.load_pair`), its band
-counts taken by :func:`anyiou.metrics._boundary.boundary_counts` with the band width of
-its own image size (``round(RATIO * diagonal)``, at least 1, as the reference), and
-the counts summed in int64 (the state of :class:`anyiou.metrics.BoundaryIoU`). Kept
-apart from the streamed confusion-matrix count so that the default path pays nothing.
+Each pair's band counts are taken by :func:`anyiou.cli._bands.band_counts` with the
+band width of its own image size (``round(RATIO * diagonal)``, at least 1, as the
+reference) and summed in int64 (the state of :class:`anyiou.metrics.BoundaryIoU`).
+Streamed, the reading threads take them with the confusion matrix, each file read once
+(:func:`anyiou.cli._evaluate.count`); with ``--dask``, :func:`count_boundary` makes a
+second pass over the files on NumPy threads.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 import array_api_compat.numpy as xp
 import numpy as np
 
-from ..metrics._boundary import boundary_counts, reduce_boundary
-from ._checks import backend_ignore_index, load_pair
-from ._errors import EvaluationError
+from ..metrics._boundary import reduce_boundary
+from ._checks import load_pair
 from ._files import Pair
 from ._threads import default_workers, in_order
 
@@ -50,21 +49,17 @@ def check_ratio(ratio: float) -> str | None:
 def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | None,
                  ratio: float) -> np.ndarray:
     """(3, C) int64: band intersection, band union, target band size of one pair."""
+    from ._evaluate import pair_bands
+
     pred, target = load_pair(pair, num_classes, ignore_index)
-    try:
-        tp, fp, fn = boundary_counts(pred[None], target[None], num_classes,
-                                     backend_ignore_index(num_classes, ignore_index),
-                                     "multiclass", 0.5, ratio, None, False)
-    except (ValueError, TypeError) as exc:
-        raise EvaluationError(f"{pair.pred} vs {pair.target}: boundary IoU: {exc}") from exc
-    tp, fp, fn = (np.asarray(x[0], dtype=np.int64) for x in (tp, fp, fn))
-    return np.stack([tp, tp + fp + fn, tp + fn])
+    return pair_bands(pair, pred, target, num_classes, ignore_index, ratio)
 
 
 def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | None,
                    ratio: float, *, per_image: bool = False,
                    workers: int | None = None) -> tuple[np.ndarray, list[np.ndarray] | None]:
-    """Summed (3, C) band counts of ``pairs`` (and each pair's with ``per_image``)."""
+    """Summed (3, C) band counts of ``pairs`` (and each pair's with ``per_image``): a
+    pass of its own over the files (the ``--dask`` path)."""
     total = np.zeros((3, num_classes), dtype=np.int64)
     kept: list[np.ndarray] | None = [] if per_image else None
 

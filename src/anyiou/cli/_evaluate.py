@@ -10,7 +10,9 @@ Streamed, the pairs are read and checked by a few threads (Pillow and NumPy let 
 the GIL while they decode and compare), a bounded number ahead of the pair being
 summed, so that memory stays that of a few pairs; the sum runs in file order, so the
 first bad file met is the one a single thread would meet. With NumPy the threads also
-count: 8-bit label maps in one pass (:mod:`anyiou.cli._histogram`).
+count: 8-bit label maps in one pass (:mod:`anyiou.cli._histogram`). With ``--boundary``
+the threads also take each pair's Boundary IoU band counts (:mod:`anyiou.cli._bands`),
+so that every file is read once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 
 from .._lib._convert import backend_library, from_numpy, to_numpy
 from ..metrics import confusion_matrix
+from ._bands import band_counts
 from ._checks import (
     LABEL_DTYPE,
     backend_ignore_index,
@@ -57,6 +60,8 @@ class Counts:
     confmat: np.ndarray  # (C, C) int64, rows target, columns prediction
     pairs: list[Pair]
     per_pair: list[np.ndarray] | None = None  # (C, C) int64 each, with --per-image
+    bands: np.ndarray | None = None  # (3, C) int64 band counts, with --boundary
+    per_pair_bands: list[np.ndarray] | None = None  # (3, C) each, --boundary --per-image
 
 
 def _conversion_name(name: str) -> str:
@@ -111,17 +116,33 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
                 delay=1.0, disable=None, leave=False)
 
 
-def _read_and_count(pair: Pair, num_classes: int, ignore_index: int | None,
-                    counter: Callable | None) -> Counted | tuple[np.ndarray, np.ndarray]:
+def pair_bands(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
+               ignore_index: int | None, ratio: float) -> np.ndarray:
+    """:func:`anyiou.cli._bands.band_counts` of a checked pair, errors naming it."""
+    try:
+        return band_counts(pred, target, num_classes, ignore_index, ratio)
+    except (ValueError, TypeError) as exc:
+        raise EvaluationError(f"{pair.pred} vs {pair.target}: boundary IoU: {exc}") from exc
+
+
+def _read_and_count(
+    pair: Pair, num_classes: int, ignore_index: int | None, counter: Callable | None,
+    ratio: float | None = None,
+) -> tuple[Counted | tuple[np.ndarray, np.ndarray], np.ndarray | None]:
     """In a reading thread: the checked (pred, target) of ``pair`` or, given a
-    ``counter`` (NumPy counts), its counts in a compact form (:mod:`._partial`)."""
+    ``counter`` (NumPy counts), its counts in a compact form (:mod:`._partial`); and,
+    given a ``--boundary`` ``ratio``, its (3, C) band counts (else None)."""
     pred, target = read_pair(pair)
     if counter is not None:
         corner = byte_corner(pred, target, num_classes, ignore_index)
-        if corner is not None:
-            return Corner(corner)
+        if corner is not None:  # checked: the 8-bit maps go to the band counts as they are
+            bands = None if ratio is None else pair_bands(pair, pred, target, num_classes,
+                                                          ignore_index, ratio)
+            return Corner(corner), bands
     pred, target = check_pair(pair, pred, target, num_classes, ignore_index)
-    return (pred, target) if counter is None else counter(pair, pred, target)
+    bands = None if ratio is None else pair_bands(pair, pred, target, num_classes,
+                                                  ignore_index, ratio)
+    return ((pred, target) if counter is None else counter(pair, pred, target)), bands
 
 
 def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
@@ -145,8 +166,10 @@ def count(
     progress: bool = False,
     dask: str | None = None,
     workers: int | None = None,
+    boundary: float | None = None,
 ) -> Counts:
-    """Confusion matrix of all ``pairs`` (and of each with ``per_image``).
+    """Confusion matrix of all ``pairs`` (and of each with ``per_image``), and their
+    Boundary IoU band counts with ``boundary``.
 
     Parameters
     ----------
@@ -168,6 +191,9 @@ def count(
     workers : int, optional
         Threads that read and check the files (and count, with NumPy) when streamed;
         default :func:`anyiou.cli._threads.default_workers`. Not used with ``dask``.
+    boundary : float, optional
+        ``--boundary`` ratio: also count each pair's bands, in the same pass when
+        streamed (a second pass over the files with ``dask``).
 
     Returns
     -------
@@ -186,12 +212,22 @@ def count(
             )
         counted = _count_dask(pairs, num_classes, ignore_index, dask, progress, per_image)
         if not per_image:
-            return Counts(counted.astype(np.int64), pairs)
-        total = np.sum(counted, axis=0, dtype=np.int64)
-        return Counts(total, pairs, list(counted.astype(np.int64)))
+            counts = Counts(counted.astype(np.int64), pairs)
+        else:
+            total = np.sum(counted, axis=0, dtype=np.int64)
+            counts = Counts(total, pairs, list(counted.astype(np.int64)))
+        if boundary is not None:  # a second pass, on NumPy threads
+            from ._boundary import count_boundary
+
+            counts.bands, counts.per_pair_bands = count_boundary(
+                pairs, num_classes, ignore_index, boundary, per_image=per_image,
+                workers=workers)
+        return counts
     to_backend, to_numpy = resolve_backend(backend)
     total = np.zeros((num_classes, num_classes), dtype=np.int64)
     kept = [] if per_image else None
+    bands_total = None if boundary is None else np.zeros((3, num_classes), dtype=np.int64)
+    bands_kept = [] if per_image and boundary is not None else None
 
     def counter(pair: Pair, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         return _count_arrays(pair, pred, target, num_classes, ignore_index, to_backend,
@@ -204,20 +240,25 @@ def count(
                                  backend_ignore_index(num_classes, ignore_index))
         return counter(pair, pred, target)
 
-    def work(pair: Pair) -> Counted | tuple[np.ndarray, np.ndarray]:
+    def work(pair: Pair) -> tuple[Counted | tuple[np.ndarray, np.ndarray], np.ndarray | None]:
         # NumPy counts in the reading threads; other libraries in this one
         return _read_and_count(pair, num_classes, ignore_index,
-                               numpy_counter if backend == "numpy" else None)
+                               numpy_counter if backend == "numpy" else None, boundary)
 
     done = in_order(work, pairs, default_workers() if workers is None else workers)
     with closing(done):  # on any error, no pair is started any more
-        for pair, result in _progress(zip(pairs, done, strict=False), progress, len(pairs)):
+        for pair, (result, bands) in _progress(zip(pairs, done, strict=False), progress,
+                                               len(pairs)):
             cm = counter(pair, *result) if isinstance(result, tuple) else result
             add_counts(total, cm)
             if kept is not None:
                 kept.append(dense_counts(cm, num_classes))
+            if bands is not None:
+                bands_total += bands
+                if bands_kept is not None:
+                    bands_kept.append(bands)
             del cm, result  # not held while the next pair is awaited
-    return Counts(total, pairs, kept)
+    return Counts(total, pairs, kept, bands_total, bands_kept)
 
 
 def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | None,

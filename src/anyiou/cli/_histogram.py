@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["byte_confusion_matrix", "byte_corner"]
+__all__ = ["byte_confusion_matrix", "byte_corner", "joint_histogram"]
 
 _VALUES = 256  # values of a byte
 #: Pixels per bincount: its int64 copy of the codes stays small and in cache.
@@ -28,7 +28,7 @@ def _as_bytes(a: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def _joint_histogram(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+def joint_histogram(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     """(256, 256) int64 counts of (target, prediction) values, rows target."""
     code = target.astype(np.uint16).reshape(-1)  # a copy: ours to shift and fill
     code <<= 8
@@ -56,7 +56,7 @@ def byte_corner(
     p, t = _as_bytes(pred), _as_bytes(target)
     if p is None or t is None or p.shape != t.shape:
         return None
-    hist = _joint_histogram(p, t)
+    hist = joint_histogram(p, t)
     k = min(num_classes, _VALUES)  # target and predicted values that are classes
     ignored = ignore_index if ignore_index is not None and 0 <= ignore_index < _VALUES else None
     rows = hist.sum(axis=1)

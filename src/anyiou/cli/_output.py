@@ -13,7 +13,7 @@ from typing import BinaryIO
 from .._interrupt import deferred, finished, pending, stop_if_interrupted
 from ._errors import EvaluationError, shown
 
-__all__ = ["write_report"]
+__all__ = ["check_output", "write_report"]
 
 _PREFIX_CHARS = 100  # of the output's name kept in its temporary file's name
 
@@ -57,6 +57,27 @@ def _special(target: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def check_output(output: str | None) -> None:
+    """Refuse an ``--output`` whose folder does not exist (or is no folder), naming the
+    folder: checked before any file is read, and again when the report is written.
+
+    Raises
+    ------
+    EvaluationError
+        The folder that would hold ``output`` is missing or not a folder.
+    """
+    if output is None:
+        return
+    folder = Path(output).parent  # as written; where a link leads, if it is there
+    if folder.is_dir():
+        folder = Path(os.path.realpath(output)).parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise EvaluationError(
+            f"cannot write --output {shown(output)}: the folder {shown(folder)} {problem}"
+        )
+
+
 def write_report(text: str | Iterable[str], output: str | None) -> None:
     """Print ``text`` (a string, or its pieces in order), or write it to ``output``
     whole: a temporary file in the same folder, renamed over ``output`` once complete.
@@ -80,6 +101,7 @@ def write_report(text: str | Iterable[str], output: str | None) -> None:
     label = f"--output {shown(output)}"
     if target.is_dir():
         raise EvaluationError(f"cannot write {label}: it is a folder")
+    check_output(output)
     if _special(target):
         try:
             with open(target, "wb") as f:

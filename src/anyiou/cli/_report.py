@@ -1,5 +1,5 @@
 """The per-class report (IoU, Dice, precision, recall, support, mIoU, pixel accuracy) and
-its table, JSON and CSV renderings."""
+its table, Markdown, JSON and CSV renderings."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from ..metrics import dice_from_confusion_matrix, iou_from_confusion_matrix
 from ._errors import shown
 from ._evaluate import Counts
 
-__all__ = ["FORMATS", "build_report", "render"]
+__all__ = ["FORMATS", "SUFFIXES", "build_report", "render"]
 
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "markdown", "json", "csv")
+#: The format an ``--output`` suffix (lower-cased) names.
+SUFFIXES = {".txt": "table", ".md": "markdown", ".json": "json", ".csv": "csv"}
 
 
 def _num(x: Any) -> float | None:
@@ -147,7 +149,16 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
     return out
 
 
-def _render_table(report: dict[str, Any]) -> str:
+def _markdown(rows: list[list[str]], right: set[int]) -> list[str]:
+    """A Markdown (GitHub) pipe table; ``|`` in a cell escaped."""
+    cells = [[v.replace("|", "\\|") for v in r] for r in rows]
+    rule = ["---:" if i in right else "---" for i in range(len(rows[0]))]
+    return ["| " + " | ".join(r) + " |" for r in (cells[0], rule, *cells[1:])]
+
+
+def _render_table(report: dict[str, Any], markdown: bool = False) -> str:
+    """The text table, or with ``markdown`` the same tables in Markdown."""
+    table = _markdown if markdown else _table
     ii = report["ignore_index"]
     head = (
         f"{report['num_images']} image{'s' * (report['num_images'] != 1)}, "
@@ -163,7 +174,7 @@ def _render_table(report: dict[str, Any]) -> str:
         rows.append([str(r["id"]), name, _fmt(r["iou"]), _fmt(r["dice"]),
                      _fmt(r["precision"]), _fmt(r["recall"]), f"{r['support']:,}"]
                     + [_fmt(r.get("boundary_iou"))] * bound)
-    lines = [head, "", *_table(rows, right={0, 2, 3, 4, 5, 6, 7}), ""]
+    lines = [head, "", *table(rows, right={0, 2, 3, 4, 5, 6, 7}), ""]
     avg = report["average"]
     summary = [
         [f"mIoU ({avg})", _fmt(report["miou"])],
@@ -173,14 +184,14 @@ def _render_table(report: dict[str, Any]) -> str:
     if bound:
         summary.append([f"mean Boundary IoU ({avg}, ratio {report['boundary_ratio']:g})",
                         _fmt(report["mean_boundary_iou"])])
-    lines += _table(summary, right={1})
+    lines += table([["score", "value"], *summary] if markdown else summary, right={1})
     if "images" in report:
         rows = [["image", "mIoU", "mDice", "pixel acc", "pixels"] + ["Boundary IoU"] * bound]
         for im in report["images"]:
             rows.append([im["name"], _fmt(im["miou"]), _fmt(im["mdice"]),
                          _fmt(im["pixel_accuracy"]), f"{im['pixels']:,}"]
                         + [_fmt(im.get("mean_boundary_iou"))] * bound)
-        lines += ["", *_table(rows, right={1, 2, 3, 4, 5})]
+        lines += ["", *table(rows, right={1, 2, 3, 4, 5})]
     return "\n".join(lines) + "\n"
 
 
@@ -234,7 +245,10 @@ def _render_json(report: dict[str, Any]) -> Iterator[str]:
 
 
 def render(report: dict[str, Any], fmt: str) -> str | Iterator[str]:
-    """``report`` as a text table, JSON (NaN written as null; in pieces) or CSV."""
+    """``report`` as a text table, Markdown tables, JSON (NaN written as null; in
+    pieces) or CSV."""
+    if fmt == "markdown":
+        return _render_table(report, markdown=True)
     if fmt == "json":
         return _render_json(report)
     if fmt == "csv":
