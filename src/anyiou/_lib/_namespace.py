@@ -21,6 +21,7 @@ __all__ = [
     "index_dtype",
     "is_floating",
     "is_integral",
+    "placement_of",
     "values_checkable",
 ]
 
@@ -48,10 +49,10 @@ def get_namespace(**arrays: Any) -> Any:
             f"{' and '.join(arrays)} must come from the same array library ({kinds})"
         ) from exc
     names = list(arrays)
-    first = device_of(arrays[names[0]])
+    first = placement_of(arrays[names[0]])
     for name in names[1:]:
-        other = device_of(arrays[name])
-        if first is not None and other is not None and str(first) != str(other):
+        other = placement_of(arrays[name])
+        if first is not None and other is not None and first != other:
             raise ValueError(
                 f"{names[0]} and {name} must be on the same device, got {first} and {other}"
             )
@@ -59,11 +60,36 @@ def get_namespace(**arrays: Any) -> Any:
 
 
 def device_of(x: Any) -> Any:
-    """The device of ``x`` (``None`` for JAX tracers, which carry none)."""
+    """The device to create new arrays on, to combine them with ``x``.
+
+    ``array_api_compat.device(x)``, except ``None`` for JAX tracers (which carry none)
+    and for JAX arrays sharded over several devices: their "device" is the sharding
+    itself, which cannot be applied to an array of another shape (a scalar, the
+    classes). Arrays created with ``device=None`` are uncommitted and follow the sharded
+    operand they are combined with.
+    """
     try:
-        return aac.device(x)
+        dev = aac.device(x)
     except Exception:  # pragma: no cover - exotic libraries
         return None
+    return None if len(getattr(dev, "device_set", ())) > 1 else dev
+
+
+def placement_of(x: Any) -> str | None:
+    """Where ``x`` lives, for comparing two arguments: the device's name, the sorted
+    names of the devices of a sharded JAX array (two arrays on the same devices compare
+    equal whatever their partition spec), ``None`` when unknown (JAX tracers)."""
+    try:
+        dev = aac.device(x)
+    except Exception:  # pragma: no cover - exotic libraries
+        return None
+    if dev is None:
+        return None
+    devices = getattr(dev, "device_set", None)  # a JAX sharding
+    if devices is None:
+        return str(dev)
+    names = sorted(str(d) for d in devices)
+    return names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
 
 
 def index_dtype(xp: Any, device: Any = None) -> Any:

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import array_api_compat as aac
 
+from .._namespace import device_of
 from . import _standard
 
 #: Use the per-backend kernel modules; False forces `_standard` everywhere.
@@ -300,14 +301,14 @@ def probs_label_stats(
     """
     c = p.shape[1]
     if valid is not None:
-        zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
+        zero = xp.zeros((), dtype=p.dtype, device=device_of(p))
         p = xp.where(xp.expand_dims(valid, axis=1), p, zero)
     p_true = xp.astype(take_labels(xp, p, safe), acc, copy=False)
     if product:
         at_label = p_true
     else:
-        one = xp.ones((), dtype=acc, device=aac.device(p_true))
-        zero_acc = xp.zeros((), dtype=acc, device=aac.device(p_true))
+        one = xp.ones((), dtype=acc, device=device_of(p_true))
+        zero_acc = xp.zeros((), dtype=acc, device=device_of(p_true))
         at_label = xp.minimum(p_true, one) - xp.minimum(p_true, zero_acc)
     intersection = label_sums(xp, at_label, binned, c + 1)[:, :c]
     if not (product or positive):
