@@ -2,8 +2,8 @@
 
 Nothing here imports a framework: libraries are recognised through
 ``array_api_compat`` only. `values_checkable` (whether eager value checks run) is the
-kernel router's, re-exported here for the checks that import their helpers from this
-module.
+kernel router's, and `device_of` the kernel layer's, re-exported here for the checks
+that import their helpers from this module.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import array_api_compat as aac
 
 from .kernels import values_checkable
+from .kernels._device import device_of
 
 __all__ = [
     "accumulation_dtype",
@@ -57,22 +58,6 @@ def get_namespace(**arrays: Any) -> Any:
                 f"{names[0]} and {name} must be on the same device, got {first} and {other}"
             )
     return xp
-
-
-def device_of(x: Any) -> Any:
-    """The device to create new arrays on, to combine them with ``x``.
-
-    ``array_api_compat.device(x)``, except ``None`` for JAX tracers (which carry none)
-    and for JAX arrays sharded over several devices: their "device" is the sharding
-    itself, which cannot be applied to an array of another shape (a scalar, the
-    classes). Arrays created with ``device=None`` are uncommitted and follow the sharded
-    operand they are combined with.
-    """
-    try:
-        dev = aac.device(x)
-    except Exception:  # pragma: no cover - exotic libraries
-        return None
-    return None if len(getattr(dev, "device_set", ())) > 1 else dev
 
 
 def placement_of(x: Any) -> str | None:

@@ -23,8 +23,8 @@ from typing import Any, NamedTuple
 
 import array_api_compat as aac
 
-from .._namespace import device_of
 from . import _standard
+from ._device import device_of
 
 #: Use the per-backend kernel modules; False forces `_standard` everywhere.
 USE_NATIVE = True

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._namespace import device_of
+import array_api_compat as aac
 
+from ._device import device_of
 from ._standard_box import box_interior
 from ._standard_lovasz import lovasz_extension
 

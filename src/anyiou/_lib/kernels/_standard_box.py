@@ -23,17 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat as aac
+from ._device import device_of
 
 __all__ = ["box_interior"]
 
-
-def _device(x: Any) -> Any:
-    """The device of ``x`` (``None`` where the library reports none)."""
-    try:
-        return aac.device(x)
-    except Exception:  # pragma: no cover - exotic libraries
-        return None
 
 
 def _slab(ndim: int, axis: int, index: slice) -> tuple[slice, ...]:
@@ -59,7 +52,7 @@ def _constant_windows(xp: Any, v: Any, axis: int, d: int) -> Any:
     """
     n = v.shape[axis]
     nd = v.ndim
-    dev = _device(v)
+    dev = device_of(v)
     changed = v[_slab(nd, axis, slice(1, None))] != v[_slab(nd, axis, slice(None, -1))]
     last = nd - 1
     order = None
@@ -105,7 +98,7 @@ def box_interior(xp: Any, labels: Any, axes: tuple[int, ...], d: int, outside: A
         bool, ``labels``' shape. For a bool mask: the mask eroded ``d`` times by a 3^k
         square of ones in the zero-padded image.
     """
-    dev = _device(labels)
+    dev = device_of(labels)
     if any(2 * d >= labels.shape[a] for a in axes):  # no window fits: nothing is interior
         return xp.zeros(labels.shape, dtype=xp.bool, device=dev)
     out = xp.asarray(outside, dtype=labels.dtype, device=dev)

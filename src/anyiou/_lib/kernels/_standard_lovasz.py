@@ -11,25 +11,18 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import array_api_compat as aac
+from ._device import device_of
 
 __all__ = ["lovasz_extension"]
 
-
-def _device(x: Any) -> Any:
-    """The device of ``x`` (``None`` where the library reports none)."""
-    try:
-        return aac.device(x)
-    except Exception:  # pragma: no cover - exotic libraries
-        return None
 
 
 def _safe_divide(xp: Any, num: Any, den: Any) -> Any:
     """``num / den`` where ``den != 0``, else 0, with finite gradients (``safe_divide``
     of ``anyiou._lib._numerics``, which the kernel layer does not import)."""
     ok = den != 0
-    one = xp.asarray(1, dtype=den.dtype, device=_device(den))
-    filler = xp.asarray(0.0, dtype=num.dtype, device=_device(num))
+    one = xp.asarray(1, dtype=den.dtype, device=device_of(den))
+    filler = xp.asarray(0.0, dtype=num.dtype, device=device_of(num))
     return xp.where(ok, num / xp.where(ok, den, one), filler)
 
 
@@ -64,7 +57,7 @@ def lovasz_rows(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool)
 
     dtype = errors.dtype
     g = xp.astype(g, dtype)
-    dev = _device(errors)
+    dev = device_of(errors)
     length = errors.shape[-1]
     zero = xp.zeros((), dtype=dtype, device=dev)
     # hinge: relu written as a where, so its gradient at 0 is 0 (torch's relu); a NaN
