@@ -352,13 +352,16 @@ def get_stats(
     -------
     tp, fp, fn, tn : array
         Each of shape (N, C) (C = 1 for binary), integer: int64, or int32 for JAX without
-        x64 (which overflows beyond 2**31 - 1 pixels per image and class).
+        x64. Multiclass counts take memory O(N * C) plus a few bytes per pixel (no
+        (C, C) matrix per image).
 
     Raises
     ------
     ValueError, TypeError
         Bad mode, shapes or dtypes; on eager CPU arrays, labels outside [0, C) that are
-        not ``ignore_index``, or non-0/1 values without a threshold.
+        not ``ignore_index``, or non-0/1 values without a threshold; multiclass with JAX
+        without x64, sizes whose int32 histogram indices (N * (C + 1), or the pixels of
+        one image) would pass 2**31 - 1 (enable ``jax_enable_x64``).
 
     Examples
     --------
