@@ -12,6 +12,7 @@ import pytest
 from anyiou import metrics as M
 from anyiou.metrics import _label_stats
 from tests.support.boundary_oracles import boundary_iou_oracle
+from tests.support.cases import STATS_CASES, stats_case
 from tests.support.oracles import smp_metrics
 
 SMP = smp_metrics()
@@ -129,3 +130,78 @@ def test_jax_int32_counts_raise_instead_of_overflowing(backend, monkeypatch):
     got = M.get_stats(jnp.asarray(p), jnp.asarray(t), "multiclass", num_classes=c)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_array_equal(np.asarray(g), e)
+
+
+# -- both counting paths ----------------------------------------------------------------
+
+PATHS = {"joint": float("inf"), "labels": 0.0}
+
+
+@pytest.fixture(params=list(PATHS))
+def counting_path(request, monkeypatch):
+    """Force one (C + 2)^2 joint histogram per image, or the per-row label histograms
+    (the choice otherwise depends on the image size against C)."""
+    monkeypatch.setattr(_label_stats, "JOINT_BINS_PER_PIXEL", PATHS[request.param])
+    return request.param
+
+
+@pytest.mark.parametrize("name", [n for n in STATS_CASES if n.startswith("mc")])
+def test_get_stats_both_paths_match_smp(backend, counting_path, name):
+    output, target, kw = stats_case(name)
+    out = output.astype(np.int64) if output.dtype == bool else output
+    expected = _smp(out, target, kw["num_classes"], kw.get("ignore_index"))
+    got = M.get_stats(backend.asarray(output), backend.asarray(target), **kw)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(backend.to_numpy(g), e)
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+def test_boundary_both_paths_match_reference(backend, counting_path, per_image):
+    rng = np.random.default_rng(3)
+    c = 4
+    t = rng.integers(0, c, size=(2, 3, 5, 7)).repeat(2, axis=2).repeat(2, axis=3)
+    t = t.reshape(6, 10, 14)
+    p = np.where(rng.random(t.shape) < 0.8, np.roll(t, 1, axis=1), rng.integers(0, c, t.shape))
+    t = np.where(rng.random(t.shape) < 0.05, 255, t)
+    classes = np.arange(c).reshape(1, c, 1, 1)
+    counted = np.broadcast_to((t != 255)[:, None], (t.shape[0], c, *t.shape[1:]))
+    expected = boundary_iou_oracle(t[:, None] == classes, p[:, None] == classes, 2,
+                                   counted=counted, average="none", per_image=per_image)
+    got = M.boundary_iou(backend.asarray(p), backend.asarray(t), c, "none", ignore_index=255,
+                         dilation=2, per_image=per_image)
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("ignore_index", [0, 2, -1])
+def test_get_stats_both_paths_ignore_index(backend, counting_path, ignore_index):
+    """An in-range ignore_index too (smp raises): those pixels are not counted at all;
+    a reference from boolean masks."""
+    rng = np.random.default_rng(11)
+    c = 3
+    t = rng.integers(-1 if ignore_index == -1 else 0, c, size=(3, 4, 5))
+    p = rng.integers(0, c, size=t.shape)
+    got = M.get_stats(backend.asarray(p), backend.asarray(t), "multiclass",
+                      ignore_index=ignore_index, num_classes=c)
+    k = np.arange(c).reshape(1, c, 1)
+    tf, pf = t.reshape(3, 1, -1), p.reshape(3, 1, -1)
+    counted = tf != ignore_index
+    pos_t, pos_p = (tf == k) & counted, (pf == k) & counted
+    expected = [(pos_p & pos_t).sum(-1), (pos_p & ~pos_t).sum(-1), (~pos_p & pos_t).sum(-1),
+                (~pos_p & ~pos_t & counted).sum(-1)]
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(backend.to_numpy(g), e)
+
+
+def test_get_stats_both_paths_unchecked_labels(backend, counting_path):
+    """Where values are not checked (JAX, Dask): a target outside [0, C) is not counted,
+    a prediction outside [0, C) at a counted pixel is a false negative."""
+    if backend.checks_values:
+        pytest.skip("eager CPU arrays raise for these labels")
+    t = np.array([[0, 1, 2, 7, -3, 1]])
+    p = np.array([[0, 9, 2, 1, 0, -2]])
+    tp, fp, fn, tn = (backend.to_numpy(x) for x in M.get_stats(
+        backend.asarray(p), backend.asarray(t), "multiclass", num_classes=3))
+    np.testing.assert_array_equal(tp, [[1, 0, 1]])
+    np.testing.assert_array_equal(fp, [[0, 0, 0]])
+    np.testing.assert_array_equal(fn, [[0, 2, 0]])
+    np.testing.assert_array_equal(tn, [[3, 2, 3]])

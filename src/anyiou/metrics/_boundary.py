@@ -45,7 +45,12 @@ from ._boundary_options import (
     resolve_dilation,
 )
 from ._counts import binary_counts, binary_masks
-from ._label_stats import check_int32_room, check_label_pair, label_overlap
+from ._label_stats import (
+    check_int32_room,
+    check_label_pair,
+    label_overlap,
+    use_joint_histogram,
+)
 
 __all__ = [
     "boundary_counts",
@@ -105,16 +110,19 @@ def _label_maps(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
 
 
 def _multiclass_counts(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
-                       p_ok: bool, d: int, per_image: bool) -> tuple[Any, Any, Any]:
+                       p_ok: bool, d: int, per_image: bool,
+                       joint: bool) -> tuple[Any, Any, Any]:
     """`_label_maps` then `_label_band_counts`: one compiled program on JAX."""
     t_lab, p_lab = _label_maps(xp, t, p, ignored, c, t_ok, p_ok)
-    return _label_band_counts(xp, t_lab, p_lab, c, d, per_image)
+    return _label_band_counts(xp, t_lab, p_lab, c, d, per_image, joint)
 
 
 def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
-                       per_image: bool) -> tuple[Any, Any, Any]:
+                       per_image: bool, joint: bool) -> tuple[Any, Any, Any]:
     """tp, fp, fn of the boundary bands of two label maps (N, *S) (-1: void), each
-    (M, C)."""
+    (M, C): with ``joint`` from one (C + 1)^2 pair-code histogram per row (where that is
+    no larger than the row, `use_joint_histogram`), else from per-row label histograms
+    of C + 1 bins (memory O(M * C) whatever C)."""
     axes = tuple(range(1, t_lab.ndim))
     n = t_lab.shape[0]
     rows = n if per_image else 1
@@ -125,12 +133,37 @@ def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
         interior = kernels.box_interior(xp, labels, axes, d, -1, box_interior)
         bands.append(xp.where(interior, xp.asarray(-1, dtype=labels.dtype, device=dev),
                               labels))
-    # per-row histograms of C + 1 bins, bin C meaning "no band": memory O(M * C)
     idt = index_dtype(xp, dev)
+    if joint:  # one bincount of the pair codes (t + 1) * (C + 1) + (p + 1), 0: "no band"
+        bins = (c + 1) ** 2
+        # int32 where every code and row offset fits (the counts themselves are int64)
+        dt = xp.int32 if rows * bins < 2**31 and cols < 2**31 else idt
+        code = xp.astype(bands[0], dt)  # a fresh array: the in-place updates save copies
+        code *= c + 1
+        code += xp.astype(bands[1], dt)
+        code += c + 2
+        hist = kernels.label_counts(xp, xp.reshape(code, (rows, cols)), bins)
+        return _overlap_from_hist(xp, xp.reshape(hist, (rows, c + 1, c + 1)), c)
+    # per-row histograms of C + 1 bins, bin C meaning "no band": memory O(M * C)
     border = xp.asarray(c, dtype=idt, device=dev)
     a, b = (xp.reshape(xp.where(x < 0, border, xp.astype(x, idt)), (rows, cols))
             for x in bands)
     tp, in_target, in_preds = label_overlap(xp, a, b, c)
+    return tp, in_preds - tp, in_target - tp
+
+
+def _overlap_from_hist(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any]:
+    """tp, fp, fn (M, C) from band-code histograms (M, C + 1, C + 1): rows the target
+    band's class (index k + 1 for class k; index 0: no band), columns the prediction's."""
+    dev = device_of(hist)
+    idt = index_dtype(xp, dev)
+    hist = xp.astype(hist, idt, copy=False)
+    m = hist.shape[0]
+    inner = xp.reshape(hist[:, 1 : c + 1, 1 : c + 1], (m, c * c))
+    diag = xp.arange(c, dtype=idt, device=dev) * (c + 1)
+    tp = xp.take(inner, diag, axis=1)
+    in_target = xp.sum(hist[:, 1 : c + 1, :], axis=2)
+    in_preds = xp.sum(hist[:, :, 1 : c + 1], axis=1)
     return tp, in_preds - tp, in_target - tp
 
 
@@ -189,9 +222,11 @@ def boundary_counts(
             return _zeros(xp, target, target.shape[0] if per_image else 1, c)
         d = resolve_dilation(spatial, dilation_ratio, dilation)
         rows = target.shape[0] if per_image else 1
-        check_int32_room(xp, target, rows, c + 1, math.prod(target.shape) // rows)
+        cols = math.prod(target.shape) // rows
+        joint = use_joint_histogram(xp, target, rows, (c + 1) ** 2, cols)
+        check_int32_room(xp, target, rows, (c + 1) ** 2 if joint else c + 1, cols)
         return kernels.run_compiled(_multiclass_counts, xp, t, p, ignored, c, t_ok, p_ok, d,
-                                    per_image, static=(3, 4, 5, 6, 7))
+                                    per_image, joint, static=(3, 4, 5, 6, 7, 8))
     pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
                                          ignore_index, output_name="preds")
     spatial = _spatial_shape(mode, preds, target)

@@ -39,7 +39,12 @@ from .._lib._values import (
     labels_out_of_range,
     widen_unsigned,
 )
-from ._label_stats import check_int32_room, check_label_pair, label_overlap
+from ._label_stats import (
+    check_int32_room,
+    check_label_pair,
+    label_overlap,
+    use_joint_histogram,
+)
 
 __all__ = ["get_stats"]
 
@@ -161,9 +166,12 @@ def multiclass_counts(
     Counted pixels have a target in [0, C) that is not ``ignore_index``; the others
     count nowhere, not even as true negatives. A counted pixel whose prediction lies
     outside [0, C) (possible only where values are not checked) is a false negative of
-    its class. Three per-row histograms of C + 1 bins (`label_overlap`, bin C: not
-    counted, or no predicted class) give every count: memory O(N * C) plus a few
-    pixel-sized temporaries.
+    its class.
+
+    Memory O(N * C) plus a few pixel-sized temporaries, whatever C: where a joint
+    (C + 2)^2 histogram per image is no larger than the image (`use_joint_histogram`),
+    one bincount of pair codes (the fastest); otherwise three per-row histograms of
+    C + 1 bins (`label_overlap`, bin C: not counted, or no predicted class).
     """
     tshape = _shape(target)
     c, scores = check_label_metric_pair(xp, preds, target, num_classes, preds_name,
@@ -175,7 +183,8 @@ def multiclass_counts(
     if rows * cols == 0:  # nothing to count (and Dask cannot reshape empty arrays)
         zeros = xp.zeros((rows, c), dtype=index_dtype(xp, dev), device=dev)
         return zeros, zeros, zeros, zeros
-    check_int32_room(xp, target, rows, c + 1, cols)
+    joint = use_joint_histogram(xp, target, rows, (c + 2) ** 2, cols)
+    check_int32_room(xp, target, rows, (c + 2) ** 2 if joint else c + 1, cols)
     ignored = ignore_mask(xp, target, ignore_index)
     t = index_labels(xp, target)
     p = index_labels(xp, labels_p)
@@ -184,8 +193,38 @@ def multiclass_counts(
     t, p = (xp.reshape(x, (rows, cols)) for x in (t, p))
     if ignored is not None:
         ignored = xp.reshape(ignored, (rows, cols))
+    if joint:
+        return kernels.run_compiled(_joint_counts_core, xp, t, p, ignored, c, static=(3,))
     return kernels.run_compiled(_label_counts_core, xp, t, p, ignored, c, t_ok, p_ok,
                                 static=(3, 4, 5))
+
+
+def _joint_counts_core(xp: Any, t: Any, p: Any, ignored: Any, c: int) -> tuple[Any, ...]:
+    """`multiclass_counts` of (N, P) index labels from one (N, C + 2, C + 2) joint
+    histogram (`kernels.pair_counts`; ignored pixels go to the border bins)."""
+    if ignored is not None:
+        t = xp.where(ignored, xp.asarray(-1, dtype=t.dtype, device=device_of(t)), t)
+    return multiclass_stats(xp, kernels.pair_counts(xp, t, p, c, c), c)
+
+
+def multiclass_stats(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any, Any]:
+    """tp, fp, fn, tn of shape (M, C) from a (M, C + 2, C + 2) code histogram.
+
+    Rows of the histogram are target codes, columns prediction codes (see
+    `multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
+    (possible only where values are not checked) is a false negative of its class.
+    """
+    counted = hist[:, 1 : c + 1, :]  # target in [0, C), not ignored
+    inner = counted[:, :, 1 : c + 1]
+    dev = device_of(hist)
+    diag = xp.arange(c, dtype=index_dtype(xp, dev), device=dev) * (c + 1)
+    tp = xp.take(xp.reshape(inner, (inner.shape[0], c * c)), diag, axis=1)
+    n_tgt = xp.sum(counted, axis=2)
+    n_pred = xp.sum(inner, axis=1)
+    n_valid = xp.sum(n_tgt, axis=1, keepdims=True)
+    fp = n_pred - tp
+    fn = n_tgt - tp
+    return tp, fp, fn, n_valid - tp - fp - fn
 
 
 def _label_counts_core(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,

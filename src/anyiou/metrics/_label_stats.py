@@ -4,7 +4,9 @@
 totals of each map, from three per-row bincounts of ``C + 1`` bins (bin ``C`` collects
 the pixels of no class: not counted, void, outside [0, C)). Memory is O(M * C) for the
 counts plus a few pixel-sized temporaries, whatever the number of classes: no
-(C, C) joint histogram per image. Used by multiclass `get_stats` and `boundary_iou`.
+(C, C) joint histogram per image. Used by multiclass `get_stats` and `boundary_iou`
+where a joint histogram per image would be larger than the image
+(`use_joint_histogram`; a smaller one is one bincount, faster than three).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ __all__ = [
     "check_label_pair",
     "label_overlap",
     "row_counts",
+    "use_joint_histogram",
 ]
 
 #: Largest row offset plus bin (and count) that 32-bit indices hold; JAX without x64
 #: counts in int32. A module constant so that the tests can lower it.
 MAX_INT32_BINS = 2**31 - 1
+
+#: A joint histogram per row is used where its bins are at most this many times the
+#: row's pixels (memory O(pixels)); a module constant so that the tests can force
+#: either path (0: never, inf: always).
+JOINT_BINS_PER_PIXEL = 1.0
 
 #: Pixels times bins per step of the one-hot counting on the pure array-API path.
 _FALLBACK_CHUNK_ELEMENTS = 2**24
@@ -46,6 +54,19 @@ def check_int32_room(xp: Any, like: Any, rows: int, bins: int, cols: int) -> Non
             "jax.config.update('jax_enable_x64', True), or pass fewer images or classes "
             "per call"
         )
+
+
+def use_joint_histogram(xp: Any, like: Any, rows: int, bins: int, cols: int) -> bool:
+    """Whether to count pairs in one joint histogram of ``bins`` per row rather than in
+    per-row label histograms: the backend has a bincount (the pure array-API fallback
+    counts labels in chunks instead), the joint histogram is no larger than the labels
+    (`JOINT_BINS_PER_PIXEL`), and its indices fit the indexing dtype."""
+    if kernels.backend_module(like) is kernels._standard:
+        return False
+    if bins > JOINT_BINS_PER_PIXEL * cols:
+        return False
+    idt = index_dtype(xp, device_of(like))
+    return int(xp.iinfo(idt).bits) > 32 or rows * bins <= MAX_INT32_BINS
 
 
 def row_counts(xp: Any, labels: Any, num_bins: int) -> Any:
