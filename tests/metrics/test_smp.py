@@ -418,8 +418,11 @@ def test_score_errors(backend):
         M.iou_score(*s, reduction="weighted", class_weights=[0, 0, 0])
     with pytest.raises(ValueError, match="zero_division"):
         M.iou_score(*s, reduction="macro", zero_division="skip")
+    # 1-d stats are smp's too (tests/metrics/test_stat_shapes.py), but have no class axis
     with pytest.raises(ValueError, match=r"\(N, C\)"):
-        M.iou_score(*[backend.asarray(np.ones(3, np.int64))] * 4, reduction="macro")
+        M.iou_score(*[backend.asarray(np.ones(3, np.int64))] * 4, reduction="micro-imagewise")
+    with pytest.raises(ValueError, match=r"\(N, C\)"):
+        M.iou_score(*[backend.asarray(np.ones((2, 3, 2), np.int64))] * 4, reduction="macro")
     with pytest.raises(ValueError, match="shape"):
         M.iou_score(s[0], s[1], s[2], backend.asarray(np.ones((2, 2), np.int64)))
 

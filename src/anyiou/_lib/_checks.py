@@ -234,8 +234,9 @@ def check_mask_metric_pair(
     return c, None if threshold is None else check_threshold(threshold, c)
 
 
-def check_stats_shapes(tp: Any, fp: Any, fn: Any, tn: Any) -> None:
-    """``tp, fp, fn, tn`` (``get_stats``' output) must share one (N, C) shape."""
+def check_stats_shapes(tp: Any, fp: Any, fn: Any, tn: Any) -> tuple[int, ...]:
+    """``tp, fp, fn, tn`` must share one shape: (N, C) as ``get_stats`` returns, or the
+    (N,) and () stats that smp also takes (N images of one class). Returns the shape."""
     shape = tuple(tp.shape)
     for name, x in (("fp", fp), ("fn", fn), ("tn", tn)):
         if tuple(x.shape) != shape:
@@ -243,11 +244,12 @@ def check_stats_shapes(tp: Any, fp: Any, fn: Any, tn: Any) -> None:
                 f"tp, fp, fn and tn must have one shape (N, C); got tp {shape} and {name} "
                 f"{tuple(x.shape)}"
             )
-    if len(shape) != 2:
+    if len(shape) > 2:
         raise ValueError(
-            f"tp, fp, fn and tn must have shape (N, C) (images, classes), as returned by "
-            f"get_stats; got {shape}"
+            f"tp, fp, fn and tn must have shape (N, C), (N,) or () (images, classes), as "
+            f"returned by get_stats; got {shape}"
         )
+    return shape
 
 
 def check_confmat(xp: Any, confmat: Any) -> bool:

@@ -48,14 +48,16 @@ def soft_tversky_score(
     eps : float, default 1e-7
         Lower bound of the denominator. With ``eps=0`` an empty ``output`` against an
         empty ``target`` (0 / 0) scores 0, as for any ``eps > 0`` (smp: NaN).
-    dims : int or tuple of int, optional
-        Axes summed over; ``None`` sums everything.
+    dims : int or sequence of int, optional
+        Axes summed over; ``None`` sums everything, and so does an empty ``()`` or
+        ``[]`` on every backend (as smp, whose ``torch.sum(dim=())`` reduces every axis;
+        the array API's ``sum(axis=())`` would reduce none).
 
     Returns
     -------
     array
-        ``output``'s shape without ``dims`` (a 0-d array for ``dims=None``, also on
-        NumPy); float32 for float16/bfloat16 inputs, else ``output``'s dtype.
+        ``output``'s shape without ``dims`` (a 0-d array for ``dims=None`` or empty,
+        also on NumPy); float32 for float16/bfloat16 inputs, else ``output``'s dtype.
 
     Examples
     --------
@@ -76,6 +78,8 @@ def soft_tversky_score(
     acc = accumulation_dtype(xp, output.dtype)
     target = xp.astype(target, output.dtype)
     axis = None if dims is None else (dims if isinstance(dims, int) else tuple(dims))
+    if axis == ():  # smp's torch.sum(dim=()) sums every axis; the array API, none
+        axis = None
     out_sum = xp.sum(output, axis=axis, dtype=acc)
     tgt_sum = xp.sum(target, axis=axis, dtype=acc)
     # smp's (sum(o) + sum(t) - sum|o - t|) / 2, summed elementwise as min(o, t): the same

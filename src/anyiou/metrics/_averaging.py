@@ -209,8 +209,21 @@ def compute_score(
     **formula_kwargs)`` (see `anyiou.metrics._score_formulas`) in floating point and
     reduces it with ``reduction`` (see `iou_score`)."""
     xp = get_namespace(tp=tp, fp=fp, fn=fn, tn=tn)
-    check_stats_shapes(tp, fp, fn, tn)
+    shape = check_stats_shapes(tp, fp, fn, tn)
     reduction = check_optional_choice("reduction", reduction, SCORE_REDUCTIONS)
+    if len(shape) < 2:
+        # smp's reductions read axis 0 as images: (N,) and () stats are N (or one)
+        # images of one class; only micro-imagewise (a sum over axis 1) has no meaning
+        if reduction == "micro-imagewise":
+            raise ValueError(
+                f"reduction='micro-imagewise' sums each image's classes: it needs (N, C) "
+                f"stats as get_stats returns; got shape {shape}"
+            )
+        size = math.prod(shape)
+        tp, fp, fn, tn = (xp.reshape(x, (size, 1)) for x in (tp, fp, fn, tn))
+        out = compute_score(formula, tp, fp, fn, tn, reduction, class_weights, zero_division,
+                            **formula_kwargs)
+        return xp.reshape(out, shape) if reduction == "none" else out
     zero_division = check_zero_division(zero_division)
     if class_weights is None and "weighted" in reduction:
         raise ValueError(

@@ -27,7 +27,7 @@ from typing import Any
 
 from .._lib import kernels
 from .._lib._checks import check_label_metric_pair
-from .._lib._namespace import device_of, get_namespace, index_dtype, values_checkable
+from .._lib._namespace import device_of, get_namespace, index_dtype
 from .._lib._options import (
     MODES,
     MULTICLASS_MODE,
@@ -36,12 +36,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._values import (
-    check_labels_in_range,
-    ignore_mask,
-    index_labels,
-    label_range,
-)
+from .._lib._values import ignore_mask, index_labels
 from ._averaging import check_average, check_confmat_zero_division, reduce_overlap
 from ._boundary_options import (
     check_dilation,
@@ -49,6 +44,12 @@ from ._boundary_options import (
     resolve_dilation,
 )
 from ._counts import binary_counts, binary_masks
+from ._label_stats import (
+    check_int32_room,
+    check_label_pair,
+    label_overlap,
+    use_joint_histogram,
+)
 
 __all__ = [
     "boundary_counts",
@@ -80,7 +81,7 @@ def _multiclass_labels(xp: Any, preds: Any, target: Any, num_classes: int | None
     ignored = ignore_mask(xp, target, ignore_index)
     t = index_labels(xp, target)
     p = index_labels(xp, labels_p)
-    t_ok, p_ok = _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored)
+    t_ok, p_ok = check_label_pair(xp, t, p, labels_p, target, c, ignore_index, ignored)
     return t, p, ignored, c, t_ok, p_ok
 
 
@@ -108,39 +109,19 @@ def _label_maps(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
 
 
 def _multiclass_counts(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
-                       p_ok: bool, d: int, per_image: bool) -> tuple[Any, Any, Any]:
+                       p_ok: bool, d: int, per_image: bool,
+                       joint: bool) -> tuple[Any, Any, Any]:
     """`_label_maps` then `_label_band_counts`: one compiled program on JAX."""
     t_lab, p_lab = _label_maps(xp, t, p, ignored, c, t_ok, p_ok)
-    return _label_band_counts(xp, t_lab, p_lab, c, d, per_image)
-
-
-def _check_labels(xp, t, p, labels_p, target, c, ignore_index, ignored) -> tuple[bool, bool]:
-    """Eager arrays only: target labels in [0, C) or ``ignore_index``; predicted labels
-    in [0, C) at the pixels that are not ignored. Returns whether each array was seen
-    to lie in [0, C) entirely (False where values are not checked)."""
-    if not values_checkable(target) or any(s == 0 for s in target.shape):
-        return False, False
-    t_ok = check_labels_in_range(xp, t, c, ignore_index, ignored, name="target",
-                                 original=target)
-    lo, hi = kernels.value_range(xp, xp.reshape(p, (-1,)))
-    if int(lo) >= 0 and int(hi) < c:
-        return t_ok, True
-    bad = (p < 0) | (p >= c)
-    if ignored is not None:
-        bad = bad & ~ignored
-    if bool(xp.any(bad)):
-        lo, hi = label_range(xp, labels_p)  # type: ignore[misc]
-        raise ValueError(
-            f"preds holds labels outside [0, {c}) at pixels that are not ignored: found "
-            f"values in [{lo}, {hi}]"
-        )
-    return t_ok, False
+    return _label_band_counts(xp, t_lab, p_lab, c, d, per_image, joint)
 
 
 def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
-                       per_image: bool) -> tuple[Any, Any, Any]:
+                       per_image: bool, joint: bool) -> tuple[Any, Any, Any]:
     """tp, fp, fn of the boundary bands of two label maps (N, *S) (-1: void), each
-    (M, C)."""
+    (M, C): with ``joint`` from one (C + 1)^2 pair-code histogram per row (where that is
+    no larger than the row, `use_joint_histogram`), else from per-row label histograms
+    of C + 1 bins (memory O(M * C) whatever C)."""
     axes = tuple(range(1, t_lab.ndim))
     n = t_lab.shape[0]
     rows = n if per_image else 1
@@ -152,25 +133,27 @@ def _label_band_counts(xp: Any, t_lab: Any, p_lab: Any, c: int, d: int,
         bands.append(xp.where(interior, xp.asarray(-1, dtype=labels.dtype, device=dev),
                               labels))
     idt = index_dtype(xp, dev)
-    if not kernels.is_native(t_lab):  # one-hot products, chunked
-        a, b = (xp.reshape(xp.astype(x, idt), (rows, cols)) for x in bands)
-        return _overlap_from_hist(xp, kernels.pair_counts(xp, a, b, c, c), c)
-    # one bincount of the pair codes (t + 1) * (C + 1) + (p + 1), 0 meaning "no band";
-    # int32 where every code and row offset fits (the counts themselves are int64)
-    bins = (c + 1) ** 2
-    dt = xp.int32 if rows * bins < 2**31 and cols < 2**31 else idt
-    code = xp.astype(bands[0], dt)  # a fresh array: the in-place updates save copies
-    code *= c + 1
-    code += xp.astype(bands[1], dt)
-    code += c + 2
-    hist = kernels.label_counts(xp, xp.reshape(code, (rows, cols)), bins)
-    return _overlap_from_hist(xp, xp.reshape(hist, (rows, c + 1, c + 1)), c)
+    if joint:  # one bincount of the pair codes (t + 1) * (C + 1) + (p + 1), 0: "no band"
+        bins = (c + 1) ** 2
+        # int32 where every code and row offset fits (the counts themselves are int64)
+        dt = xp.int32 if rows * bins < 2**31 and cols < 2**31 else idt
+        code = xp.astype(bands[0], dt)  # a fresh array: the in-place updates save copies
+        code *= c + 1
+        code += xp.astype(bands[1], dt)
+        code += c + 2
+        hist = kernels.label_counts(xp, xp.reshape(code, (rows, cols)), bins)
+        return _overlap_from_hist(xp, xp.reshape(hist, (rows, c + 1, c + 1)), c)
+    # per-row histograms of C + 1 bins, bin C meaning "no band": memory O(M * C)
+    border = xp.asarray(c, dtype=idt, device=dev)
+    a, b = (xp.reshape(xp.where(x < 0, border, xp.astype(x, idt)), (rows, cols))
+            for x in bands)
+    tp, in_target, in_preds = label_overlap(xp, a, b, c)
+    return tp, in_preds - tp, in_target - tp
 
 
 def _overlap_from_hist(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any]:
-    """tp, fp, fn (M, C) from band-code histograms (M, K, K), K = C + 1 or C + 2: rows
-    the target band's class (index k + 1 for class k; the others: no band), columns the
-    prediction's."""
+    """tp, fp, fn (M, C) from band-code histograms (M, C + 1, C + 1): rows the target
+    band's class (index k + 1 for class k; index 0: no band), columns the prediction's."""
     dev = device_of(hist)
     idt = index_dtype(xp, dev)
     hist = xp.astype(hist, idt, copy=False)
@@ -237,8 +220,12 @@ def boundary_counts(
         if math.prod(target.shape) == 0:  # nothing to count (and no width to resolve)
             return _zeros(xp, target, target.shape[0] if per_image else 1, c)
         d = resolve_dilation(spatial, dilation_ratio, dilation)
+        rows = target.shape[0] if per_image else 1
+        cols = math.prod(target.shape) // rows
+        joint = use_joint_histogram(xp, target, rows, (c + 1) ** 2, cols)
+        check_int32_room(xp, target, rows, (c + 1) ** 2 if joint else c + 1, cols)
         return kernels.run_compiled(_multiclass_counts, xp, t, p, ignored, c, t_ok, p_ok, d,
-                                    per_image, static=(3, 4, 5, 6, 7))
+                                    per_image, joint, static=(3, 4, 5, 6, 7, 8))
     pos_o, pos_t, counted = binary_masks(xp, preds, target, mode, num_classes, threshold,
                                          ignore_index, output_name="preds")
     spatial = _spatial_shape(mode, preds, target)

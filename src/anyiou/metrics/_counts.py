@@ -39,6 +39,12 @@ from .._lib._values import (
     labels_out_of_range,
     widen_unsigned,
 )
+from ._label_stats import (
+    check_int32_room,
+    check_label_pair,
+    label_overlap,
+    use_joint_histogram,
+)
 
 __all__ = ["get_stats"]
 
@@ -110,6 +116,7 @@ def multiclass_histogram(
     cols = _size(tshape) // rows if rows else 0
     if rows * cols == 0:  # nothing to count (and Dask cannot reshape empty arrays)
         return xp.zeros((rows, c + 2, c + 2), dtype=idt, device=dev), c
+    check_int32_room(xp, target, rows, (c + 2) ** 2, cols)
     # ignore_index is compared with the labels as given (by value, never wrapped); labels
     # that do not fit the indexing dtype (uint64 from 2**63) become negative: not counted
     ignored = ignore_mask(xp, target, ignore_index)
@@ -141,6 +148,103 @@ def _check_histogram(xp, hist, target, preds, c, ignore_index, ignored, preds_na
             f"{preds_name} holds labels outside [0, {c}) at pixels that are not ignored: "
             f"found values in [{lo}, {hi}]"
         )
+
+
+def multiclass_counts(
+    xp: Any,
+    preds: Any,
+    target: Any,
+    num_classes: int | None,
+    ignore_index: int | None,
+    *,
+    preds_name: str = "preds",
+    target_name: str = "target",
+) -> tuple[Any, Any, Any, Any]:
+    """Validate a multiclass (preds, target) pair (as `multiclass_histogram`) and count
+    ``tp, fp, fn, tn`` per image and class, each (N, C) in the indexing dtype.
+
+    Counted pixels have a target in [0, C) that is not ``ignore_index``; the others
+    count nowhere, not even as true negatives. A counted pixel whose prediction lies
+    outside [0, C) (possible only where values are not checked) is a false negative of
+    its class.
+
+    Memory O(N * C) plus a few pixel-sized temporaries, whatever C: where a joint
+    (C + 2)^2 histogram per image is no larger than the image (`use_joint_histogram`),
+    one bincount of pair codes (the fastest); otherwise three per-row histograms of
+    C + 1 bins (`label_overlap`, bin C: not counted, or no predicted class).
+    """
+    tshape = _shape(target)
+    c, scores = check_label_metric_pair(xp, preds, target, num_classes, preds_name,
+                                        target_name)
+    labels_p = xp.argmax(preds, axis=1) if scores else preds
+    dev = device_of(target)
+    rows = tshape[0]
+    cols = _size(tshape) // rows if rows else 0
+    if rows * cols == 0:  # nothing to count (and Dask cannot reshape empty arrays)
+        zeros = xp.zeros((rows, c), dtype=index_dtype(xp, dev), device=dev)
+        return zeros, zeros, zeros, zeros
+    joint = use_joint_histogram(xp, target, rows, (c + 2) ** 2, cols)
+    check_int32_room(xp, target, rows, (c + 2) ** 2 if joint else c + 1, cols)
+    ignored = ignore_mask(xp, target, ignore_index)
+    t = index_labels(xp, target)
+    p = index_labels(xp, labels_p)
+    t_ok, p_ok = check_label_pair(xp, t, p, labels_p, target, c, ignore_index, ignored,
+                                  preds_name, target_name)
+    t, p = (xp.reshape(x, (rows, cols)) for x in (t, p))
+    if ignored is not None:
+        ignored = xp.reshape(ignored, (rows, cols))
+    if joint:
+        return kernels.run_compiled(_joint_counts_core, xp, t, p, ignored, c, static=(3,))
+    return kernels.run_compiled(_label_counts_core, xp, t, p, ignored, c, t_ok, p_ok,
+                                static=(3, 4, 5))
+
+
+def _joint_counts_core(xp: Any, t: Any, p: Any, ignored: Any, c: int) -> tuple[Any, ...]:
+    """`multiclass_counts` of (N, P) index labels from one (N, C + 2, C + 2) joint
+    histogram (`kernels.pair_counts`; ignored pixels go to the border bins)."""
+    if ignored is not None:
+        t = xp.where(ignored, xp.asarray(-1, dtype=t.dtype, device=device_of(t)), t)
+    return multiclass_stats(xp, kernels.pair_counts(xp, t, p, c, c), c)
+
+
+def multiclass_stats(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any, Any]:
+    """tp, fp, fn, tn of shape (M, C) from a (M, C + 2, C + 2) code histogram.
+
+    Rows of the histogram are target codes, columns prediction codes (see
+    `multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
+    (possible only where values are not checked) is a false negative of its class.
+    """
+    counted = hist[:, 1 : c + 1, :]  # target in [0, C), not ignored
+    inner = counted[:, :, 1 : c + 1]
+    dev = device_of(hist)
+    diag = xp.arange(c, dtype=index_dtype(xp, dev), device=dev) * (c + 1)
+    tp = xp.take(xp.reshape(inner, (inner.shape[0], c * c)), diag, axis=1)
+    n_tgt = xp.sum(counted, axis=2)
+    n_pred = xp.sum(inner, axis=1)
+    n_valid = xp.sum(n_tgt, axis=1, keepdims=True)
+    fp = n_pred - tp
+    fn = n_tgt - tp
+    return tp, fp, fn, n_valid - tp - fp - fn
+
+
+def _label_counts_core(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
+                       p_ok: bool) -> tuple[Any, Any, Any, Any]:
+    """`multiclass_counts` of (N, P) index labels; ``t_ok``/``p_ok``: the eager checks
+    saw every label in [0, C), so no range mask is needed."""
+    counted = None if t_ok else (t >= 0) & (t < c)
+    if ignored is not None:
+        counted = ~ignored if counted is None else counted & ~ignored
+    valid_p = None if p_ok else (p >= 0) & (p < c)
+    if counted is not None:
+        valid_p = counted if valid_p is None else valid_p & counted
+    border = xp.asarray(c, dtype=t.dtype, device=device_of(t))
+    t_bin = t if counted is None else xp.where(counted, t, border)
+    p_bin = p if valid_p is None else xp.where(valid_p, p, border)
+    tp, n_tgt, n_pred = label_overlap(xp, t_bin, p_bin, c)
+    fp = n_pred - tp
+    fn = n_tgt - tp
+    tn = xp.sum(n_tgt, axis=1, keepdims=True) - n_pred - fn
+    return tp, fp, fn, tn
 
 
 # -- binary / multilabel ----------------------------------------------------------------
@@ -287,13 +391,16 @@ def get_stats(
     -------
     tp, fp, fn, tn : array
         Each of shape (N, C) (C = 1 for binary), integer: int64, or int32 for JAX without
-        x64 (which overflows beyond 2**31 - 1 pixels per image and class).
+        x64. Multiclass counts take memory O(N * C) plus a few bytes per pixel (no
+        (C, C) matrix per image).
 
     Raises
     ------
     ValueError, TypeError
         Bad mode, shapes or dtypes; on eager CPU arrays, labels outside [0, C) that are
-        not ``ignore_index``, or non-0/1 values without a threshold.
+        not ``ignore_index``, or non-0/1 values without a threshold; multiclass with JAX
+        without x64, sizes whose int32 histogram indices (N * (C + 1), or the pixels of
+        one image) would pass 2**31 - 1 (enable ``jax_enable_x64``).
 
     Examples
     --------
@@ -318,32 +425,9 @@ def get_stats(
             )
         if num_classes is not None:
             num_classes = check_num_classes(num_classes)
-        hist, c = multiclass_histogram(
-            xp, output, target, num_classes, ignore_index, per_image=True,
-            preds_name="output", target_name="target",
-        )
-        return kernels.run_compiled(multiclass_stats, xp, hist, c, static=(1,))
+        return multiclass_counts(xp, output, target, num_classes, ignore_index,
+                                 preds_name="output", target_name="target")
     pos_o, pos_t, counted = binary_masks(
         xp, output, target, mode, num_classes, threshold, ignore_index
     )
     return kernels.run_compiled(binary_counts, xp, pos_o, pos_t, counted, axis=2)
-
-
-def multiclass_stats(xp: Any, hist: Any, c: int) -> tuple[Any, Any, Any, Any]:
-    """tp, fp, fn, tn of shape (M, C) from a (M, C + 2, C + 2) code histogram.
-
-    Rows of the histogram are target codes, columns prediction codes (see
-    `multiclass_histogram`). A counted pixel whose prediction lies outside [0, C)
-    (possible only where values are not checked) is a false negative of its class.
-    """
-    counted = hist[:, 1 : c + 1, :]  # target in [0, C), not ignored
-    inner = counted[:, :, 1 : c + 1]
-    dev = device_of(hist)
-    diag = xp.arange(c, dtype=index_dtype(xp, dev), device=dev) * (c + 1)
-    tp = xp.take(xp.reshape(inner, (inner.shape[0], c * c)), diag, axis=1)
-    n_tgt = xp.sum(counted, axis=2)
-    n_pred = xp.sum(inner, axis=1)
-    n_valid = xp.sum(n_tgt, axis=1, keepdims=True)
-    fp = n_pred - tp
-    fn = n_tgt - tp
-    return tp, fp, fn, n_valid - tp - fp - fn

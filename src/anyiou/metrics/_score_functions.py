@@ -2,8 +2,8 @@
 error rates and likelihood ratios) from tp/fp/fn/tn statistics, with smp.metrics'
 signatures and reductions.
 
-Every function takes four (N, C) arrays (``get_stats``' output), a ``reduction``,
-optional ``class_weights`` and ``zero_division``, like
+Every function takes four (N, C) arrays (``get_stats``' output; (N,) and 0-d as smp), a
+``reduction``, optional ``class_weights`` and ``zero_division``, like
 ``segmentation_models_pytorch.metrics``; the parameters are documented once, on
 `iou_score`, and each function applies its formula from `anyiou.metrics._score_formulas`
 through `anyiou.metrics._averaging.compute_score`. Differences from smp 0.6.0, both
@@ -58,7 +58,9 @@ def iou_score(
     ----------
     tp, fp, fn, tn : array
         True positives, false positives, false negatives, true negatives, each of shape
-        (N, C), as returned by `get_stats` (integer or float).
+        (N, C), as returned by `get_stats` (integer or float). As in smp, also (N,) or
+        0-d: N images (or one) of a single class, e.g. data-set totals wrapped as
+        ``[tp]`` (``'micro-imagewise'`` then raises: there is no class axis to sum).
     reduction : str or None, default None
         ``'micro'`` (sum everything, one score), ``'macro'`` (sum over images, score per
         class, mean over classes), ``'weighted'`` (as macro, weighted mean with
@@ -78,7 +80,7 @@ def iou_score(
     Returns
     -------
     array
-        0-d, or (N, C) for ``reduction='none'``; floating (the namespace's default
+        0-d, or the stats' shape for ``reduction='none'``; floating (the namespace's default
         float dtype for integer statistics: float32 for torch, float64 for NumPy).
 
     Examples
