@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._options import check_nonnegative
+from .._lib._types import ArrayT, ScoreReduction, ZeroDivision
 from . import _score_formulas as formulas
-from ._averaging import ZeroDivision, compute_score
+from ._averaging import compute_score
 
 __all__ = [
     "accuracy",
@@ -47,9 +48,9 @@ __all__ = [
 
 
 def iou_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """IoU (Jaccard index) per image and class, reduced.
 
     ``tp / (tp + fp + fn)``.
@@ -94,9 +95,9 @@ def iou_score(
 
 
 def f1_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """F1 score (Dice) per image and class, reduced.
 
     ``2 tp / (2 tp + fp + fn)``: `fbeta_score` with ``beta = 1``.
@@ -118,9 +119,10 @@ def f1_score(
 
 
 def fbeta_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, beta: float = 1.0, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, beta: float = 1.0,
+    reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """F-beta score per image and class, reduced.
 
     ``(1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp)`` with ``b = beta``; ``beta`` comes
@@ -145,9 +147,9 @@ def fbeta_score(
 
 
 def accuracy(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Accuracy per image and class, reduced.
 
     ``(tp + tn) / (tp + fp + fn + tn)``.
@@ -167,9 +169,9 @@ def accuracy(
 
 
 def sensitivity(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Sensitivity (recall, true positive rate) per image and class, reduced.
 
     ``tp / (tp + fn)``. `recall` is the same function.
@@ -191,9 +193,9 @@ def sensitivity(
 
 
 def specificity(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Specificity (true negative rate) per image and class, reduced.
 
     ``tn / (tn + fp)``.
@@ -215,9 +217,9 @@ def specificity(
 
 
 def balanced_accuracy(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Balanced accuracy per image and class, reduced.
 
     ``(sensitivity + specificity) / 2``.
@@ -239,9 +241,9 @@ def balanced_accuracy(
 
 
 def positive_predictive_value(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Precision (positive predictive value) per image and class, reduced.
 
     ``tp / (tp + fp)``. `precision` is the same function.
@@ -263,9 +265,9 @@ def positive_predictive_value(
 
 
 def negative_predictive_value(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Negative predictive value per image and class, reduced.
 
     ``tn / (tn + fn)``.
@@ -287,9 +289,9 @@ def negative_predictive_value(
 
 
 def false_negative_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False negative rate (miss rate) per image and class, reduced.
 
     ``1 - sensitivity = fn / (tp + fn)``.
@@ -311,9 +313,9 @@ def false_negative_rate(
 
 
 def false_positive_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False positive rate (fall-out) per image and class, reduced.
 
     ``1 - specificity = fp / (tn + fp)``.
@@ -335,9 +337,9 @@ def false_positive_rate(
 
 
 def false_discovery_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False discovery rate per image and class, reduced.
 
     ``1 - precision = fp / (tp + fp)``.
@@ -359,9 +361,9 @@ def false_discovery_rate(
 
 
 def false_omission_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False omission rate per image and class, reduced.
 
     ``1 - negative_predictive_value = fn / (tn + fn)``.
@@ -383,9 +385,9 @@ def false_omission_rate(
 
 
 def positive_likelihood_ratio(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Positive likelihood ratio per image and class, reduced.
 
     ``sensitivity / false_positive_rate``.
@@ -407,9 +409,9 @@ def positive_likelihood_ratio(
 
 
 def negative_likelihood_ratio(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Negative likelihood ratio per image and class, reduced.
 
     ``false_negative_rate / specificity``.
