@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final, Literal, TypeVar
+
+from ._types import Average, EmptyRule, LossReduction, Mode, ScoreReduction, ZeroDivision
 
 __all__ = [
     "AVERAGES",
@@ -35,17 +37,17 @@ __all__ = [
     "check_zero_division",
 ]
 
-BINARY_MODE = "binary"
-MULTICLASS_MODE = "multiclass"
-MULTILABEL_MODE = "multilabel"
+BINARY_MODE: Final = "binary"
+MULTICLASS_MODE: Final = "multiclass"
+MULTILABEL_MODE: Final = "multilabel"
 #: ``mode`` of every loss and metric.
-MODES = (BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE)
+MODES: tuple[Mode, ...] = (BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE)
 #: ``reduction`` of the losses (``JaccardLoss``, ``DiceLoss``, ``TverskyLoss``).
-LOSS_REDUCTIONS = ("mean", "sum", "none")
+LOSS_REDUCTIONS: tuple[LossReduction, ...] = ("mean", "sum", "none")
 #: ``empty`` of the losses: classes without target pixels.
-EMPTY_RULES = ("zero", "exclude")
+EMPTY_RULES: tuple[EmptyRule, ...] = ("zero", "exclude")
 #: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).
-SCORE_REDUCTIONS = (
+SCORE_REDUCTIONS: tuple[ScoreReduction, ...] = (
     "micro",
     "macro",
     "weighted",
@@ -55,8 +57,11 @@ SCORE_REDUCTIONS = (
     "none",
 )
 #: ``average`` of the confusion-matrix metrics (``jaccard_index``, ``MeanIoU``, ...).
-AVERAGES = ("micro", "macro", "weighted", "none")
+AVERAGES: tuple[Average, ...] = ("micro", "macro", "weighted", "none")
 
+
+#: The option type a choice check returns (one of the ``Literal`` aliases of ``_types``).
+ChoiceT = TypeVar("ChoiceT", bound=str)
 
 #: ``ignore_index`` must fit in int64 (the widest label dtype compared with it).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -104,14 +109,16 @@ def check_sync(sync: Any) -> Any:
     return sync
 
 
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+def check_choice(name: str, value: Any, choices: Sequence[ChoiceT]) -> ChoiceT:
     """``value`` must be one of ``choices`` (strings)."""
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
 
 
-def check_optional_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+def check_optional_choice(
+    name: str, value: Any, choices: Sequence[ChoiceT]
+) -> ChoiceT | Literal["none"]:
     """Like :func:`check_choice`, with ``None`` meaning ``"none"``."""
     return "none" if value is None else check_choice(name, value, choices)
 
@@ -225,7 +232,7 @@ def check_num_classes(num_classes: Any, name: str = "num_classes") -> int:
     return value
 
 
-def check_zero_division(zero_division: Any, *, allow_warn: bool = True) -> float | str:
+def check_zero_division(zero_division: Any, *, allow_warn: bool = True) -> ZeroDivision:
     """``zero_division`` must be a real number (0, 1, nan, ...), or ``"warn"`` where allowed."""
     if allow_warn and isinstance(zero_division, str):
         if zero_division == "warn":

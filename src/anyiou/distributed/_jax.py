@@ -57,6 +57,7 @@ class JaxSync:
     module-level class, so it pickles and deep-copies."""
 
     __slots__ = ("axis_name",)
+    axis_name: Hashable | Sequence[Hashable]
 
     def __init__(self, axis_name: Hashable | Sequence[Hashable]) -> None:
         if isinstance(axis_name, list):

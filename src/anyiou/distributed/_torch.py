@@ -93,6 +93,7 @@ class TorchSync:
     (None: the world group). A module-level class, so it pickles and deep-copies."""
 
     __slots__ = ("group",)
+    group: Any
 
     def __init__(self, group: Any = None) -> None:
         self.group = group

@@ -20,6 +20,7 @@ import keras
 from keras import ops
 
 from .. import losses as _core
+from .._lib._types import EmptyRule, KerasReduction, Mode
 from ._backend import check_keras_backend
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
@@ -29,6 +30,8 @@ _KERAS_KEYS = ("name", "reduction", "dtype")
 
 class _AnyiouLoss(keras.losses.Loss):
     """A ``keras.losses.Loss`` around one anyiou loss object."""
+
+    criterion: Any
 
     def __init__(self, criterion: Any, options: dict[str, Any], *, reduction: Any, name: str,
                  dtype: Any) -> None:
@@ -130,7 +133,7 @@ class JaccardLoss(_OverlapKerasLoss):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -140,9 +143,9 @@ class JaccardLoss(_OverlapKerasLoss):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        empty: str = "zero",
+        empty: EmptyRule = "zero",
         class_axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "jaccard_loss",
         dtype: Any = None,
     ) -> None:
@@ -164,7 +167,7 @@ class DiceLoss(_OverlapKerasLoss):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -174,9 +177,9 @@ class DiceLoss(_OverlapKerasLoss):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        empty: str = "zero",
+        empty: EmptyRule = "zero",
         class_axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "dice_loss",
         dtype: Any = None,
     ) -> None:
@@ -200,7 +203,7 @@ class TverskyLoss(_OverlapKerasLoss):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -213,9 +216,9 @@ class TverskyLoss(_OverlapKerasLoss):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        empty: str = "zero",
+        empty: EmptyRule = "zero",
         class_axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "tversky_loss",
         dtype: Any = None,
     ) -> None:
@@ -255,13 +258,13 @@ class LovaszLoss(_AnyiouLoss):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         per_image: bool = False,
         ignore_index: int | None = None,
         from_logits: bool = True,
         *,
         class_axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "lovasz_loss",
         dtype: Any = None,
     ) -> None:

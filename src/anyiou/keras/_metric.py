@@ -14,6 +14,7 @@ from keras import ops
 
 from .._lib._convert import to_numpy
 from .._lib._options import check_class_axis
+from .._lib._types import ScalarAverage
 from ..metrics import MeanIoU as _CoreMeanIoU
 from ._backend import check_keras_backend
 
@@ -61,7 +62,7 @@ class MeanIoU(keras.metrics.Metric):
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str = "macro",
+        average: ScalarAverage = "macro",
         zero_division: float = 0.0,
         class_axis: int = -1,
         name: str = "mean_iou",

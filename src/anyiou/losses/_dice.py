@@ -35,5 +35,5 @@ class DiceLoss(OverlapLoss):
     0.222222
     """
 
-    alpha = 0.5
-    beta = 0.5
+    alpha: float = 0.5
+    beta: float = 0.5

@@ -93,5 +93,5 @@ class JaccardLoss(OverlapLoss):
     0.8
     """
 
-    alpha = 1.0
-    beta = 1.0
+    alpha: float = 1.0
+    beta: float = 1.0

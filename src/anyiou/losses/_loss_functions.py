@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._lib._types import ArrayT, EmptyRule, LossReduction, Mode
 from ._dice import DiceLoss
 from ._jaccard import JaccardLoss
 from ._lovasz import LovaszLoss
@@ -20,10 +21,10 @@ __all__ = ["dice_loss", "jaccard_loss", "lovasz_loss", "tversky_loss"]
 
 
 def jaccard_loss(
-    y_pred: Any,
+    y_pred: ArrayT,
     y_true: Any,
     *,
-    mode: str,
+    mode: Mode,
     classes: Sequence[int] | None = None,
     log_loss: bool = False,
     from_logits: bool = True,
@@ -32,11 +33,11 @@ def jaccard_loss(
     eps: float = 1e-7,
     class_weights: Sequence[float] | None = None,
     per_image: bool = False,
-    reduction: str = "mean",
-    empty: str = "zero",
+    reduction: LossReduction = "mean",
+    empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
-) -> Any:
+) -> ArrayT:
     r"""Soft Jaccard (IoU) loss of one batch; the function form of `JaccardLoss`.
 
     Per class $c$, with probabilities $p$ and targets $t$ summed over the batch and all
@@ -121,10 +122,10 @@ def jaccard_loss(
 
 
 def dice_loss(
-    y_pred: Any,
+    y_pred: ArrayT,
     y_true: Any,
     *,
-    mode: str,
+    mode: Mode,
     classes: Sequence[int] | None = None,
     log_loss: bool = False,
     from_logits: bool = True,
@@ -133,11 +134,11 @@ def dice_loss(
     eps: float = 1e-7,
     class_weights: Sequence[float] | None = None,
     per_image: bool = False,
-    reduction: str = "mean",
-    empty: str = "zero",
+    reduction: LossReduction = "mean",
+    empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
-) -> Any:
+) -> ArrayT:
     r"""Soft Dice (F1) loss of one batch; the function form of `DiceLoss`.
 
     Per class $c$, with the intersection $I_c$ of `jaccard_loss` and
@@ -167,10 +168,10 @@ def dice_loss(
 
 
 def tversky_loss(
-    y_pred: Any,
+    y_pred: ArrayT,
     y_true: Any,
     *,
-    mode: str,
+    mode: Mode,
     classes: Sequence[int] | None = None,
     log_loss: bool = False,
     from_logits: bool = True,
@@ -182,11 +183,11 @@ def tversky_loss(
     gamma: float = 1.0,
     class_weights: Sequence[float] | None = None,
     per_image: bool = False,
-    reduction: str = "mean",
-    empty: str = "zero",
+    reduction: LossReduction = "mean",
+    empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
-) -> Any:
+) -> ArrayT:
     r"""Tversky (and focal Tversky) loss of one batch; the function form of `TverskyLoss`.
 
     $$
@@ -216,15 +217,15 @@ def tversky_loss(
 
 
 def lovasz_loss(
-    y_pred: Any,
+    y_pred: ArrayT,
     y_true: Any,
     *,
-    mode: str,
+    mode: Mode,
     per_image: bool = False,
     ignore_index: int | None = None,
     from_logits: bool = True,
     class_axis: int = 1,
-) -> Any:
+) -> ArrayT:
     r"""Lovasz hinge / Lovasz-softmax loss of one batch; the function form of `LovaszLoss`.
 
     For per-pixel errors $m$ sorted in decreasing order with ground truth $g$,

@@ -24,6 +24,7 @@ from .._lib._options import (
     check_ignore_index,
     refuse_torchscript,
 )
+from .._lib._types import ArrayT, Mode
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -143,9 +144,15 @@ class LovaszLoss:
     0.666667
     """
 
+    mode: Mode
+    per_image: bool
+    ignore_index: int | None
+    from_logits: bool
+    class_axis: int
+
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         per_image: bool = False,
         ignore_index: int | None = None,
         from_logits: bool = True,
@@ -158,7 +165,7 @@ class LovaszLoss:
         self.from_logits = check_flag("from_logits", from_logits)
         self.class_axis = check_class_axis(class_axis)
 
-    def __call__(self, y_pred: Any, y_true: Any) -> Any:
+    def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         axis = check_loss_pair(xp, y_pred, y_true, self.mode, self.class_axis)
         y_pred = xp.astype(y_pred, accumulation_dtype(xp, y_pred.dtype), copy=False)

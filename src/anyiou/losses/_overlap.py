@@ -24,6 +24,7 @@ from .._lib._options import (
     check_sync,
     refuse_torchscript,
 )
+from .._lib._types import ArrayT, EmptyRule, LossReduction, Mode
 from ._class_losses import reduce_class_losses, tversky_score
 from ._statistics import OverlapStats, overlap_statistics
 
@@ -40,10 +41,23 @@ class OverlapLoss:
     alpha: float = 1.0
     beta: float = 1.0
     gamma: float = 1.0
+    mode: Mode
+    classes: tuple[int, ...] | None
+    log_loss: bool
+    from_logits: bool
+    smooth: float
+    ignore_index: int | None
+    eps: float
+    class_weights: tuple[float, ...] | None
+    per_image: bool
+    reduction: LossReduction
+    empty: EmptyRule
+    class_axis: int
+    sync: Callable[[Any], Any] | None
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -53,8 +67,8 @@ class OverlapLoss:
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
+        reduction: LossReduction = "mean",
+        empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -117,7 +131,7 @@ class OverlapLoss:
             gamma=self.gamma,
         )
 
-    def __call__(self, y_pred: Any, y_true: Any) -> Any:
+    def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         return self.loss_from_statistics(xp, self.statistics(y_pred, y_true))
 

@@ -7,20 +7,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._namespace import accumulation_dtype, get_namespace, is_floating
+from .._lib._types import ArrayT
 from ._class_losses import as_array, tversky_score
 
 __all__ = ["soft_dice_score", "soft_jaccard_score", "soft_tversky_score"]
 
 
 def soft_tversky_score(
-    output: Any,
+    output: ArrayT,
     target: Any,
     alpha: float,
     beta: float,
     smooth: float = 0.0,
     eps: float = 1e-7,
     dims: int | Sequence[int] | None = None,
-) -> Any:
+) -> ArrayT:
     r"""Soft Tversky index of ``output`` against ``target``, as in smp 0.6.0.
 
     $$
@@ -92,12 +93,12 @@ def soft_tversky_score(
 
 
 def soft_jaccard_score(
-    output: Any,
+    output: ArrayT,
     target: Any,
     smooth: float = 0.0,
     eps: float = 1e-7,
     dims: int | Sequence[int] | None = None,
-) -> Any:
+) -> ArrayT:
     """Soft Jaccard index: `soft_tversky_score` with ``alpha = beta = 1``.
 
     Examples
@@ -114,12 +115,12 @@ def soft_jaccard_score(
 
 
 def soft_dice_score(
-    output: Any,
+    output: ArrayT,
     target: Any,
     smooth: float = 0.0,
     eps: float = 1e-7,
     dims: int | Sequence[int] | None = None,
-) -> Any:
+) -> ArrayT:
     """Soft Dice coefficient: `soft_tversky_score` with ``alpha = beta = 0.5``.
 
     Examples

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._lib._options import check_nonnegative
+from .._lib._types import EmptyRule, LossReduction, Mode
 from ._overlap import OverlapLoss
 
 __all__ = ["TverskyLoss"]
@@ -43,9 +44,13 @@ class TverskyLoss(OverlapLoss):
     0.563107
     """
 
+    alpha: float
+    beta: float
+    gamma: float
+
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -58,8 +63,8 @@ class TverskyLoss(OverlapLoss):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
+        reduction: LossReduction = "mean",
+        empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:

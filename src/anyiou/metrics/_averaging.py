@@ -34,6 +34,7 @@ from .._lib._options import (
     check_optional_choice,
     check_zero_division,
 )
+from .._lib._types import Average, ZeroDivision
 from ._counts import float_dtype
 
 __all__ = [
@@ -47,14 +48,12 @@ __all__ = [
     "score_confmat",
 ]
 
-#: ``zero_division`` of the smp-style scores: a number, or ``'warn'``.
-ZeroDivision = float | str
 
 
 # -- confusion-matrix metrics -------------------------------------------------------------
 
 
-def check_average(average: Any) -> str:
+def check_average(average: Any) -> Average:
     """``average`` of the confusion-matrix metrics (None means ``'none'``)."""
     return check_optional_choice("average", average, AVERAGES)
 

@@ -36,6 +36,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
+from .._lib._types import ArrayT, Average, Mode
 from .._lib._values import ignore_mask, index_labels
 from ._averaging import check_average, check_confmat_zero_division, reduce_overlap
 from ._boundary_options import (
@@ -263,19 +264,19 @@ def _reduce_core(xp: Any, tp: Any, fp: Any, fn: Any, **options: Any) -> Any:
 
 
 def boundary_iou(
-    preds: Any,
+    preds: ArrayT,
     target: Any,
     num_classes: int | None = None,
-    average: str | None = "macro",
+    average: Average | None = "macro",
     ignore_index: int | None = None,
     zero_division: float = 0.0,
     *,
-    mode: str = "multiclass",
+    mode: Mode = "multiclass",
     threshold: Any = 0.5,
     dilation_ratio: float = 0.02,
     dilation: int | None = None,
     per_image: bool = False,
-) -> Any:
+) -> ArrayT:
     """Boundary IoU (Cheng et al., CVPR 2021): `jaccard_index` restricted to the pixels
     within ``d`` of each mask's contour.
 

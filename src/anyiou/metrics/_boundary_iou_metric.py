@@ -16,6 +16,7 @@ from typing import Any
 
 from .._lib._namespace import get_namespace
 from .._lib._options import MULTICLASS_MODE
+from .._lib._types import Average, Mode
 from ._boundary import boundary_counts, check_dilation, reduce_boundary
 from ._counts_accumulator import CountsAccumulator
 
@@ -76,15 +77,17 @@ class BoundaryIoU(CountsAccumulator):
     """
 
     _config_words = "num_classes, ignore_index, mode, threshold and band width"
+    dilation_ratio: float
+    dilation: int | None
 
     def __init__(
         self,
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str | None = "macro",
+        average: Average | None = "macro",
         zero_division: float = 0.0,
-        mode: str = "multiclass",
+        mode: Mode = "multiclass",
         threshold: Any = 0.5,
         dilation_ratio: float = 0.02,
         dilation: int | None = None,
@@ -115,7 +118,7 @@ class BoundaryIoU(CountsAccumulator):
         xp = get_namespace(tp=tp)
         return xp.stack([tp[0, :], tp[0, :] + fp[0, :] + fn[0, :], tp[0, :] + fn[0, :]])
 
-    def _score(self, xp: Any, counts: Any, average: str | None) -> Any:
+    def _score(self, xp: Any, counts: Any, average: Average | None) -> Any:
         inter, union, target = counts[0, :], counts[1, :], counts[2, :]
         return reduce_boundary(xp, inter, union - target, target - inter,
                                multilabel=self.mode != MULTICLASS_MODE, average=average,

@@ -19,6 +19,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
+from .._lib._types import ArrayT, Average, Mode
 from ._averaging import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 from ._counts import binary_counts, binary_masks, multiclass_histogram
 
@@ -37,8 +38,8 @@ __all__ = [
 
 
 def confusion_matrix(
-    preds: Any, target: Any, num_classes: int | None, ignore_index: int | None = None
-) -> Any:
+    preds: ArrayT, target: Any, num_classes: int | None, ignore_index: int | None = None
+) -> ArrayT:
     """Multiclass confusion matrix: rows are target classes, columns predicted classes.
 
     Parameters
@@ -113,11 +114,11 @@ def multilabel_confusion_matrix(
 
 
 def iou_from_confusion_matrix(
-    confmat: Any,
-    average: str | None = "macro",
+    confmat: ArrayT,
+    average: Average | None = "macro",
     ignore_index: int | None = None,
     zero_division: float = 0.0,
-) -> Any:
+) -> ArrayT:
     """IoU from an accumulated confusion matrix (see `jaccard_index`).
 
     Parameters
@@ -151,11 +152,11 @@ def iou_from_confusion_matrix(
 
 
 def dice_from_confusion_matrix(
-    confmat: Any,
-    average: str | None = "macro",
+    confmat: ArrayT,
+    average: Average | None = "macro",
     ignore_index: int | None = None,
     zero_division: float = 0.0,
-) -> Any:
+) -> ArrayT:
     """Dice (F1) from an accumulated confusion matrix (see `dice_score`).
 
     Parameters
@@ -228,16 +229,16 @@ def _one_call(
 
 
 def jaccard_index(
-    preds: Any,
+    preds: ArrayT,
     target: Any,
     num_classes: int | None = None,
-    average: str | None = "macro",
+    average: Average | None = "macro",
     ignore_index: int | None = None,
     zero_division: float = 0.0,
     *,
-    mode: str = "multiclass",
+    mode: Mode = "multiclass",
     threshold: Any = 0.5,
-) -> Any:
+) -> ArrayT:
     """Dataset-level IoU from the confusion matrix (torchmetrics ``JaccardIndex``).
 
     Per class ``tp / (tp + fp + fn)``, with the counts summed over every image and pixel,
@@ -302,16 +303,16 @@ def jaccard_index(
 
 
 def dice_score(
-    preds: Any,
+    preds: ArrayT,
     target: Any,
     num_classes: int | None = None,
-    average: str | None = "macro",
+    average: Average | None = "macro",
     ignore_index: int | None = None,
     zero_division: float = 0.0,
     *,
-    mode: str = "multiclass",
+    mode: Mode = "multiclass",
     threshold: Any = 0.5,
-) -> Any:
+) -> ArrayT:
     """Dataset-level Dice (F1) ``2tp / (2tp + fp + fn)`` from the confusion matrix.
 
     The same counts and averaging rules as `jaccard_index`; without an in-range

@@ -30,6 +30,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
+from .._lib._types import ArrayT, Mode
 from .._lib._values import (
     check_no_nan,
     check_zero_one,
@@ -345,13 +346,13 @@ def binary_counts(xp: Any, pos_o: Any, pos_t: Any, counted: Any, axis: Any) -> t
 
 
 def get_stats(
-    output: Any,
+    output: ArrayT,
     target: Any,
-    mode: str,
+    mode: Mode,
     ignore_index: int | None = None,
     threshold: float | Sequence[float] | None = None,
     num_classes: int | None = None,
-) -> tuple[Any, Any, Any, Any]:
+) -> tuple[ArrayT, ArrayT, ArrayT, ArrayT]:
     """True/false positive/negative pixel counts per image and class (smp.metrics).
 
     A drop-in for ``segmentation_models_pytorch.metrics.get_stats`` that runs on every

@@ -24,6 +24,7 @@ from .._lib._options import (
     check_sync,
     check_threshold,
 )
+from .._lib._types import Average, Mode
 from ._averaging import check_average, check_confmat_zero_division
 
 __all__ = ["CountsAccumulator", "State"]
@@ -40,14 +41,22 @@ class CountsAccumulator:
     #: what ``merge`` requires to be equal, in words (the fields of ``_config``)
     _config_words = "num_classes, ignore_index, mode and threshold"
 
+    num_classes: int
+    ignore_index: int | None
+    average: Average
+    zero_division: float
+    mode: Mode
+    threshold: float | tuple[float, ...]
+    sync: Callable[[Any], Any] | None
+
     def __init__(
         self,
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str | None = "macro",
+        average: Average | None = "macro",
         zero_division: float = 0.0,
-        mode: str = "multiclass",
+        mode: Mode = "multiclass",
         threshold: Any = 0.5,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -81,7 +90,7 @@ class CountsAccumulator:
         """The counts of one batch, of shape ``state_shape``."""
         raise NotImplementedError
 
-    def _score(self, xp: Any, counts: Any, average: str | None) -> Any:
+    def _score(self, xp: Any, counts: Any, average: Average | None) -> Any:
         """The score of ``counts`` reduced with ``average``."""
         raise NotImplementedError
 

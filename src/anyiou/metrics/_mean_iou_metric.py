@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._lib._options import MULTICLASS_MODE
+from .._lib._types import Average, Mode
 from ._averaging import reduce_confmat
 from ._confusion import counts
 from ._counts_accumulator import CountsAccumulator
@@ -79,9 +80,9 @@ class MeanIoU(CountsAccumulator):
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str | None = "macro",
+        average: Average | None = "macro",
         zero_division: float = 0.0,
-        mode: str = "multiclass",
+        mode: Mode = "multiclass",
         threshold: Any = 0.5,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -110,7 +111,7 @@ class MeanIoU(CountsAccumulator):
             )
         return new
 
-    def _score(self, xp: Any, confmat: Any, average: str | None) -> Any:
+    def _score(self, xp: Any, confmat: Any, average: Average | None) -> Any:
         return reduce_confmat(xp, confmat, dice=False, average=average,
                               ignore_index=self.ignore_index,
                               zero_division=self.zero_division)

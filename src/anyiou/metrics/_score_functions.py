@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._options import check_nonnegative
+from .._lib._types import ArrayT, ScoreReduction, ZeroDivision
 from . import _score_formulas as formulas
-from ._averaging import ZeroDivision, compute_score
+from ._averaging import compute_score
 
 __all__ = [
     "accuracy",
@@ -47,9 +48,9 @@ __all__ = [
 
 
 def iou_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """IoU (Jaccard index) per image and class, reduced.
 
     ``tp / (tp + fp + fn)``.
@@ -96,9 +97,9 @@ def iou_score(
 
 
 def f1_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """F1 score (Dice) per image and class, reduced.
 
     ``2 tp / (2 tp + fp + fn)``: `fbeta_score` with ``beta = 1``.
@@ -120,9 +121,10 @@ def f1_score(
 
 
 def fbeta_score(
-    tp: Any, fp: Any, fn: Any, tn: Any, beta: float = 1.0, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, beta: float = 1.0,
+    reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """F-beta score per image and class, reduced.
 
     ``(1 + b^2) tp / ((1 + b^2) tp + b^2 fn + fp)`` with ``b = beta``; ``beta`` comes
@@ -147,9 +149,9 @@ def fbeta_score(
 
 
 def accuracy(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Accuracy per image and class, reduced.
 
     ``(tp + tn) / (tp + fp + fn + tn)``.
@@ -169,9 +171,9 @@ def accuracy(
 
 
 def sensitivity(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Sensitivity (recall, true positive rate) per image and class, reduced.
 
     ``tp / (tp + fn)``. `recall` is the same function.
@@ -193,9 +195,9 @@ def sensitivity(
 
 
 def specificity(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Specificity (true negative rate) per image and class, reduced.
 
     ``tn / (tn + fp)``.
@@ -217,9 +219,9 @@ def specificity(
 
 
 def balanced_accuracy(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Balanced accuracy per image and class, reduced.
 
     ``(sensitivity + specificity) / 2``.
@@ -241,9 +243,9 @@ def balanced_accuracy(
 
 
 def positive_predictive_value(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Precision (positive predictive value) per image and class, reduced.
 
     ``tp / (tp + fp)``. `precision` is the same function.
@@ -265,9 +267,9 @@ def positive_predictive_value(
 
 
 def negative_predictive_value(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Negative predictive value per image and class, reduced.
 
     ``tn / (tn + fn)``.
@@ -289,9 +291,9 @@ def negative_predictive_value(
 
 
 def false_negative_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False negative rate (miss rate) per image and class, reduced.
 
     ``1 - sensitivity = fn / (tp + fn)``.
@@ -313,9 +315,9 @@ def false_negative_rate(
 
 
 def false_positive_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False positive rate (fall-out) per image and class, reduced.
 
     ``1 - specificity = fp / (tn + fp)``.
@@ -337,9 +339,9 @@ def false_positive_rate(
 
 
 def false_discovery_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False discovery rate per image and class, reduced.
 
     ``1 - precision = fp / (tp + fp)``.
@@ -361,9 +363,9 @@ def false_discovery_rate(
 
 
 def false_omission_rate(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """False omission rate per image and class, reduced.
 
     ``1 - negative_predictive_value = fn / (tn + fn)``.
@@ -385,9 +387,9 @@ def false_omission_rate(
 
 
 def positive_likelihood_ratio(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Positive likelihood ratio per image and class, reduced.
 
     ``sensitivity / false_positive_rate``.
@@ -409,9 +411,9 @@ def positive_likelihood_ratio(
 
 
 def negative_likelihood_ratio(
-    tp: Any, fp: Any, fn: Any, tn: Any, reduction: str | None = None,
+    tp: ArrayT, fp: Any, fn: Any, tn: Any, reduction: ScoreReduction | None = None,
     class_weights: Sequence[float] | None = None, zero_division: ZeroDivision = 1.0,
-) -> Any:
+) -> ArrayT:
     """Negative likelihood ratio per image and class, reduced.
 
     ``false_negative_rate / specificity``.

@@ -15,10 +15,10 @@ PyTorch and torchmetrics (``pip install 'anyiou[torch]'``).
 try:
     import torch as _torch  # noqa: F401
     import torchmetrics as _torchmetrics  # noqa: F401
-except ImportError as exc:  # pragma: no cover - torch and torchmetrics are test dependencies
+except ImportError as _exc:  # pragma: no cover - torch and torchmetrics are test dependencies
     raise ImportError(
         "anyiou.torch needs PyTorch and torchmetrics: pip install 'anyiou[torch]'"
-    ) from exc
+    ) from _exc
 
 from .._lib import _options
 from ._boundary_metric import BoundaryIoU

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from .._lib._types import Average, Mode
 from ..metrics import BoundaryIoU as _CoreBoundaryIoU
 from ._counts_metric import CountsMetric
 
@@ -84,9 +85,9 @@ class BoundaryIoU(CountsMetric):
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str | None = "macro",
+        average: Average | None = "macro",
         zero_division: float = 0.0,
-        mode: str = "multiclass",
+        mode: Mode = "multiclass",
         threshold: Any = 0.5,
         dilation_ratio: float = 0.02,
         dilation: int | None = None,

@@ -29,14 +29,18 @@ class CountsMetric(Metric):
     """Base class of `anyiou.torch.MeanIoU` and `anyiou.torch.BoundaryIoU` (see their
     docstrings)."""
 
-    is_differentiable = False
-    higher_is_better = True
+    is_differentiable: bool | None = False
+    higher_is_better: bool | None = True
     # the state is a plain sum over batches: forward updates once and adds the batch
-    full_state_update = False
-    plot_lower_bound = 0.0
-    plot_upper_bound = 1.0
+    full_state_update: bool | None = False
+    plot_lower_bound: float | None = 0.0
+    plot_upper_bound: float | None = 1.0
+    sync_on_compute: bool
+    metric: Any
 
-    def __init__(self, core: Any, sync: Callable[[Any], Any] | None, kwargs: dict) -> None:
+    def __init__(
+        self, core: Any, sync: Callable[[Any], Any] | None, kwargs: dict[str, Any]
+    ) -> None:
         check_sync(sync)
         if sync is not None and kwargs.get("sync_on_compute"):
             raise ValueError(

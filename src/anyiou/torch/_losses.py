@@ -9,13 +9,14 @@ constructor arguments (rebuild the loss to change one).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from .. import losses as _core
 from .._lib._options import refuse_torchscript
+from .._lib._types import EmptyRule, LossReduction, Mode
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
@@ -23,9 +24,14 @@ __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 class _LossModule(nn.Module):
     """A ``nn.Module`` around one anyiou loss object (``self.criterion``)."""
 
+    criterion: Any
+
     def __init__(self, criterion: Any) -> None:
         super().__init__()
         self.criterion = criterion
+
+    if TYPE_CHECKING:  # nn.Module.__call__ returns Any; calling the loss runs forward
+        def __call__(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor: ...
 
     def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
         """The loss of one batch: ``criterion(y_pred, y_true)`` (smp's argument order)."""
@@ -80,7 +86,7 @@ class JaccardLoss(_LossModule):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -90,8 +96,8 @@ class JaccardLoss(_LossModule):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
+        reduction: LossReduction = "mean",
+        empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -119,7 +125,7 @@ class DiceLoss(_LossModule):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -129,8 +135,8 @@ class DiceLoss(_LossModule):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
+        reduction: LossReduction = "mean",
+        empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -161,7 +167,7 @@ class TverskyLoss(_LossModule):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         classes: Sequence[int] | None = None,
         log_loss: bool = False,
         from_logits: bool = True,
@@ -174,8 +180,8 @@ class TverskyLoss(_LossModule):
         class_weights: Sequence[float] | None = None,
         *,
         per_image: bool = False,
-        reduction: str = "mean",
-        empty: str = "zero",
+        reduction: LossReduction = "mean",
+        empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
     ) -> None:
@@ -204,7 +210,7 @@ class LovaszLoss(_LossModule):
 
     def __init__(
         self,
-        mode: str,
+        mode: Mode,
         per_image: bool = False,
         ignore_index: int | None = None,
         from_logits: bool = True,

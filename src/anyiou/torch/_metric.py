@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .._lib._types import Average, Mode
 from ..metrics import MeanIoU as _CoreMeanIoU
 from ._counts_metric import CountsMetric
 
@@ -91,9 +92,9 @@ class MeanIoU(CountsMetric):
         num_classes: int,
         ignore_index: int | None = None,
         *,
-        average: str | None = "macro",
+        average: Average | None = "macro",
         zero_division: float = 0.0,
-        mode: str = "multiclass",
+        mode: Mode = "multiclass",
         threshold: Any = 0.5,
         sync: Callable[[Any], Any] | None = None,
         **kwargs: Any,
