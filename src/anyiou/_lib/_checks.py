@@ -24,6 +24,7 @@ __all__ = [
     "check_mask_metric_pair",
     "check_loss_pair",
     "check_stats_shapes",
+    "is_dense_multiclass_target",
 ]
 
 
@@ -61,12 +62,26 @@ def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name
         )
 
 
-def check_loss_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) -> int | None:
+def is_dense_multiclass_target(xp: Any, y_pred: Any, y_true: Any, axis: int) -> bool:
+    """Whether a multiclass ``y_true`` is a dense (one-hot or soft) target rather than
+    labels: the shape decides, ``y_true`` has ``y_pred``'s shape (N, C, \\*S) (class axis
+    ``axis``). With C = 1, where labels (N, 1, \\*S) have that shape too, only a floating
+    ``y_true`` is dense; integer or bool ``y_true`` stays labels."""
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        return False
+    return y_pred.shape[axis] != 1 or is_floating(xp, y_true.dtype)
+
+
+def check_loss_pair(
+    xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int, *, dense: bool = True
+) -> int | None:
     """Check dtypes and shapes of a loss's (y_pred, y_true) pair for ``mode``.
 
     Returns the class axis of ``y_pred`` as a non-negative int in multiclass and
     multilabel mode, and None in binary mode (where a channel axis, if any, is a
-    singleton).
+    singleton). Multiclass ``y_true`` holds labels, or with ``dense`` (the overlap
+    losses) a one-hot or soft target of ``y_pred``'s shape (`is_dense_multiclass_target`);
+    ``dense=False`` (Lovasz) rejects the latter.
     """
     if not is_floating(xp, y_pred.dtype):
         raise TypeError(
@@ -87,17 +102,40 @@ def check_loss_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: in
     if mode == MULTICLASS_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
         _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
-        if not is_integral(xp, y_true.dtype):
-            raise TypeError(
-                f"y_true must hold integer class labels in multiclass mode; got dtype "
-                f"{y_true.dtype} (use mode='multilabel' for one-hot or soft targets)"
-            )
         spatial = pshape[:axis] + pshape[axis + 1 :]
         with_channel = pshape[:axis] + (1,) + pshape[axis + 1 :]
+        forms = (
+            f"integer labels of shape {spatial} or {with_channel}, or a one-hot or soft "
+            f"target of y_pred's shape {pshape}"
+        )
+        if is_dense_multiclass_target(xp, y_pred, y_true, axis):
+            if not (is_integral(xp, y_true.dtype) or is_floating(xp, y_true.dtype)):
+                raise TypeError(
+                    f"y_true (a one-hot or soft target of y_pred's shape) must hold integer, "
+                    f"bool or real floating values in [0, 1] in multiclass mode; got dtype "
+                    f"{y_true.dtype}"
+                )
+            if not dense:
+                raise ValueError(
+                    f"y_true of y_pred's shape {pshape} is a one-hot or soft target, which "
+                    f"LovaszLoss does not take in multiclass mode (its per-pixel errors need "
+                    f"one label per pixel); pass integer labels of "
+                    f"shape {spatial} or {with_channel} (e.g. the argmax of a one-hot "
+                    "target over its class axis)"
+                )
+            return axis
         if tshape not in (spatial, with_channel):
+            expected = forms if dense else f"integer labels of shape {spatial} or {with_channel}"
             raise ValueError(
-                f"y_true must have shape {spatial} or {with_channel} (labels) for y_pred of "
-                f"shape {pshape} in multiclass mode (class axis {class_axis}); got {tshape}"
+                f"y_true must be {expected} in multiclass mode (class axis {class_axis}); "
+                f"got {tshape}"
+            )
+        if not is_integral(xp, y_true.dtype):
+            raise TypeError(
+                f"y_true of shape {tshape} must hold integer class labels in multiclass mode; "
+                f"got dtype {y_true.dtype}"
+                + (f" (a floating one-hot or soft target must have y_pred's shape {pshape})"
+                   if dense else "")
             )
         return axis
     if not (is_integral(xp, y_true.dtype) or is_floating(xp, y_true.dtype)):

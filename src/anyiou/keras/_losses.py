@@ -43,12 +43,21 @@ class _AnyiouLoss(keras.losses.Loss):
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         """anyiou's loss of ``(y_pred, y_true)``: 0-d, or (N,) with ``per_image=True``."""
-        if self.criterion.mode == "multiclass":
+        if self.criterion.mode == "multiclass" and not self._dense_target(y_true, y_pred):
             # Loss.__call__ casts y_true to the loss's float dtype; labels are integers
             y_true = ops.cast(y_true, "int32")
         if not self.criterion.per_image:
             return self.criterion(y_pred, y_true)
         return self._per_sample(y_true, y_pred)
+
+    def _dense_target(self, y_true: Any, y_pred: Any) -> bool:
+        """Whether multiclass ``y_true`` is a one-hot or soft target: ``y_pred``'s shape
+        with C > 1 classes (Keras has cast it to float, so with C = 1 it stays labels)."""
+        shape = tuple(y_pred.shape)
+        if tuple(y_true.shape) != shape or len(shape) < 2:
+            return False
+        axis = self.criterion.class_axis
+        return -len(shape) <= axis < len(shape) and shape[axis] != 1
 
     def _per_sample(self, y_true: Any, y_pred: Any) -> Any:
         """(N,) losses, sample i's as if it were a batch alone (a loop over the static N)."""
@@ -125,10 +134,12 @@ class JaccardLoss(_OverlapKerasLoss):
 
     Notes
     -----
-    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1); Keras casts it
-    to the loss's float dtype and ``call`` casts it back to int32. No ``sync``: under a
-    Keras distribution the loss sees the global batch. See the Keras page of the docs
-    for how the two reductions relate.
+    Multiclass ``y_true`` holds integer labels (N, \\*S) or (N, \\*S, 1), which Keras
+    casts to the loss's float dtype and ``call`` casts back to int32, or one-hot or soft
+    targets of ``y_pred``'s shape (N, \\*S, C), C > 1 (as for Keras'
+    ``CategoricalCrossentropy``; not with ``ignore_index``, and not in `LovaszLoss`).
+    No ``sync``: under a Keras distribution the loss sees the global batch. See the
+    Keras page of the docs for how the two reductions relate.
     """
 
     def __init__(

@@ -65,7 +65,7 @@ class JaccardLoss(OverlapLoss):
     | mode | y_pred (float) | y_true |
     |---|---|---|
     | binary | (N, 1, \*S) or (N, \*S) | same number of elements; 0/1 or [0, 1] |
-    | multiclass | (N, C, \*S) | (N, \*S) or (N, 1, \*S) integer labels |
+    | multiclass | (N, C, \*S) | (N, \*S) or (N, 1, \*S) labels, or one-hot/soft (N, C, \*S) |
     | multilabel | (N, C, \*S) | (N, C, \*S); 0/1 or soft in [0, 1] |
 
     ``*S`` is any number of spatial axes. The result is a 0-d array (or the

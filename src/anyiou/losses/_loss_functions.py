@@ -55,7 +55,8 @@ def jaccard_loss(
         Float logits (or probabilities with ``from_logits=False``): (N, C, \*S)
         multiclass/multilabel, (N, 1, \*S) or (N, \*S) binary.
     y_true : array
-        Multiclass: integer labels (N, \*S) or (N, 1, \*S), may hold ``ignore_index``;
+        Multiclass: integer labels (N, \*S) or (N, 1, \*S), may hold ``ignore_index``,
+        or a one-hot or soft target of ``y_pred``'s shape (no ``ignore_index``);
         binary/multilabel: 0/1 or soft targets of ``y_pred``'s shape (binary: also without
         the channel axis).
     mode : str

@@ -167,7 +167,7 @@ class LovaszLoss:
 
     def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
-        axis = check_loss_pair(xp, y_pred, y_true, self.mode, self.class_axis)
+        axis = check_loss_pair(xp, y_pred, y_true, self.mode, self.class_axis, dense=False)
         y_pred = xp.astype(y_pred, accumulation_dtype(xp, y_pred.dtype), copy=False)
         if math.prod(y_pred.shape) == 0:
             # empty batch or no pixels (a static shape, not a value): loss 0, connected to

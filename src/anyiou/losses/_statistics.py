@@ -7,6 +7,9 @@ sample and class. Losses only add their score and aggregation on top.
 
 Semantics follow segmentation_models_pytorch 0.6.0:
 
+* multiclass one-hot or soft targets of ``y_pred``'s shape (told apart from labels by
+  the shape, `is_dense_multiclass_target`) take the dense path of the binary and
+  multilabel modes on ``softmax(y_pred)``; ``ignore_index`` does not apply to them;
 * multiclass labels become a one-hot target *implicitly*: no (N, C, *S) one-hot is
   built; per-pixel values at each pixel's label are gathered and scattered per class
   (``kernels.take_labels``/``label_sums``);
@@ -26,7 +29,7 @@ import math
 from typing import Any, NamedTuple
 
 from .._lib import kernels
-from .._lib._checks import check_loss_pair
+from .._lib._checks import check_loss_pair, is_dense_multiclass_target
 from .._lib._namespace import (
     accumulation_dtype,
     device_of,
@@ -79,7 +82,7 @@ def overlap_statistics(
 
     Shapes (see ``docs/modes.md``): ``y_pred`` is moved to (N, C, P) with P the
     flattened spatial size, ``y_true`` to (N, P) labels (multiclass) or (N, C, P)
-    targets (binary: C = 1).
+    targets (binary: C = 1; multiclass one-hot or soft targets of ``y_pred``'s shape).
     """
     axis = check_loss_pair(xp, y_pred, y_true, mode, class_axis)
     n = y_pred.shape[0]
@@ -95,6 +98,10 @@ def overlap_statistics(
         t = xp.reshape(y_true, (n, 1, pixels))
         return _dense_statistics(xp, p, t, ignore_index, from_logits)
     pixels = math.prod(y_pred.shape) // (n * y_pred.shape[axis])
+    if mode == MULTICLASS_MODE and is_dense_multiclass_target(xp, y_pred, y_true, axis):
+        p = _flatten(xp, y_pred, axis, pixels)
+        t = _flatten(xp, y_true, axis, pixels)
+        return _dense_multiclass_statistics(xp, p, t, ignore_index, from_logits)
     if mode == MULTICLASS_MODE:
         p = _flatten(xp, y_pred, axis, pixels)
         raw = xp.reshape(y_true, (n, pixels))
@@ -176,3 +183,30 @@ def _dense_statistics(
         hard = hard and values_checkable(x) and kernels.inside_unit_interval(xp, x)
         stats = kernels.probs_dense_stats(xp, x, t, valid, hard, acc)
     return OverlapStats(*stats)
+
+
+def _dense_multiclass_statistics(
+    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+) -> OverlapStats:
+    """Multiclass statistics of a dense (one-hot or soft) target ``t`` (N, C, P): smp's
+    L1 form with ``p = softmax(x)`` over the classes (``x`` itself without
+    ``from_logits``). One-hot ``t`` gives the statistics of its labels."""
+    if ignore_index is not None:
+        raise ValueError(
+            f"ignore_index={ignore_index} applies to integer labels, but y_true is a one-hot "
+            "or soft target (y_pred's shape) in multiclass mode; pass integer labels to "
+            "ignore pixels, or build the loss without ignore_index"
+        )
+    acc = accumulation_dtype(xp, x.dtype)
+    check_targets_in_unit_interval(xp, t, None, None)
+    # 0/1 targets (integers or bools, values checked above) take the product form, as
+    # the label path does: the softmax's derivative vanishes where p is exactly 0 or 1,
+    # the only points where it differs from the L1 form's gradient
+    hard = is_integral(xp, t.dtype) and values_checkable(t)
+    t = widen_unsigned(xp, t)
+    if from_logits:
+        p = kernels.softmax(xp, x, 1)
+    else:
+        p = x
+        hard = hard and values_checkable(x) and kernels.inside_unit_interval(xp, x)
+    return OverlapStats(*kernels.probs_dense_stats(xp, p, t, None, hard, acc))
