@@ -185,8 +185,8 @@ def test_band_counts_match_scipy(case):
     np.testing.assert_array_equal(band_counts(*checked, c, ii, ratio), expected)
 
 
-def test_dask_counts_the_bands_too(data, capsys):
-    pytest.importorskip("dask")
+@pytest.mark.only_backends("dask")
+def test_dask_counts_the_bands_too(backend, data, capsys):
     assert main(data.args("--format", "json", "--per-image", "--boundary", "--dask")) == 0
     report = json.loads(capsys.readouterr().out)
     per_class, mean = _oracle(list(data.arrays.values()), 0.02)
