@@ -13,7 +13,7 @@ handles every case: a transform (``torch.compile`` tracing, ``torch.jit.trace``,
 ``torch.func`` wrappers, forward-mode dual tensors), more than `MAX_CLASSES` classes, a
 dtype other than float16/bfloat16/float32/float64 logits, and soft targets that require
 a gradient. A double backward (``create_graph=True``) takes `_torch`'s differentiable
-formula in the backward pass.
+formula in the backward pass (so do batched gradients, ``check_batched_grad``).
 
 Every launch goes through `_launch` (the cost model and the tests wrap it to count).
 """
@@ -35,8 +35,9 @@ MAX_CLASSES = 1024
 #: Elements of one (classes, pixels) tile; pixel tiles per program, at most.
 TILE_ELEMENTS = 4096
 TILES_PER_PROGRAM = 32
-#: Programs per sample (or row) the pixel loop aims for, at least.
+#: Programs per sample (or row) the pixel loop aims for, at least; the most there may be.
 MIN_PROGRAMS = 8
+MAX_GRID_Y = 65535
 
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _ACC = {torch.float32: tl.float32, torch.float64: tl.float64}
@@ -61,6 +62,8 @@ def _tiling(pixels: int, block_p: int) -> tuple[int, int]:
     """(pixel tiles per program, programs per sample or row)."""
     tiles = triton.cdiv(pixels, block_p)
     per_program = max(1, min(TILES_PER_PROGRAM, tiles // MIN_PROGRAMS))
+    # CUDA allows at most 65535 programs along the grid's second axis
+    per_program = max(per_program, triton.cdiv(tiles, MAX_GRID_Y))
     return per_program, triton.cdiv(tiles, per_program)
 
 
@@ -169,7 +172,7 @@ class FusedSoftmaxLabelStats(torch.autograd.Function):
         zeros = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
         g_inter = zeros if g_inter is None else g_inter.to(ctx.acc).contiguous()
         g_pred = zeros if g_pred is None else g_pred.to(ctx.acc).contiguous()
-        if torch.is_grad_enabled():  # create_graph=True: differentiable torch ops
+        if not _torch._lean(x, g_inter, g_pred):  # create_graph, vmap: differentiable ops
             valid = binned < c
             safe = torch.where(valid, binned, 0)
             grad = _torch._softmax_grad(x, safe, binned, valid if ctx.masked else None,
@@ -314,7 +317,7 @@ class FusedSigmoidDenseStats(torch.autograd.Function):
         zeros = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
         g_inter = zeros if g_inter is None else g_inter.to(ctx.acc).contiguous()
         g_pred = zeros if g_pred is None else g_pred.to(ctx.acc).contiguous()
-        if torch.is_grad_enabled():  # create_graph=True: differentiable torch ops
+        if not _torch._lean(x, g_inter, g_pred):  # create_graph, vmap: differentiable ops
             grad, _ = _torch._sigmoid_grads(x, t, valid, ctx.hard, ctx.acc, g_inter, g_pred,
                                             zeros)
             return grad.to(x.dtype), None, None, None, None
