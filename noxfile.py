@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["tests", "keras", "lint", "docs"]
+nox.options.sessions = ["tests", "keras", "triton", "lint", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 CONSTRAINTS = ("-c", "constraints.txt")
@@ -65,17 +65,20 @@ def _check_report(session: nox.Session, report: Path, backend: str) -> None:
 
 
 def _run_tests(
-    session: nox.Session, backend: str, *paths: str, keras_backend: str = ""
+    session: nox.Session, backend: str, *paths: str, keras_backend: str = "",
+    env: dict[str, str] | None = None,
 ) -> None:
     """pytest on one backend. tests/adapters/keras is collected only with KERAS_BACKEND set
-    (tests/adapters/conftest.py), which only the ``keras`` sessions do."""
+    (tests/adapters/conftest.py), which only the ``keras`` sessions do; ``env`` adds
+    variables (the ``triton`` session's switches)."""
     report = Path(session.create_tmp()) / f"junit-{backend}.xml"
     session.run(
         "pytest",
         f"--junitxml={report}",
         *paths,
         *session.posargs,
-        env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend},
+        env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend,
+             **(env or {})},
     )
     _check_report(session, report, backend)
 
@@ -96,6 +99,22 @@ def keras(session: nox.Session, backend: str) -> None:
     its own session."""
     _install_test_env(session, (["keras", "jax"], []))
     _run_tests(session, backend, "tests/adapters/keras", "tests/docs", keras_backend=backend)
+
+
+#: The triton session's switches: Triton's interpreter on CPU tensors, the fused kernels
+#: on, the accelerator path forced (docs/architecture.md, "The fused Triton layer").
+TRITON_ENV = {"TRITON_INTERPRET": "1", "ANYIOU_FUSED": "1", "ANYIOU_ACCELERATOR_PATH": "1"}
+
+
+@nox.session
+def triton(session: nox.Session) -> None:
+    """The opt-in fused Triton kernels in Triton's CPU interpreter (about 2 minutes): their
+    own tests (tests/backends/test_triton_kernels.py, collected only here), the smp parity
+    of the overlap losses and the launch counts, all on the fused path."""
+    _install_test_env(session, (["triton"], []))
+    _run_tests(session, "torch", "tests/backends/test_triton_kernels.py",
+               "tests/losses/test_overlap_parity.py", "tests/backends/test_op_counts.py",
+               env=TRITON_ENV)
 
 
 @nox.session(name="tests-gpu")

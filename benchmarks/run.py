@@ -10,7 +10,9 @@ NumPy, bincount and sklearn, on the same inputs, in one run.
 
 This module runs the suites and writes their results: the losses and metrics
 (``cpu.py``), ``anyiou evaluate`` (``evaluate.py``) and Boundary IoU (``boundary.py``);
-``page.py`` renders docs/benchmarks.md from the results. Nothing imports this module.
+``costmodel.py`` (``--costmodel``) the launches and bytes of the losses on a GPU,
+counted without one; ``page.py`` renders docs/benchmarks.md from the results. Nothing
+imports this module.
 
 Each (case, library) is measured in a fresh process (``worker.py``; ``--isolate``: one
 per loss implementation): the peak extra memory of each implementation in turn
@@ -36,7 +38,7 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
-from . import boundary, cpu, evaluate, page, report
+from . import boundary, costmodel, cpu, evaluate, page, report
 from . import cases as _cases
 from .impls import FAMILIES
 from .paths import DOC, DOC_IMG, RESULTS, ROOT
@@ -125,6 +127,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "the docs beside this run's")
     ap.add_argument("--boundary", action="store_true",
                     help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
+    ap.add_argument("--costmodel", action="store_true",
+                    help="also the GPU cost model: launches and bytes of one "
+                         "forward+backward (benchmarks/costmodel.py)")
     return ap.parse_args(argv)
 
 
@@ -180,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.boundary:
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
+    if args.costmodel:
+        _log("GPU cost model: launches and bytes against cross-entropy and smp")
+        results["costmodel"] = costmodel.measure()
     if args.before is not None:
         results["before"] = report.before_of(json.loads(args.before.read_text()))
     results["meta"]["elapsed_s"] = time.perf_counter() - started
@@ -208,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("boundary"):
         print()
         print(boundary.markdown(results["boundary"]))
+    if results.get("costmodel"):
+        print()
+        print(costmodel.markdown(results["costmodel"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"

@@ -4,7 +4,10 @@ On a GPU every torch operation is a kernel launch of a few microseconds, so a Py
 over samples, pixel chunks or classes would make a loss slower than cross-entropy. The
 kernels take their accelerator path where ``_torch._accelerator(x)`` is true; here it is
 forced on CPU tensors, and the value checks are switched off as they are on a GPU
-(``values_checkable``), so the code that runs is the code a GPU runs. Every aten
+(``values_checkable``), so the code that runs is the code a GPU runs: by monkeypatching
+in-process, or for a whole run with ``ANYIOU_ACCELERATOR_PATH=1`` in the environment (read
+at import; the fixture then patches nothing, and a subprocess test checks that the switch
+gives the patched path's counts). Every aten
 operation of one forward + backward pass is counted (a ``TorchDispatchMode``) at two
 input sizes (N, H, W) = (2, 8, 8) and (5, 32, 40): the counts must be equal and small,
 and the values and gradients must equal smp's.
@@ -19,6 +22,10 @@ path, with small pixel chunks, does grow with the input (so the counter sees a l
 from __future__ import annotations
 
 import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,7 +103,10 @@ def _count(loss_name: str, case: Case) -> tuple[int, float, np.ndarray, collecti
 
 @pytest.fixture
 def accelerator_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The kernels' accelerator path on CPU tensors, without the eager value checks."""
+    """The kernels' accelerator path on CPU tensors, without the eager value checks
+    (already so for the whole run under ``ANYIOU_ACCELERATOR_PATH=1``)."""
+    if _torch.FORCE_ACCELERATOR_PATH:
+        return
     monkeypatch.setattr(_torch, "_accelerator", lambda x: True)
     monkeypatch.setattr(_statistics, "values_checkable", lambda x: False)
     monkeypatch.setattr(_values, "values_checkable", lambda x: False)
@@ -118,6 +128,8 @@ def test_operations_do_not_grow_with_the_input(backend, accelerator_path, loss_n
     np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.skipif(_torch.FORCE_ACCELERATOR_PATH,
+                    reason="ANYIOU_ACCELERATOR_PATH=1: this run has no CPU path")
 @pytest.mark.parametrize("variant", [VARIANTS[1], VARIANTS[5]], ids=["mc-ignore", "bin-ignore"])
 def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
     """Control: on the CPU path, with small chunks, the count grows (the counter sees the
@@ -126,3 +138,29 @@ def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
     small, *_ = _count("JaccardLoss", _case(variant, SMALL, {}))
     large, *_ = _count("JaccardLoss", _case(variant, LARGE, {}))
     assert large > small
+
+
+_SWITCH_CHILD = """
+import torch
+from anyiou._lib import kernels
+from anyiou._lib.kernels import _torch
+from tests.backends.test_op_counts import VARIANTS, LARGE, _case, _count
+x = torch.zeros(3)
+print(_torch._accelerator(x), kernels.values_checkable(x))
+print(_count("JaccardLoss", _case(VARIANTS[1], LARGE, {}))[0])
+print(_count("JaccardLoss", _case(VARIANTS[5], LARGE, {}))[0])
+"""
+
+
+@pytest.mark.slow
+def test_environment_switch_forces_the_accelerator_path(backend, accelerator_path):
+    """``ANYIOU_ACCELERATOR_PATH=1`` in a fresh process: CPU tensors take the accelerator
+    path without value checks, launching what the monkeypatched path launches here."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "ANYIOU_ACCELERATOR_PATH": "1",
+           "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    out = subprocess.run([sys.executable, "-c", _SWITCH_CHILD], env=env, cwd=root,
+                         capture_output=True, text=True, timeout=300, check=True).stdout.split()
+    assert out[:2] == ["True", "False"], out
+    expected = [_count("JaccardLoss", _case(VARIANTS[i], LARGE, {}))[0] for i in (1, 5)]
+    assert [int(n) for n in out[2:]] == expected

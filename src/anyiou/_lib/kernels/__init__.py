@@ -18,7 +18,9 @@ rather than speed-ups (`values_checkable`) are looked up with ``switchable=False
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from importlib.util import find_spec
 from typing import Any, NamedTuple
 
 import array_api_compat as aac
@@ -80,6 +82,12 @@ def _load_lovasz_jax() -> Any:
     return module
 
 
+def _load_triton() -> Any:
+    from . import _triton as module
+
+    return module
+
+
 def _load_torch() -> Any:
     from . import _torch as module
 
@@ -110,8 +118,28 @@ def _load_dask() -> Any:
     return module
 
 
+#: The fused Triton kernels (opt-in, read once: ``ANYIOU_FUSED=1`` and triton installed).
+FUSED = os.environ.get("ANYIOU_FUSED", "") == "1" and find_spec("triton") is not None
+#: ... also for CPU tensors, in Triton's interpreter (the tests: ``TRITON_INTERPRET=1``
+#: with the accelerator path forced, ``ANYIOU_ACCELERATOR_PATH=1``).
+_FUSED_ON_CPU = (os.environ.get("ANYIOU_ACCELERATOR_PATH", "") == "1"
+                 and os.environ.get("TRITON_INTERPRET", "") == "1")
+
+
+def _fused(x: Any) -> bool:
+    """Whether the fused Triton layer (`_triton`) serves ``x``: a CUDA tensor (a CPU
+    tensor in the interpreter) with ``ANYIOU_FUSED=1``. Transforms are checked by the
+    kernels, which hand such calls to `_torch`."""
+    if not (FUSED and aac.is_torch_array(x)):
+        return False
+    kind = x.device.type
+    return kind == "cuda" or (_FUSED_ON_CPU and kind == "cpu")
+
+
 #: The routing table, in priority order (see the module docstring).
 BACKENDS: tuple[Backend, ...] = (
+    # fused Triton kernels of the loss statistics (opt-in), a layer over the torch modules
+    Backend(_fused, _load_triton, layer=True),
     # the Lovasz kernels (one sort per row), each a layer over its library's module
     Backend(aac.is_torch_array, _load_lovasz_torch, layer=True),
     Backend(aac.is_torch_array, _load_torch),

@@ -24,6 +24,7 @@ Every torch transform works on them (see ``docs/errors.md``):
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import torch
@@ -103,11 +104,18 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     return tuple(torch.gather(a, -1, perm) for a in arrays)
 
 
+#: ``ANYIOU_ACCELERATOR_PATH=1`` (read once, at import): CPU tensors take the accelerator
+#: path too, with the eager value checks off as on a GPU (`values_checkable`), so a whole
+#: test or benchmark run on a CPU executes the code a GPU runs.
+FORCE_ACCELERATOR_PATH = os.environ.get("ANYIOU_ACCELERATOR_PATH", "") == "1"
+
+
 def _accelerator(x: Any) -> bool:
     """Whether ``x`` is on an accelerator (any device but the CPU): the kernels then take
     no per-row or per-chunk loop and read no value on the host. The one place the device
-    decides a code path (the tests patch it to run that path on CPU tensors)."""
-    return x.device.type != "cpu"
+    decides a code path (the tests patch it, or set ``ANYIOU_ACCELERATOR_PATH=1``, to run
+    that path on CPU tensors)."""
+    return FORCE_ACCELERATOR_PATH or x.device.type != "cpu"
 
 
 def _transformed(*tensors: Any) -> bool:
@@ -416,7 +424,7 @@ def values_checkable(x: Any) -> bool:
 
     if not generic(x):
         return False
-    if x.device.type != "cpu":
+    if x.device.type != "cpu" or FORCE_ACCELERATOR_PATH:  # a GPU, or the forced GPU path
         return False
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False

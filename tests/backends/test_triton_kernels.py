@@ -1,0 +1,208 @@
+"""The fused Triton kernels (``_lib/kernels/_triton.py``) against smp and float64 torch.
+
+Collected only in ``nox -s triton`` (``tests/backends/conftest.py``), which sets
+``TRITON_INTERPRET=1 ANYIOU_FUSED=1 ANYIOU_ACCELERATOR_PATH=1``: Triton's interpreter runs
+the kernels on CPU tensors, on the accelerator path a GPU takes. Every test counts the
+kernels launched (`_triton._launch`), so a fall-through to the composable path cannot
+pass for the fused one, and the options the fused kernels do not serve (probabilities,
+transforms) are checked to launch none.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import anyiou
+from anyiou._lib import kernels
+from anyiou._lib.kernels import _triton
+from tests.support.cases import BIN, MC, ML, Case
+from tests.support.oracles import smp_value_and_grad
+
+pytestmark = pytest.mark.only_backends("torch")
+
+FUSED_SOFTMAX = ["_softmax_stats_kernel", "_softmax_grad_kernel"]
+FUSED_SIGMOID = ["_sigmoid_stats_kernel", "_sigmoid_grad_kernel"]
+
+LOSSES = {
+    "JaccardLoss": {},
+    "DiceLoss": {"smooth": 0.5},
+    "TverskyLoss": {"alpha": 0.3, "beta": 0.7, "gamma": 1.5},
+}
+
+#: The option grid: (case, whether the fused kernels serve it).
+CASES = [
+    Case("mc", "multiclass", MC, "labels"),
+    Case("mc-ignore", "multiclass", MC, "labels", {"ignore_index": 255}, void=255),
+    Case("mc-ignore-uint8", "multiclass", MC, "labels", {"ignore_index": 255}, void=255,
+         target_dtype="uint8"),
+    Case("mc-per-image", "multiclass", MC, "labels", {"ignore_index": -1, "per_image": True},
+         void=-1),
+    Case("mc-classes-weights", "multiclass", MC, "labels",
+         {"classes": [1, 3], "class_weights": [1.0, 2.0, 3.0, 4.0]}),
+    Case("mc-log-eps-smooth", "multiclass", MC, "labels",
+         {"log_loss": True, "eps": 1e-3, "smooth": 1.0}),
+    Case("mc-3d-many-classes", "multiclass", (2, 37, 3, 4, 5), "labels", absent=2),
+    Case("mc-probs", "multiclass", MC, "labels", probs=True),
+    Case("mc-probs-ignore", "multiclass", MC, "labels", {"ignore_index": 255}, void=255,
+         probs=True),
+    Case("bin", "binary", BIN),
+    Case("bin-ignore", "binary", BIN, "hard", {"ignore_index": -1}, void=-1),
+    Case("bin-soft", "binary", BIN, "soft", {"log_loss": True}),
+    Case("bin-probs", "binary", BIN, probs=True),
+    Case("ml", "multilabel", ML, "hard", {"classes": [0, 2], "class_weights": [3.0, 1.0, 1.0]}),
+    Case("ml-ignore-per-image", "multilabel", ML, "hard",
+         {"ignore_index": 255, "per_image": True}, void=255),
+    Case("ml-soft-smooth", "multilabel", ML, "soft", {"smooth": 0.1, "eps": 1e-4}),
+    Case("ml-bool", "multilabel", ML, target_dtype="bool"),
+    Case("ml-probs", "multilabel", ML, probs=True),
+]
+PARAMS = [(name, case) for name in LOSSES for case in CASES]
+IDS = [f"{name}-{case.id}" for name, case in PARAMS]
+
+
+@pytest.fixture
+def launches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the Triton kernels launched while the test runs."""
+    names: list[str] = []
+    launch = _triton._launch
+
+    def counted(kernel, grid, *args, **meta):
+        names.append(kernel.fn.__name__)
+        return launch(kernel, grid, *args, **meta)
+
+    monkeypatch.setattr(_triton, "_launch", counted)
+    return names
+
+
+def _expected_launches(case: Case) -> list[str]:
+    if case.probs:  # from_logits=False: no softmax or sigmoid to fuse
+        return []
+    return FUSED_SOFTMAX if case.mode == "multiclass" else FUSED_SIGMOID
+
+
+def _smp(loss_name: str, args: dict, y_pred: np.ndarray, y_true: np.ndarray,
+         per_image: bool) -> tuple[np.ndarray, np.ndarray]:
+    """smp's value and gradient; per_image (smp has none): the mean of its per-sample
+    losses."""
+    if y_true.dtype == bool:
+        y_true = y_true.astype(np.float32)
+    if not per_image:
+        return smp_value_and_grad(loss_name, args, y_pred, y_true)
+    n = y_pred.shape[0]
+    parts = [smp_value_and_grad(loss_name, args, y_pred[i:i + 1], y_true[i:i + 1])
+             for i in range(n)]
+    return np.mean([v for v, _ in parts]), np.concatenate([g for _, g in parts]) / n
+
+
+def test_the_fused_layer_is_routed(backend):
+    x = torch.zeros((1, 2, 3))
+    assert kernels.FUSED
+    assert kernels.get(x, "softmax_label_stats") is _triton.softmax_label_stats
+    assert kernels.get(x, "sigmoid_dense_stats") is _triton.sigmoid_dense_stats
+    # what the layer does not define comes from the torch module below it
+    assert kernels.get(x, "take_labels").__module__.endswith("_torch")
+
+
+@pytest.mark.parametrize(("loss_name", "case"), PARAMS, ids=IDS)
+def test_value_and_gradient_match_smp(backend, launches, loss_name, case):
+    y_pred, y_true = case.make()
+    options = {**case.smp_args, **LOSSES[loss_name]}
+    per_image = options.pop("per_image", False)
+    if per_image:  # smp raises the batch's mean loss to gamma: no per-sample mean then
+        options.pop("gamma", None)
+    expected, expected_grad = _smp(loss_name, options, y_pred, y_true, per_image)
+    loss = getattr(anyiou, loss_name)(**options, per_image=per_image)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, torch.from_numpy(y_true))
+    (grad,) = torch.autograd.grad(value, x)
+    assert launches == _expected_launches(case)
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
+def test_strided_logits_match_smp(backend, launches, mode):
+    """Channels-last logits viewed as (N, C, H, W) (strides are kernel arguments), float64
+    (float64 sums), with ignored pixels."""
+    case = Case("strided", mode, (2, 3, 5, 4), "labels" if mode == "multiclass" else "hard",
+                {"ignore_index": 255}, void=255)
+    y_pred, y_true = case.make(dtype=np.float64)
+    channels_last = np.ascontiguousarray(np.moveaxis(y_pred, 1, -1))
+    x = torch.from_numpy(channels_last).requires_grad_(True)
+    value = anyiou.JaccardLoss(**case.smp_args)(x.permute(0, 3, 1, 2), torch.from_numpy(y_true))
+    (grad,) = torch.autograd.grad(value, x)
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    assert launches == _expected_launches(case)
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-9)
+    np.testing.assert_allclose(grad.permute(0, 3, 1, 2).numpy(), expected_grad, rtol=1e-8,
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("hard", [True, False], ids=["hard", "l1"])
+@pytest.mark.parametrize("masked", [True, False], ids=["valid", "all"])
+def test_sigmoid_kernel_matches_float64_autograd(backend, launches, hard, masked):
+    """The kernel itself, both forms (the losses pass hard=False on the accelerator path,
+    whose targets are never value-checked): (I, Sp, St) and their gradient against torch
+    autograd of the plain float64 formulas."""
+    rng = np.random.default_rng(1)
+    x = torch.from_numpy(rng.normal(0, 3, (2, 3, 50)).astype(np.float32)).requires_grad_(True)
+    t = torch.from_numpy(rng.integers(0, 2, (2, 3, 50)))
+    valid = torch.from_numpy(rng.random((2, 3, 50)) < 0.8) if masked else None
+    weights = [torch.from_numpy(rng.normal(size=(2, 3))) for _ in range(3)]
+    stats = _triton.sigmoid_dense_stats(None, x, t, valid, hard, torch.float32)
+    weighted = sum((s * w.float()).sum() for s, w in zip(stats, weights, strict=True))
+    (grad,) = torch.autograd.grad(weighted, x)
+
+    x64 = x.detach().double().requires_grad_(True)
+    keep = torch.ones_like(x64) if valid is None else valid.double()
+    p, tf = torch.sigmoid(x64) * keep, t.double() * keep
+    inter = (p * tf).sum(2) if hard else torch.minimum(p, tf).sum(2)
+    expected = (inter, p.sum(2), tf.sum(2))
+    (expected_grad,) = torch.autograd.grad(
+        sum((s * w).sum() for s, w in zip(expected, weights, strict=True)), x64)
+    assert launches == FUSED_SIGMOID
+    for got, want in zip(stats, expected, strict=True):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_double_backward_matches_smp(backend, launches):
+    """create_graph=True: the backward pass is the differentiable torch formula, so a
+    Hessian-vector product works and equals smp's."""
+    case = Case("hvp", "multiclass", MC, "labels", {"ignore_index": 255}, void=255)
+    y_pred, y_true = case.make()
+    v = torch.from_numpy(np.random.default_rng(2).normal(size=y_pred.shape).astype(np.float32))
+
+    def hvp(loss):
+        x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+        (g,) = torch.autograd.grad(loss(x, torch.from_numpy(y_true)), x, create_graph=True)
+        (h,) = torch.autograd.grad((g * v).sum(), x)
+        return h.numpy()
+
+    got = hvp(anyiou.JaccardLoss(**case.smp_args))
+    from tests.support.oracles import smp_losses
+
+    expected = hvp(smp_losses().JaccardLoss(**case.smp_args))
+    # the forward pass; the first backward is torch ops, the second passes through the
+    # statistics again (the gradient depends on them): the fused backward kernel
+    assert launches == FUSED_SOFTMAX
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("mode", ["multiclass", "binary"])
+def test_transforms_fall_through(backend, launches, mode):
+    """Under torch.func (functorch-wrapped tensors) the composable kernels run: no Triton
+    launch, smp's gradient."""
+    case = Case("func", mode, MC if mode == "multiclass" else BIN,
+                "labels" if mode == "multiclass" else "hard")
+    y_pred, y_true = case.make()
+    loss = anyiou.JaccardLoss(**case.smp_args)
+    t = torch.from_numpy(y_true)
+    grad = torch.func.grad(lambda x: loss(x, t))(torch.from_numpy(y_pred))
+    _, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    assert launches == []
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
+                               atol=1e-5 * np.abs(expected_grad).max())
