@@ -13,6 +13,9 @@ Every torch transform works on them (see ``docs/errors.md``):
 * ``torch.func`` (``grad``, ``vmap``, ``jacrev``, ...): the functions use the
   ``forward`` + ``setup_context`` form with ``generate_vmap_rule``; on functorch-wrapped
   tensors they write nothing in place;
+* forward mode (``torch.func.jvp``, ``jacfwd``, ``hessian``, ``torch.autograd.forward_ad``
+  dual tensors): a ``jvp`` rule each, from differentiable out-of-place ops (it recomputes
+  ``p`` from the saved logits), so forward over reverse and reverse over forward work;
 * double backward (``create_graph=True``): with grad mode on, the backward pass computes
   the gradient out of place from differentiable torch ops, so it can be differentiated;
 * ``torch.compile``: while dynamo traces, the kernels are the plain torch ops (no
@@ -126,6 +129,19 @@ def _wrapped(t: Any) -> bool:
     )
 
 
+def _may_have_tangent(t: Any) -> bool:
+    """Whether ``t`` may carry a forward-mode tangent: a dual tensor of
+    ``torch.autograd.forward_ad``, or a functorch-wrapped tensor while a forward-mode
+    transform (``jvp``, ``jacfwd``, ``hessian``) runs."""
+    if torch._C._functorch.is_functorch_wrapped_tensor(t):
+        from torch._C._functorch import TransformType
+        from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+
+        return any(i.key() == TransformType.Jvp for i in retrieve_all_functorch_interpreters())
+    forward_ad = torch.autograd.forward_ad
+    return forward_ad._current_level >= 0 and forward_ad.unpack_dual(t).tangent is not None
+
+
 def _lean(*tensors: Any) -> bool:
     """Whether a backward pass may take the in-place, memory-lean path: plain tensors and
     grad mode off (``create_graph=True`` and the functorch transforms need the gradient
@@ -223,6 +239,25 @@ def _softmax_grad(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, g_inter:
     return grad if valid is None else grad.masked_fill(~valid.unsqueeze(1), 0)
 
 
+def _softmax_tangents(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
+                      x_t: Any) -> tuple[Any, Any, None]:
+    """The tangents of ``(I, Sp)`` for a tangent ``x_t`` of the logits (None: zero), from
+    differentiable out-of-place ops (forward over reverse, reverse over forward); ``p``
+    is not differentiable (no tangent)."""
+    n, c, _ = x.shape
+    if x_t is None:
+        zeros = torch.zeros((n, c), dtype=acc, device=x.device)
+        return zeros, zeros.clone(), None
+    p = _softmax_probs(x, valid, acc, False)
+    pt = p * x_t.to(acc)
+    dp = pt - p * pt.sum(dim=1, keepdim=True)
+    if valid is not None:
+        dp = dp.masked_fill(~valid.unsqueeze(1), 0)
+    dp_true = dp.gather(1, safe.unsqueeze(1)).squeeze(1)
+    inter = torch.zeros((n, c + 1), dtype=acc, device=x.device).scatter_add(1, binned, dp_true)
+    return inter[:, :c], dp.sum(dim=2), None
+
+
 class SoftmaxLabelStats(torch.autograd.Function):
     """``(I, Sp, p)`` of softmax(x) and labels; ``p`` is a non-differentiable output the
     backward pass reuses (the public wrapper drops it)."""
@@ -237,6 +272,7 @@ class SoftmaxLabelStats(torch.autograd.Function):
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         x, safe, binned, valid, acc = inputs
         ctx.save_for_backward(x, safe, binned, valid)
+        ctx.save_for_forward(x, safe, binned, valid)  # the same tuple (functorch's vmap)
         ctx.mark_non_differentiable(output[2])
         ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
         # p is kept outside autograd's version tracking: the lean backward overwrites it.
@@ -275,6 +311,13 @@ class SoftmaxLabelStats(torch.autograd.Function):
         if valid is not None:
             p.masked_fill_(~valid.unsqueeze(1), 0)
         return p.to(x.dtype), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, _safe_t, _binned_t, _valid_t, _acc_t):  # type: ignore[override]
+        # forward mode (torch.func.jvp, jacfwd, hessian, autograd.forward_ad):
+        # dp_ci = p_ci (dx_ci - sum_k p_ki dx_ki), then the sums of the forward pass
+        x, safe, binned, valid = ctx.saved_tensors
+        return _softmax_tangents(x, safe, binned, valid, ctx.acc, x_t)
 
 
 # -- sigmoid + dense statistics -----------------------------------------------------------
@@ -345,6 +388,23 @@ def _sigmoid_grads(x: Any, t: Any, valid: Any, hard: bool, acc: Any, gi: Any, gp
     return dp * p * (1 - p), grad_t
 
 
+def _sigmoid_tangents(x: Any, t: Any, valid: Any, hard: bool, acc: Any, x_t: Any,
+                      t_t: Any) -> tuple[Any, Any, Any, None]:
+    """The tangents of ``(I, Sp, St)`` for tangents ``x_t`` of the logits and ``t_t`` of
+    the targets (None: zero), from differentiable out-of-place ops: dI/dp and dI/dt of
+    `_sigmoid_grads` (the L1 form's ``sign(0) = 0``); ``p`` has no tangent."""
+    p, tf = _sigmoid_plain(x, t, valid, acc)
+    zeros = torch.zeros_like(p)
+    dp = zeros if x_t is None else p * (1 - p) * x_t.to(acc)
+    dt = zeros if t_t is None else t_t.to(acc)
+    if valid is not None:
+        dp, dt = dp.masked_fill(~valid, 0), dt.masked_fill(~valid, 0)
+    sign = torch.sign(p - tf)
+    di_dp = tf if hard else 0.5 - 0.5 * sign
+    inter = (di_dp * dp + (sign + 1) * 0.5 * dt).sum(dim=2)
+    return inter, dp.sum(dim=2), dt.sum(dim=2), None
+
+
 class SigmoidDenseStats(torch.autograd.Function):
     """``(I, Sp, St, p)`` of sigmoid(x) and dense targets; ``p`` is a non-differentiable
     output the backward pass reuses (the public wrapper drops it)."""
@@ -359,6 +419,7 @@ class SigmoidDenseStats(torch.autograd.Function):
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         x, t, valid, hard, acc = inputs
         ctx.save_for_backward(x, t, valid)
+        ctx.save_for_forward(x, t, valid)  # the same tuple (functorch's vmap)
         ctx.mark_non_differentiable(output[3])
         ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
         ctx.acc, ctx.hard, ctx.probs = acc, hard, output[3]
@@ -402,3 +463,9 @@ class SigmoidDenseStats(torch.autograd.Function):
                 g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
             torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
         return p.to(x.dtype), grad_t, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, t_t, _valid_t, _hard_t, _acc_t):  # type: ignore[override]
+        # forward mode: the derivatives of the backward pass, applied to the tangents
+        x, t, valid = ctx.saved_tensors
+        return _sigmoid_tangents(x, t, valid, ctx.hard, ctx.acc, x_t, t_t)
