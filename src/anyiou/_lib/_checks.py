@@ -51,9 +51,13 @@ def _same_but_singleton_channel(a: tuple, b: tuple, axis: int) -> bool:
     return False
 
 
-def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name: str) -> None:
-    """A class axis of size 0 leaves nothing to score (and no softmax): ValueError."""
+def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name: Any) -> None:
+    """A class axis of size 0 leaves nothing to score (and no softmax): ValueError.
+    ``axis_name`` is a string, or the ``class_axis`` option (the message is built only
+    when raising: under ``torch.compile(dynamic=True)`` the option may be symbolic)."""
     if shape[axis] == 0:
+        if not isinstance(axis_name, str):
+            axis_name = f"class_axis={axis_name}"
         expected = ", ".join(map(str, shape[:axis] + ("C",) + shape[axis + 1 :]))
         raise ValueError(
             f"{name} must have at least one class (C >= 1) along its class axis "
@@ -86,7 +90,7 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
         )
     if mode == MULTICLASS_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
-        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
+        _check_some_classes(pshape, axis, mode, "y_pred", class_axis)
         if not is_integral(xp, y_true.dtype):
             raise TypeError(
                 f"y_true must hold integer class labels in multiclass mode; got dtype "
@@ -107,7 +111,7 @@ def check_pair(xp: Any, y_pred: Any, y_true: Any, mode: str, class_axis: int) ->
         )
     if mode == MULTILABEL_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
-        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
+        _check_some_classes(pshape, axis, mode, "y_pred", class_axis)
         if tshape != pshape:
             raise ValueError(
                 f"y_true must have the same shape as y_pred, {pshape}, in multilabel mode; got "

@@ -18,6 +18,7 @@ __all__ = [
     "index_dtype",
     "is_floating",
     "is_integral",
+    "is_torch_tensor",
     "values_checkable",
 ]
 
@@ -29,6 +30,37 @@ def get_namespace(**arrays: Any) -> Any:
     the arrays come from different libraries, and ``ValueError`` when they live on
     different devices.
     """
+    xp = _torch_while_compiling(*arrays.values())
+    if xp is None:
+        xp = _array_namespace(arrays)
+    names = list(arrays)
+    first = device_of(arrays[names[0]])
+    for name in names[1:]:
+        other = device_of(arrays[name])
+        if first is not None and other is not None and str(first) != str(other):
+            raise ValueError(
+                f"{names[0]} and {name} must be on the same device, got {first} and {other}"
+            )
+    return xp
+
+
+def _torch_while_compiling(*arrays: Any) -> Any:
+    """array-api-compat's torch namespace when every array is a torch tensor and
+    ``torch.compile`` traces, else None: the compat lookups (``array_namespace``,
+    ``device``, ``is_*_array``) are ``functools.lru_cache``-wrapped, and dynamo warns
+    at each one it traces. Plain ``isinstance`` tests are traced silently."""
+    torch = sys.modules.get("torch")  # imported wherever a tensor exists
+    if torch is None or not torch.compiler.is_compiling():
+        return None
+    if not all(isinstance(x, torch.Tensor) for x in arrays):
+        return None
+    from array_api_compat import torch as compat_torch
+
+    return compat_torch
+
+
+def _array_namespace(arrays: dict[str, Any]) -> Any:
+    """``array_namespace`` of the named arrays, with errors that name them."""
     for name, x in arrays.items():
         if not aac.is_array_api_obj(x):
             raise TypeError(
@@ -44,19 +76,13 @@ def get_namespace(**arrays: Any) -> Any:
         raise TypeError(
             f"{' and '.join(arrays)} must come from the same array library ({kinds})"
         ) from exc
-    names = list(arrays)
-    first = device_of(arrays[names[0]])
-    for name in names[1:]:
-        other = device_of(arrays[name])
-        if first is not None and other is not None and str(first) != str(other):
-            raise ValueError(
-                f"{names[0]} and {name} must be on the same device, got {first} and {other}"
-            )
     return xp
 
 
 def device_of(x: Any) -> Any:
     """The device of ``x`` (``None`` for JAX tracers, which carry none)."""
+    if _torch_while_compiling(x) is not None:
+        return x.device
     try:
         return aac.device(x)
     except Exception:  # pragma: no cover - exotic libraries
@@ -105,9 +131,7 @@ def values_checkable(x: Any) -> bool:
     and not for tensor subclasses (fake, functional or distributed tensors), where
     reading a value fails or would be baked into the traced program.
     """
-    if aac.is_lazy_array(x) or aac.is_cupy_array(x):
-        return False
-    if aac.is_torch_array(x):
+    if is_torch_tensor(x):
         if x.device.type != "cpu":
             return False
         torch = sys.modules["torch"]  # already imported: x is a torch tensor
@@ -118,7 +142,14 @@ def values_checkable(x: Any) -> bool:
         if torch._C._functorch.is_functorch_wrapped_tensor(x):
             return False
         return "Batched" not in str(torch._C._dispatch_keys(x))  # the legacy vmap
-    return True
+    return not (aac.is_lazy_array(x) or aac.is_cupy_array(x))
+
+
+def is_torch_tensor(x: Any) -> bool:
+    """``array_api_compat.is_torch_array`` as an ``isinstance`` test (no lru-cached
+    lookup for dynamo to trace); False while torch is not imported."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def move_axis(xp: Any, x: Any, source: int, destination: int) -> Any:

@@ -311,7 +311,7 @@ def _lovasz(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool) -> 
     g_total = xp.sum(g, axis=-1, keepdims=True)
     # J_k = 1 - I_k / U_k with I_k = G - fg_k and U_k = G + seen_k - fg_k, i.e.
     # J_k = seen_k / U_k; U_k == 0 only before any valid pixel (all ignored): J = 0.
-    union = g_total + (seen - xp.cumulative_sum(g_sorted, axis=-1))
+    union = g_total + (seen - kernels.cumulative_sum(xp, g_sorted))
     del g_sorted
     jaccard = safe_divide(xp, xp.broadcast_to(seen, union.shape), union)
     del union, seen

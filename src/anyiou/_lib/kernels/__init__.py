@@ -19,6 +19,7 @@ from typing import Any
 
 import array_api_compat as aac
 
+from .._namespace import device_of, is_torch_tensor
 from . import _standard
 
 #: Use the per-backend kernel modules; False forces `_standard` everywhere.
@@ -28,6 +29,7 @@ __all__ = [
     "USE_NATIVE",
     "backend_module",
     "box_interior",
+    "cumulative_sum",
     "probs_dense_stats",
     "label_counts",
     "inside_unit_interval",
@@ -47,8 +49,9 @@ __all__ = [
 ]
 
 # (library test, module name): the first test that accepts the array picks the module
+# (torch's test is an isinstance, which torch.compile traces without a warning)
 _BACKENDS = (
-    (aac.is_torch_array, "_torch"),
+    (is_torch_tensor, "_torch"),
     (aac.is_jax_array, "_jax"),
     (aac.is_numpy_array, "_numpy"),
     (aac.is_cupy_array, "_cupy"),
@@ -130,6 +133,13 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     return _kernel(key, "sort_along_last")(xp, key, *arrays)
 
 
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """Inclusive cumulative sum of ``x`` along its last axis (the namespace's
+    ``cumulative_sum``; torch's ``cumsum``, which dynamo traces without array-api-compat's
+    lru-cached namespace lookup)."""
+    return _kernel(x, "cumulative_sum")(xp, x)
+
+
 def lovasz_kernel(errors: Any, g: Any) -> Callable[..., Any] | None:
     """The backend's fused Lovasz extension for these arrays, else None (the caller's
     array-API composition); called as ``kernel(xp, x, g, valid, hinge, probs)``, one loss
@@ -138,7 +148,7 @@ def lovasz_kernel(errors: Any, g: Any) -> Callable[..., Any] | None:
     Its module is imported on first use, like the backend modules."""
     if not USE_NATIVE:
         return None
-    if aac.is_torch_array(errors):
+    if is_torch_tensor(errors):
         from . import _lovasz_torch as module
     elif aac.is_jax_array(errors):
         from . import _lovasz_jax as module
@@ -247,14 +257,14 @@ def probs_label_stats(
     """
     c = p.shape[1]
     if valid is not None:
-        zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
+        zero = xp.zeros((), dtype=p.dtype, device=device_of(p))
         p = xp.where(xp.expand_dims(valid, axis=1), p, zero)
     p_true = xp.astype(take_labels(xp, p, safe), acc, copy=False)
     if product:
         at_label = p_true
     else:
-        one = xp.ones((), dtype=acc, device=aac.device(p_true))
-        zero_acc = xp.zeros((), dtype=acc, device=aac.device(p_true))
+        one = xp.ones((), dtype=acc, device=device_of(p_true))
+        zero_acc = xp.zeros((), dtype=acc, device=device_of(p_true))
         at_label = xp.minimum(p_true, one) - xp.minimum(p_true, zero_acc)
     intersection = label_sums(xp, at_label, binned, c + 1)[:, :c]
     if not (product or positive):
@@ -323,7 +333,8 @@ def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **k
     inlined). ``static`` lists the positions in ``args`` that are Python values
     (hashable); keyword arguments are always static. Other backends call ``fn``.
     """
-    compiled = next((_native(a, "run_compiled") for a in args if aac.is_jax_array(a)), None)
+    compiled = next((_native(a, "run_compiled") for a in args
+                     if not is_torch_tensor(a) and aac.is_jax_array(a)), None)
     if compiled is None:
         return fn(xp, *args, **kwargs)
     return compiled(fn, xp, *args, static=static, **kwargs)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import array_api_compat as aac
+from .._namespace import device_of
 
 __all__ = [
     "clip",
+    "cumulative_sum",
     "negative_sums",
     "probs_dense_stats",
     "pair_counts",
@@ -28,6 +29,11 @@ __all__ = [
 #: Pixels per step of the one-hot counting fallbacks (float32 one-hot entries stay exact
 #: integers as long as one step counts at most 2**24 of them).
 FALLBACK_CHUNK_ELEMENTS = 2**24
+
+
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """Inclusive cumulative sum along the last axis."""
+    return xp.cumulative_sum(x, axis=-1)
 
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:
@@ -47,7 +53,7 @@ def sigmoid(xp: Any, x: Any) -> Any:
 
 def take_labels(xp: Any, p: Any, labels: Any) -> Any:
     """``p[n, labels[n, i], i]`` for ``p`` (N, C, P) and ``labels`` (N, P) in [0, C)."""
-    classes = xp.arange(p.shape[1], dtype=labels.dtype, device=aac.device(labels))
+    classes = xp.arange(p.shape[1], dtype=labels.dtype, device=device_of(labels))
     match = xp.expand_dims(labels, axis=1) == classes[None, :, None]
     return xp.sum(xp.where(match, p, xp.zeros_like(p)), axis=1)
 
@@ -60,11 +66,11 @@ def row_bincount(
     Without ``weights``: (N, num_bins) integer counts. With ``weights`` (N, P) float:
     per-row segment sums in ``weights``' dtype, differentiable with respect to them.
     """
-    bins = xp.arange(num_bins, dtype=labels.dtype, device=aac.device(labels))
+    bins = xp.arange(num_bins, dtype=labels.dtype, device=device_of(labels))
     match = xp.expand_dims(labels, axis=1) == bins[None, :, None]
     if weights is None:
         return xp.count_nonzero(match, axis=2)
-    zero = xp.zeros((), dtype=weights.dtype, device=aac.device(weights))
+    zero = xp.zeros((), dtype=weights.dtype, device=device_of(weights))
     return xp.sum(xp.where(match, xp.expand_dims(weights, axis=1), zero), axis=2)
 
 
@@ -93,7 +99,7 @@ def probs_dense_stats(
     """
     if valid is not None:
         t = xp.where(valid, t, xp.zeros_like(t))
-        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=aac.device(p)))
+        p = xp.where(valid, p, xp.zeros((), dtype=p.dtype, device=device_of(p)))
     t = xp.astype(t, p.dtype, copy=False)
     pred_sum = xp.sum(p, axis=2, dtype=acc)
     target_sum = xp.sum(t, axis=2, dtype=acc)
@@ -105,7 +111,7 @@ def probs_dense_stats(
 def negative_sums(xp: Any, p: Any, acc: Any) -> Any:
     """``sum(min(p, 0), axis=2)`` of (N, C, P) ``p`` in ``acc``; a tie at ``p == 0`` gets
     the derivative 1/2 (torch and JAX split ties of ``minimum``)."""
-    zero = xp.zeros((), dtype=p.dtype, device=aac.device(p))
+    zero = xp.zeros((), dtype=p.dtype, device=device_of(p))
     return xp.sum(xp.minimum(p, zero), axis=2, dtype=acc)
 
 
@@ -119,7 +125,7 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     rows = 1
     for s in shape[:-1]:
         rows *= s
-    offsets = xp.arange(rows, dtype=perm.dtype, device=aac.device(perm)) * length
+    offsets = xp.arange(rows, dtype=perm.dtype, device=device_of(perm)) * length
     flat_idx = xp.reshape(xp.reshape(perm, (rows, length)) + offsets[:, None], (-1,))
     return tuple(xp.reshape(xp.take(xp.reshape(a, (-1,)), flat_idx, axis=0), shape) for a in arrays)
 
@@ -129,7 +135,7 @@ def pair_counts(xp: Any, a: Any, b: Any, num_a: int, num_b: int) -> Any:
     (``onehot(a).T @ onehot(b)``) in float32 steps of at most 2**24 pixels, each step's
     result exact and cast back to integers before summing. See the router's
     ``pair_counts`` for the layout of the result."""
-    dev = aac.device(a)
+    dev = device_of(a)
     n, total = a.shape
     rows_a, rows_b = num_a + 2, num_b + 2
     a = xp.clip(a, min=-1, max=num_a)

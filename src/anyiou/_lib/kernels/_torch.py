@@ -37,6 +37,7 @@ __all__ = [
     "SigmoidDenseStats",
     "SoftmaxLabelStats",
     "clip",
+    "cumulative_sum",
     "row_bincount",
     "sigmoid",
     "sigmoid_dense_stats",
@@ -49,6 +50,11 @@ __all__ = [
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:
     return torch.softmax(x, dim=axis)
+
+
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """``torch.cumsum`` (the compat ``cumulative_sum`` looks the namespace up again)."""
+    return torch.cumsum(x, dim=-1)
 
 
 def sigmoid(xp: Any, x: Any) -> Any:
