@@ -28,7 +28,8 @@ from typing import Any
 
 import torch
 
-from ._torch import _lean, _may_have_tangent, _transformed
+from ._torch import _lean, _transformed
+from ._torch_forward import may_have_tangent
 
 __all__ = ["LovaszExtension", "lovasz_kernel"]
 
@@ -45,7 +46,7 @@ def lovasz_kernel(x: Any, g: Any) -> Any:
     to ``g`` is asked for, in reverse or forward mode (the weights here are constants)."""
     if torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad:
         return None
-    if _may_have_tangent(g):
+    if may_have_tangent(g):
         return None
     return lovasz_extension
 

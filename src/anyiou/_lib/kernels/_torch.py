@@ -135,19 +135,6 @@ def _wrapped(t: Any) -> bool:
     )
 
 
-def _may_have_tangent(t: Any) -> bool:
-    """Whether ``t`` may carry a forward-mode tangent: a dual tensor of
-    ``torch.autograd.forward_ad``, or a functorch-wrapped tensor while a forward-mode
-    transform (``jvp``, ``jacfwd``, ``hessian``) runs."""
-    if torch._C._functorch.is_functorch_wrapped_tensor(t):
-        from torch._C._functorch import TransformType
-        from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
-
-        return any(i.key() == TransformType.Jvp for i in retrieve_all_functorch_interpreters())
-    forward_ad = torch.autograd.forward_ad
-    return forward_ad._current_level >= 0 and forward_ad.unpack_dual(t).tangent is not None
-
-
 def _lean(*tensors: Any) -> bool:
     """Whether a backward pass may take the in-place, memory-lean path: plain tensors and
     grad mode off (``create_graph=True`` and the functorch transforms need the gradient
@@ -245,25 +232,6 @@ def _softmax_grad(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, g_inter:
     return grad if valid is None else grad.masked_fill(~valid.unsqueeze(1), 0)
 
 
-def _softmax_tangents(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
-                      x_t: Any) -> tuple[Any, Any, None]:
-    """The tangents of ``(I, Sp)`` for a tangent ``x_t`` of the logits (None: zero), from
-    differentiable out-of-place ops (forward over reverse, reverse over forward); ``p``
-    is not differentiable (no tangent)."""
-    n, c, _ = x.shape
-    if x_t is None:
-        zeros = torch.zeros((n, c), dtype=acc, device=x.device)
-        return zeros, zeros.clone(), None
-    p = _softmax_probs(x, valid, acc, False)
-    pt = p * x_t.to(acc)
-    dp = pt - p * pt.sum(dim=1, keepdim=True)
-    if valid is not None:
-        dp = dp.masked_fill(~valid.unsqueeze(1), 0)
-    dp_true = dp.gather(1, safe.unsqueeze(1)).squeeze(1)
-    inter = torch.zeros((n, c + 1), dtype=acc, device=x.device).scatter_add(1, binned, dp_true)
-    return inter[:, :c], dp.sum(dim=2), None
-
-
 class SoftmaxLabelStats(torch.autograd.Function):
     """``(I, Sp, p)`` of softmax(x) and labels; ``p`` is a non-differentiable output the
     backward pass reuses (the public wrapper drops it)."""
@@ -322,8 +290,10 @@ class SoftmaxLabelStats(torch.autograd.Function):
     def jvp(ctx, x_t, _safe_t, _binned_t, _valid_t, _acc_t):  # type: ignore[override]
         # forward mode (torch.func.jvp, jacfwd, hessian, autograd.forward_ad):
         # dp_ci = p_ci (dx_ci - sum_k p_ki dx_ki), then the sums of the forward pass
+        from ._torch_forward import softmax_tangents
+
         x, safe, binned, valid = ctx.saved_tensors
-        return _softmax_tangents(x, safe, binned, valid, ctx.acc, x_t)
+        return softmax_tangents(x, safe, binned, valid, ctx.acc, x_t)
 
 
 # -- sigmoid + dense statistics -----------------------------------------------------------
@@ -394,23 +364,6 @@ def _sigmoid_grads(x: Any, t: Any, valid: Any, hard: bool, acc: Any, gi: Any, gp
     return dp * p * (1 - p), grad_t
 
 
-def _sigmoid_tangents(x: Any, t: Any, valid: Any, hard: bool, acc: Any, x_t: Any,
-                      t_t: Any) -> tuple[Any, Any, Any, None]:
-    """The tangents of ``(I, Sp, St)`` for tangents ``x_t`` of the logits and ``t_t`` of
-    the targets (None: zero), from differentiable out-of-place ops: dI/dp and dI/dt of
-    `_sigmoid_grads` (the L1 form's ``sign(0) = 0``); ``p`` has no tangent."""
-    p, tf = _sigmoid_plain(x, t, valid, acc)
-    zeros = torch.zeros_like(p)
-    dp = zeros if x_t is None else p * (1 - p) * x_t.to(acc)
-    dt = zeros if t_t is None else t_t.to(acc)
-    if valid is not None:
-        dp, dt = dp.masked_fill(~valid, 0), dt.masked_fill(~valid, 0)
-    sign = torch.sign(p - tf)
-    di_dp = tf if hard else 0.5 - 0.5 * sign
-    inter = (di_dp * dp + (sign + 1) * 0.5 * dt).sum(dim=2)
-    return inter, dp.sum(dim=2), dt.sum(dim=2), None
-
-
 class SigmoidDenseStats(torch.autograd.Function):
     """``(I, Sp, St, p)`` of sigmoid(x) and dense targets; ``p`` is a non-differentiable
     output the backward pass reuses (the public wrapper drops it)."""
@@ -473,5 +426,7 @@ class SigmoidDenseStats(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, x_t, t_t, _valid_t, _hard_t, _acc_t):  # type: ignore[override]
         # forward mode: the derivatives of the backward pass, applied to the tangents
+        from ._torch_forward import sigmoid_tangents
+
         x, t, valid = ctx.saved_tensors
-        return _sigmoid_tangents(x, t, valid, ctx.hard, ctx.acc, x_t, t_t)
+        return sigmoid_tangents(x, t, valid, ctx.hard, ctx.acc, x_t, t_t)
