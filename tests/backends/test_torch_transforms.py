@@ -18,8 +18,8 @@ from tests.support.oracles import smp_losses, smp_value_and_grad
 
 pytestmark = [
     pytest.mark.only_backends("torch"),
-    # dynamo tracing array_api_compat's lru_cache-wrapped type tests (harmless)
-    pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`"),
+    # the traced path reaches no lru_cache-wrapped helper (test_torch_compile.py)
+    pytest.mark.filterwarnings("error:Dynamo detected a call to a `functools.lru_cache`"),
 ]
 
 LOSSES = [

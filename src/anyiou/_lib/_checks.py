@@ -52,9 +52,13 @@ def _same_but_singleton_channel(a: tuple, b: tuple, axis: int) -> bool:
     return False
 
 
-def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name: str) -> None:
-    """A class axis of size 0 leaves nothing to score (and no softmax): ValueError."""
+def _check_some_classes(shape: tuple, axis: int, mode: str, name: str, axis_name: Any) -> None:
+    """A class axis of size 0 leaves nothing to score (and no softmax): ValueError.
+    ``axis_name`` is a string, or the ``class_axis`` option (the message is built only
+    when raising: under ``torch.compile(dynamic=True)`` the option may be symbolic)."""
     if shape[axis] == 0:
+        if not isinstance(axis_name, str):
+            axis_name = f"class_axis={axis_name}"
         expected = ", ".join(map(str, shape[:axis] + ("C",) + shape[axis + 1 :]))
         raise ValueError(
             f"{name} must have at least one class (C >= 1) along its class axis "
@@ -101,13 +105,9 @@ def check_loss_pair(
         )
     if mode == MULTICLASS_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
-        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
+        _check_some_classes(pshape, axis, mode, "y_pred", class_axis)
         spatial = pshape[:axis] + pshape[axis + 1 :]
         with_channel = pshape[:axis] + (1,) + pshape[axis + 1 :]
-        forms = (
-            f"integer labels of shape {spatial} or {with_channel}, or a one-hot or soft "
-            f"target of y_pred's shape {pshape}"
-        )
         if is_dense_multiclass_target(xp, y_pred, y_true, axis):
             if not (is_integral(xp, y_true.dtype) or is_floating(xp, y_true.dtype)):
                 raise TypeError(
@@ -125,7 +125,10 @@ def check_loss_pair(
                 )
             return axis
         if tshape not in (spatial, with_channel):
-            expected = forms if dense else f"integer labels of shape {spatial} or {with_channel}"
+            # messages are built only when raising (shapes may be symbolic while compiling)
+            expected = f"integer labels of shape {spatial} or {with_channel}"
+            if dense:
+                expected += f", or a one-hot or soft target of y_pred's shape {pshape}"
             raise ValueError(
                 f"y_true must be {expected} in multiclass mode (class axis {class_axis}); "
                 f"got {tshape}"
@@ -145,7 +148,7 @@ def check_loss_pair(
         )
     if mode == MULTILABEL_MODE:
         axis = _normalised_axis(class_axis, y_pred.ndim)
-        _check_some_classes(pshape, axis, mode, "y_pred", f"class_axis={class_axis}")
+        _check_some_classes(pshape, axis, mode, "y_pred", class_axis)
         if tshape != pshape:
             raise ValueError(
                 f"y_true must have the same shape as y_pred, {pshape}, in multilabel mode; got "

@@ -13,7 +13,7 @@ from typing import Any
 import array_api_compat as aac
 
 from .kernels import values_checkable
-from .kernels._device import device_of
+from .kernels._device import device_of, is_torch_tensor, torch_while_compiling
 
 __all__ = [
     "accumulation_dtype",
@@ -22,6 +22,7 @@ __all__ = [
     "index_dtype",
     "is_floating",
     "is_integral",
+    "is_torch_tensor",
     "placement_of",
     "values_checkable",
 ]
@@ -34,6 +35,22 @@ def get_namespace(**arrays: Any) -> Any:
     the arrays come from different libraries, and ``ValueError`` when they live on
     different devices.
     """
+    xp = torch_while_compiling(*arrays.values())
+    if xp is None:
+        xp = _array_namespace(arrays)
+    names = list(arrays)
+    first = placement_of(arrays[names[0]])
+    for name in names[1:]:
+        other = placement_of(arrays[name])
+        if first is not None and other is not None and first != other:
+            raise ValueError(
+                f"{names[0]} and {name} must be on the same device, got {first} and {other}"
+            )
+    return xp
+
+
+def _array_namespace(arrays: dict[str, Any]) -> Any:
+    """``array_namespace`` of the named arrays, with errors that name them."""
     for name, x in arrays.items():
         if not aac.is_array_api_obj(x):
             raise TypeError(
@@ -49,14 +66,6 @@ def get_namespace(**arrays: Any) -> Any:
         raise TypeError(
             f"{' and '.join(arrays)} must come from the same array library ({kinds})"
         ) from exc
-    names = list(arrays)
-    first = placement_of(arrays[names[0]])
-    for name in names[1:]:
-        other = placement_of(arrays[name])
-        if first is not None and other is not None and first != other:
-            raise ValueError(
-                f"{names[0]} and {name} must be on the same device, got {first} and {other}"
-            )
     return xp
 
 
@@ -64,6 +73,8 @@ def placement_of(x: Any) -> str | None:
     """Where ``x`` lives, for comparing two arguments: the device's name, the sorted
     names of the devices of a sharded JAX array (two arrays on the same devices compare
     equal whatever their partition spec), ``None`` when unknown (JAX tracers)."""
+    if torch_while_compiling(x) is not None:
+        return str(x.device)
     try:
         dev = aac.device(x)
     except Exception:  # pragma: no cover - exotic libraries

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._namespace import device_of
 
-__all__ = ["safe_divide"]
+__all__ = ["clip_below", "safe_divide"]
 
 
 def safe_divide(xp: Any, num: Any, den: Any, fill: float = 0.0) -> Any:
@@ -20,3 +20,10 @@ def safe_divide(xp: Any, num: Any, den: Any, fill: float = 0.0) -> Any:
     one = xp.asarray(1, dtype=den.dtype, device=device_of(den))
     filler = xp.asarray(fill, dtype=num.dtype, device=device_of(num))
     return xp.where(ok, num / xp.where(ok, den, one), filler)
+
+
+def clip_below(xp: Any, x: Any, lo: float) -> Any:
+    """``clip(x, min=lo)`` (NaN kept; gradient 1 where ``x >= lo``, else 0), with ``lo``
+    as a 0-D array: under ``torch.compile(dynamic=True)`` a float option may be
+    symbolic, which the compat layer's scalar ``clip`` cannot test for NaN."""
+    return xp.clip(x, min=xp.asarray(lo, dtype=x.dtype, device=device_of(x)))

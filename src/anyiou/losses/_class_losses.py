@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._lib._namespace import device_of, index_dtype
-from .._lib._numerics import safe_divide
+from .._lib._numerics import clip_below, safe_divide
 from .._lib._options import check_class_weights_length
 
 __all__ = ["as_array", "reduce_class_losses", "safe_power", "tversky_score"]
@@ -67,7 +67,7 @@ def tversky_score(
     fp = pred_sum - intersection
     fn = target_sum - intersection
     num = intersection + smooth
-    den = xp.clip(intersection + alpha * fp + beta * fn + smooth, min=eps)
+    den = clip_below(xp, intersection + alpha * fp + beta * fn + smooth, eps)
     if eps > 0:
         return num / den
     dev = device_of(num)

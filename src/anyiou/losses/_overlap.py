@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._lib._namespace import get_namespace
+from .._lib._numerics import clip_below
 from .._lib._options import (
     EMPTY_RULES,
     LOSS_REDUCTIONS,
@@ -117,7 +118,7 @@ class OverlapLoss:
             xp, intersection, pred_sum, target_sum, self.alpha, self.beta, self.smooth, self.eps
         )
         if self.log_loss:
-            loss = -xp.log(xp.clip(score, min=self.eps))
+            loss = -xp.log(clip_below(xp, score, self.eps))
         else:
             loss = 1.0 - score
         return reduce_class_losses(

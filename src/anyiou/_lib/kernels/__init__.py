@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import array_api_compat as aac
 
 from . import _standard
-from ._device import device_of
+from ._device import device_of, is_torch_tensor
 
 #: Use the per-backend kernel modules; False forces `_standard` everywhere.
 USE_NATIVE = True
@@ -37,6 +37,7 @@ __all__ = [
     "Backend",
     "box_interior",
     "get",
+    "cumulative_sum",
     "inside_unit_interval",
     "is_native",
     "label_counts",
@@ -130,7 +131,7 @@ def _fused(x: Any) -> bool:
     """Whether the fused Triton layer (`_triton`) serves ``x``: a CUDA tensor (a CPU
     tensor in the interpreter) with ``ANYIOU_FUSED=1``. Transforms are checked by the
     kernels, which hand such calls to `_torch`."""
-    if not (FUSED and aac.is_torch_array(x)):
+    if not (FUSED and is_torch_tensor(x)):
         return False
     kind = x.device.type
     return kind == "cuda" or (_FUSED_ON_CPU and kind == "cpu")
@@ -141,8 +142,8 @@ BACKENDS: tuple[Backend, ...] = (
     # fused Triton kernels of the loss statistics (opt-in), a layer over the torch modules
     Backend(_fused, _load_triton, layer=True),
     # the Lovasz kernels (one sort per row), each a layer over its library's module
-    Backend(aac.is_torch_array, _load_lovasz_torch, layer=True),
-    Backend(aac.is_torch_array, _load_torch),
+    Backend(is_torch_tensor, _load_lovasz_torch, layer=True),
+    Backend(is_torch_tensor, _load_torch),
     Backend(aac.is_jax_array, _load_lovasz_jax, layer=True),
     Backend(aac.is_jax_array, _load_jax),
     Backend(aac.is_numpy_array, _load_numpy),
@@ -225,6 +226,13 @@ def sort_along_last(xp: Any, key: Any, *arrays: Any) -> tuple[Any, ...]:
     ``arrays`` (the permutation is an integer array).
     """
     return get(key, "sort_along_last")(xp, key, *arrays)
+
+
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """Inclusive cumulative sum of ``x`` along its last axis (the namespace's
+    ``cumulative_sum``; torch's ``cumsum``, which dynamo traces without array-api-compat's
+    lru-cached namespace lookup)."""
+    return get(x, "cumulative_sum")(xp, x)
 
 
 def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any | None, hinge: bool,
@@ -399,5 +407,5 @@ def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **k
     (hashable); keyword arguments are always static. Routed on the first array among
     ``args``; other backends call ``fn`` (`_standard.run_compiled`).
     """
-    first = next((a for a in args if aac.is_array_api_obj(a)), None)
+    first = next((a for a in args if is_torch_tensor(a) or aac.is_array_api_obj(a)), None)
     return get(first, "run_compiled")(fn, xp, *args, static=static, **kwargs)

@@ -15,7 +15,9 @@ back to the pixels' positions, are the one errors-sized buffer kept for the back
 pass (the gradient is ``weights * grad``, the weights being constant between ties).
 
 Transforms: ``torch.func`` (``generate_vmap_rule``; the functorch-wrapped tensors take
-the vectorised path, one float sort of all rows, same order), double backward (the
+the vectorised path, one float sort of all rows, same order), forward mode (a ``jvp``
+rule: the weights times the tangent; with a tangent of ``g`` the router's composition
+runs, as with a gradient for ``g``), double backward (the
 backward is a differentiable product with the constant weights), ``torch.compile`` (the
 kernel leaves the loss to the array-API composition while dynamo traces).
 
@@ -31,6 +33,7 @@ import torch
 
 from . import _standard
 from ._torch import _lean, _transformed
+from ._torch_forward import may_have_tangent
 
 __all__ = ["LovaszExtension", "lovasz_extension"]
 
@@ -47,7 +50,8 @@ def lovasz_extension(xp: Any, x: Any, g: Any, valid: Any, hinge: bool, probs: bo
     ``|g - x|``. The array-API composition (`_standard.lovasz_extension`) while dynamo
     traces, for dtypes without an integer twin, or when a gradient with respect to ``g``
     is asked for (the weights here are constants)."""
-    if torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad:
+    if (torch.compiler.is_compiling() or x.dtype not in _INT or g.requires_grad
+            or may_have_tangent(g)):
         return _standard.lovasz_extension(xp, x, g, valid, hinge, probs)
     return LovaszExtension.apply(x, g, valid, hinge, probs)[0]
 
@@ -183,6 +187,7 @@ class LovaszExtension(torch.autograd.Function):
         # backward: retain_graph=True, gradcheck) or for a transform; with probs, x is
         # the softmax output its own backward keeps anyway
         ctx.save_for_backward(x, g, valid)
+        ctx.save_for_forward(x, g, valid)  # the same tuple (functorch's vmap)
         ctx.mark_non_differentiable(output[1])
         ctx.set_materialize_grads(False)
         ctx.hinge, ctx.probs = hinge, probs
@@ -204,3 +209,16 @@ class LovaszExtension(torch.autograd.Function):
                 weights = _forward(x, g, valid, ctx.hinge, ctx.probs)[1]
         # differentiable in g_losses (double backward); the weights are constants
         return weights * scale, None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, _g_t, _valid_t, _hinge_t, _probs_t):  # type: ignore[override]
+        # forward mode: each row's loss is linear in x between ties, d loss = sum(w * dx)
+        x, g, valid = ctx.saved_tensors
+        if x_t is None:
+            return x.new_zeros(x.shape[:2]), None
+        weights = ctx.weights
+        if weights is None:  # a transform: recomputed (the vectorised path)
+            with torch.no_grad():
+                weights = _forward(x, g, valid, ctx.hinge, ctx.probs)[1]
+        n, k = x.shape[:2]
+        return (weights * x_t).reshape(n, k, -1).sum(dim=-1), None

@@ -24,6 +24,7 @@ from ._standard_lovasz import lovasz_extension
 __all__ = [
     "box_interior",
     "clip",
+    "cumulative_sum",
     "lovasz_extension",
     "negative_sums",
     "pair_counts",
@@ -43,6 +44,11 @@ __all__ = [
 #: Pixels per step of the one-hot counting fallbacks (float32 one-hot entries stay exact
 #: integers as long as one step counts at most 2**24 of them).
 FALLBACK_CHUNK_ELEMENTS = 2**24
+
+
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """Inclusive cumulative sum along the last axis."""
+    return xp.cumulative_sum(x, axis=-1)
 
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:

@@ -53,7 +53,8 @@ def lovasz_rows(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool)
     foreground sum, so only the errors and ``g`` are gathered. Intermediates are
     released as soon as they are used: the loss holds several (B, K, L) arrays at once.
     """
-    from . import sort_along_last  # the router: the backend's gather where it has one
+    # the router: the backend's gather and cumulative sum where it has them
+    from . import cumulative_sum, sort_along_last
 
     dtype = errors.dtype
     g = xp.astype(g, dtype)
@@ -79,7 +80,7 @@ def lovasz_rows(xp: Any, errors: Any, g: Any, valid: Any | None, *, hinge: bool)
     g_total = xp.sum(g, axis=-1, keepdims=True)
     # J_k = 1 - I_k / U_k with I_k = G - fg_k and U_k = G + seen_k - fg_k, i.e.
     # J_k = seen_k / U_k; U_k == 0 only before any valid pixel (all ignored): J = 0.
-    union = g_total + (seen - xp.cumulative_sum(g_sorted, axis=-1))
+    union = g_total + (seen - cumulative_sum(xp, g_sorted))
     del g_sorted
     jaccard = _safe_divide(xp, xp.broadcast_to(seen, union.shape), union)
     del union, seen

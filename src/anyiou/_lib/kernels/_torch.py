@@ -13,6 +13,9 @@ Every torch transform works on them (see ``docs/errors.md``):
 * ``torch.func`` (``grad``, ``vmap``, ``jacrev``, ...): the functions use the
   ``forward`` + ``setup_context`` form with ``generate_vmap_rule``; on functorch-wrapped
   tensors they write nothing in place;
+* forward mode (``torch.func.jvp``, ``jacfwd``, ``hessian``, ``torch.autograd.forward_ad``
+  dual tensors): a ``jvp`` rule each, from differentiable out-of-place ops (it recomputes
+  ``p`` from the saved logits), so forward over reverse and reverse over forward work;
 * double backward (``create_graph=True``): with grad mode on, the backward pass computes
   the gradient out of place from differentiable torch ops, so it can be differentiated;
 * ``torch.compile``: while dynamo traces, the kernels are the plain torch ops (no
@@ -35,6 +38,7 @@ __all__ = [
     "SigmoidDenseStats",
     "SoftmaxLabelStats",
     "clip",
+    "cumulative_sum",
     "row_bincount",
     "sigmoid",
     "sigmoid_dense_stats",
@@ -48,6 +52,11 @@ __all__ = [
 
 def softmax(xp: Any, x: Any, axis: int) -> Any:
     return torch.softmax(x, dim=axis)
+
+
+def cumulative_sum(xp: Any, x: Any) -> Any:
+    """``torch.cumsum`` (the compat ``cumulative_sum`` looks the namespace up again)."""
+    return torch.cumsum(x, dim=-1)
 
 
 def sigmoid(xp: Any, x: Any) -> Any:
@@ -246,6 +255,7 @@ class SoftmaxLabelStats(torch.autograd.Function):
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         x, safe, binned, valid, acc = inputs
         ctx.save_for_backward(x, safe, binned, valid)
+        ctx.save_for_forward(x, safe, binned, valid)  # the same tuple (functorch's vmap)
         ctx.mark_non_differentiable(output[2])
         ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
         # p is kept outside autograd's version tracking: the lean backward overwrites it.
@@ -284,6 +294,15 @@ class SoftmaxLabelStats(torch.autograd.Function):
         if valid is not None:
             p.masked_fill_(~valid.unsqueeze(1), 0)
         return p.to(x.dtype), None, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_t, _safe_t, _binned_t, _valid_t, _acc_t):  # type: ignore[override]
+        # forward mode (torch.func.jvp, jacfwd, hessian, autograd.forward_ad):
+        # dp_ci = p_ci (dx_ci - sum_k p_ki dx_ki), then the sums of the forward pass
+        from ._torch_forward import softmax_tangents
+
+        x, safe, binned, valid = ctx.saved_tensors
+        return softmax_tangents(x, safe, binned, valid, ctx.acc, x_t)
 
 
 # -- sigmoid + dense statistics -----------------------------------------------------------
@@ -368,6 +387,7 @@ class SigmoidDenseStats(torch.autograd.Function):
     def setup_context(ctx, inputs, output):  # type: ignore[override]
         x, t, valid, hard, acc = inputs
         ctx.save_for_backward(x, t, valid)
+        ctx.save_for_forward(x, t, valid)  # the same tuple (functorch's vmap)
         ctx.mark_non_differentiable(output[3])
         ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
         ctx.acc, ctx.hard, ctx.probs = acc, hard, output[3]
@@ -412,6 +432,13 @@ class SigmoidDenseStats(torch.autograd.Function):
             torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
         return p.to(x.dtype), grad_t, None, None, None
 
+    @staticmethod
+    def jvp(ctx, x_t, t_t, _valid_t, _hard_t, _acc_t):  # type: ignore[override]
+        # forward mode: the derivatives of the backward pass, applied to the tangents
+        from ._torch_forward import sigmoid_tangents
+
+        x, t, valid = ctx.saved_tensors
+        return sigmoid_tangents(x, t, valid, ctx.hard, ctx.acc, x_t, t_t)
 
 # -- the eager value-check switch (the torch internals the router asks for) ------------
 
@@ -420,10 +447,6 @@ def values_checkable(x: Any) -> bool:
     """The router's ``values_checkable`` for a torch tensor: CPU, eager and plain only
     (not while dynamo or ``torch.jit.trace`` traces, not functorch-wrapped, no tensor
     subclass, not under the legacy vmap)."""
-    from ._standard import values_checkable as generic
-
-    if not generic(x):
-        return False
     if x.device.type != "cpu" or FORCE_ACCELERATOR_PATH:  # a GPU, or the forced GPU path
         return False
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
