@@ -23,7 +23,7 @@ from . import boundary, cpu, evaluate
 from .paths import DOC, DOC_IMG, DOC_JSON, ROOT
 from .report import before_after_table, checks_table, fmt_ms, scaling_stamp, scaling_table
 
-BLOCKS = ("results", "checks", "summary", "before-after", "scaling-classes",
+BLOCKS = ("headline", "results", "checks", "summary", "before-after", "scaling-classes",
           "scaling-pixels", "scaling-summary", "evaluate", "boundary")
 
 
@@ -84,6 +84,39 @@ _SUMMARY = (
 )
 
 
+# (family, label, implementations) of the headline table, baseline first
+_HEADLINE = (
+    ("torch", "torch CPU", ("cross-entropy", "anyiou-jaccard", "anyiou-dice", "anyiou-lovasz",
+                            "smp-jaccard", "smp-dice", "smp-lovasz")),
+    ("jax", "JAX jit (CPU)", ("optax-ce", "anyiou-jaccard", "anyiou-dice", "anyiou-lovasz")),
+    ("metrics-numpy", "metric, NumPy", ("bincount", "anyiou-meaniou", "sklearn")),
+)
+
+
+def headline_table(results: dict) -> str:
+    """The reference case (the run's first) in a few rows: time of one call
+    (forward+backward for the losses), its ratio to the backend's baseline and the peak
+    extra memory."""
+    case = results["cases"][0]["case"]
+    rows = {(r["family"], r["impl"]): r for r in results["rows"] if r["case"] == case}
+    out = [f"Case `{case}`; lower is better.", "",
+           "| backend | implementation | ms | x baseline | peak extra memory |",
+           "|---|---|---|---|---|"]
+    for family, label, impls in _HEADLINE:
+        for impl in impls:
+            r = rows.get((family, impl))
+            if r is None or r.get("error"):
+                continue
+            ms = r.get("fb_ms") if r.get("fb_ms") is not None else r.get("fwd_ms")
+            ratio = "1 (base)" if r.get("is_baseline") else (
+                "-" if r.get("ratio") is None else f"{r['ratio']:.2f}x")
+            mem = "-" if r.get("mem_x") is None else f"{r['mem_x']:.2f}x {r['mem_basis']}"
+            if r.get("mem_note") and r.get("mem_x") is not None:
+                mem += f" ({r['mem_note']})"
+            out.append(f"| {label} | {impl} | {fmt_ms(ms)} | {ratio} | {mem} |")
+    return "\n".join(out)
+
+
 def summary_text(rows: Sequence[dict]) -> str:
     """The figures of the results table, as ranges over the cases (ratios of medians,
     forward+backward where measured): one bullet per backend."""
@@ -136,6 +169,7 @@ def render_page(text: str, results: dict) -> str:
     """docs/benchmarks.md with every generated block rendered from ``results``."""
     meta = results["meta"]
     if results.get("rows"):
+        text = replace_block(text, "headline", headline_table(results))
         text = replace_block(text, "results", cpu.markdown(results))
         text = replace_block(text, "checks", checks_table(results["checks"], True))
         checks = results.get("checks") or []

@@ -2,7 +2,8 @@
 
     python -m benchmarks.plot benchmarks/results/benchmarks.json [out.png]
 
-Four panels, one group of bars per case, log-scaled ratios with the performance target
+Four panels stacked vertically (readable at the width of a page's column, on a phone
+too), one group of bars per case, log-scaled ratios with the performance target
 (``targets.py``) drawn as a dashed line: torch CPU forward+backward time / cross-entropy,
 peak extra memory of torch forward+backward / logits' bytes, JAX jit forward+backward
 time / optax cross-entropy, metric update time / the library's bincount. With
@@ -52,6 +53,12 @@ def _value(rows: list[dict], case: str, family: str, impl: str, key: str) -> flo
     return None
 
 
+def _label(case: str) -> str:
+    """'multiclass-N8-C21-512x512' on three lines: mode, batch and classes, image."""
+    mode, *middle, image = case.split("-")
+    return "\n".join([mode, "-".join(middle), image] if middle else [mode, image])
+
+
 def draw(results: dict, path: Path) -> Path:
     import matplotlib
 
@@ -61,7 +68,7 @@ def draw(results: dict, path: Path) -> Path:
     rows = results["rows"]
     before = (results.get("before") or {}).get("rows", [])
     cases = [c["case"] for c in results["cases"]]
-    fig, axes = plt.subplots(2, 2, figsize=(15, 9.5))
+    fig, axes = plt.subplots(4, 1, figsize=(7, 19))
     for ax, (family, key, impls, title, target) in zip(axes.flat, PANELS, strict=True):
         present = [i for i in impls if any(_value(rows, c, family, i, key) for c in cases)]
         width = 0.8 / max(len(present), 1)
@@ -86,29 +93,30 @@ def draw(results: dict, path: Path) -> Path:
             for b, v in zip(bars, ys, strict=True):
                 ax.annotate(f"{v:.2g}" if v < 100 else f"{v:.0f}",
                             (b.get_x() + b.get_width() / 2, v), ha="center", va="bottom",
-                            fontsize=6, rotation=90)
+                            fontsize=8, rotation=90)
         ax.axhline(target, color="k", ls="--", lw=1)
         ax.text(len(cases) - 0.5, target, f" target {target:g}x", va="bottom", ha="right",
-                fontsize=8)
+                fontsize=10)
         ax.axhline(1.0, color="0.6", lw=0.8)
         ax.set_yscale("log")
         low, high = ax.get_ylim()
-        ax.set_ylim(min(low, 0.5), high * 20)  # headroom for the legend
-        ax.set_title(title, fontsize=10)
+        ax.set_ylim(min(low, 0.5), high * 200)  # headroom for the legend
+        ax.set_title(title, fontsize=12)
         ax.set_xticks(range(len(cases)))
-        ax.set_xticklabels([c.replace("-", "\n", 1) for c in cases], fontsize=7)
-        ax.legend(fontsize=7, ncol=4, loc="upper left", frameon=False)
-        ax.set_ylabel("ratio (log scale)")
+        ax.set_xticklabels([_label(c) for c in cases], fontsize=10)
+        ax.tick_params(axis="y", labelsize=10)
+        ax.legend(fontsize=9, ncol=2, loc="upper left", frameon=False)
+        ax.set_ylabel("ratio (log scale)", fontsize=11)
     meta = results["meta"]
     fig.suptitle(
-        f"anyiou benchmark ({'quick, ' if meta.get('quick') else ''}{meta['date']}, "
+        f"anyiou benchmark ({'quick, ' if meta.get('quick') else ''}{meta['date']},\n"
         f"{meta['machine'].get('cpus')} CPU cores, torch {meta['versions'].get('torch')}, "
         f"jax {meta['versions'].get('jax')}); lower is better",
-        fontsize=11,
+        fontsize=12,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
 

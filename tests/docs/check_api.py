@@ -7,7 +7,7 @@ mkdocstrings installs): ``python tests/docs/check_api.py``. For every name in th
 and ``**kwargs`` aside), in order, one per entry, each with a type, and a default given
 in the docstring (``{"a", "b"}`` choices default to their first value) must be the
 signature's. Every public object and public method needs a docstring whose first line is
-its summary, and every exported object is rendered by docs/api.md. A docstring without a
+its summary, and every exported object is rendered by a page of docs/api/. A docstring without a
 Parameters section may refer to another public object's ("Parameters ... are those of
 `X`", written once per family): `X` must exist, and each parameter of the signature must
 be in X's Parameters section (with the same default, where X gives one) or be named in
@@ -170,12 +170,14 @@ def _check_reference(path: str, func: griffe.Function, sig: list, problems: list
 
 
 def _documented(package: griffe.Module) -> set[str]:
-    """The canonical paths of the objects that docs/api.md renders (``::: a.b.c``)."""
+    """The canonical paths of the objects that the API pages (docs/api/*.md) render
+    (``::: a.b.c``)."""
     paths = set()
-    for line in (ROOT / "docs" / "api.md").read_text(encoding="utf-8").splitlines():
-        if line.startswith("::: anyiou."):
-            obj = package[line.removeprefix("::: anyiou.").strip()]
-            paths.add((obj.final_target if obj.is_alias else obj).path)
+    for page in sorted((ROOT / "docs" / "api").glob("*.md")):
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("::: anyiou."):
+                obj = package[line.removeprefix("::: anyiou.").strip()]
+                paths.add((obj.final_target if obj.is_alias else obj).path)
     return paths
 
 
@@ -197,7 +199,7 @@ def check() -> list[str]:
             if target.is_module or name.startswith("__"):
                 continue
             if target.path not in documented:
-                problems.append(f"{path}: not on docs/api.md (add a `::: {path}` entry)")
+                problems.append(f"{path}: on no API page (add a `::: {path}` entry to docs/api/)")
             if target.is_function:
                 _check_function(path, target, problems, method=False)
             elif target.is_class:

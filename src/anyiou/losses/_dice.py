@@ -13,8 +13,10 @@ class DiceLoss(OverlapLoss):
     Per class $c$, with the intersection $I_c$ of `JaccardLoss`:
 
     $$
-    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
-    \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    \begin{gathered}
+    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},\\
+    \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    \end{gathered}
     $$
 
     Without ``smooth`` this is $2 I_c / (\sum p + \sum t)$, the F1 score.

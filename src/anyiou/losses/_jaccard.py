@@ -14,9 +14,11 @@ class JaccardLoss(OverlapLoss):
     the batch and all spatial positions (or per sample with ``per_image=True``):
 
     $$
-    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
-    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
+    \begin{gathered}
+    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big),\\
+    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)},\\
     \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
+    \end{gathered}
     $$
 
     For hard targets $I_c = \sum p\,t$. A class with no target pixels gets

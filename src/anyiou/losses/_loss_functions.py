@@ -44,9 +44,11 @@ def jaccard_loss(
     spatial positions (per sample with ``per_image=True``):
 
     $$
-    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big), \qquad
-    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)}, \qquad
+    \begin{gathered}
+    I_c = \tfrac12\Big(\sum p + \sum t - \sum |p - t|\Big),\\
+    J_c = \frac{I_c + s}{\max\big(\sum p + \sum t - I_c + s,\ \varepsilon\big)},\\
     \ell_c = 1 - J_c \ \text{ or } \ -\log\max(J_c, \varepsilon).
+    \end{gathered}
     $$
 
     Parameters
@@ -146,8 +148,10 @@ def dice_loss(
     $FP_c = \sum p - I_c$, $FN_c = \sum t - I_c$:
 
     $$
-    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},
-    \qquad \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    \begin{gathered}
+    D_c = \frac{I_c + s}{\max\big(I_c + \tfrac12 FP_c + \tfrac12 FN_c + s,\ \varepsilon\big)},\\
+    \ell_c = 1 - D_c \ \text{ or } \ -\log\max(D_c, \varepsilon).
+    \end{gathered}
     $$
 
     Parameters, shapes and the output per ``reduction`` are those of `jaccard_loss`.
@@ -192,8 +196,10 @@ def tversky_loss(
     r"""Tversky (and focal Tversky) loss of one batch; the function form of `TverskyLoss`.
 
     $$
-    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
-    \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    \begin{gathered}
+    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},\\
+    \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    \end{gathered}
     $$
 
     ``alpha`` weighs false positives, ``beta`` false negatives; ``gamma`` raises the
@@ -229,10 +235,14 @@ def lovasz_loss(
 ) -> ArrayT:
     r"""Lovasz hinge / Lovasz-softmax loss of one batch; the function form of `LovaszLoss`.
 
-    For per-pixel errors $m$ sorted in decreasing order with ground truth $g$,
-    $G = \sum_i g_i$ and $J_k = 1 - (G - \sum_{j \le k} g_{\pi_j}) /
-    (G + \sum_{j \le k} (1 - g_{\pi_j}))$, the loss is
-    $\sum_k m_{\pi_k} (J_k - J_{k-1})$: hinge errors $\max(0, 1 - z(2g - 1))$ on the
+    For per-pixel errors $m$ sorted in decreasing order with ground truth $g$ and
+    $G = \sum_i g_i$,
+
+    $$
+    J_k = 1 - \frac{G - \sum_{j \le k} g_{\pi_j}}{G + \sum_{j \le k} (1 - g_{\pi_j})},
+    $$
+
+    the loss is $\sum_k m_{\pi_k} (J_k - J_{k-1})$: hinge errors $\max(0, 1 - z(2g - 1))$ on the
     logits over all pixels and channels (binary, multilabel), or per class
     $|[y = c] - \mathrm{softmax}(z)_c|$ averaged over the classes present (multiclass).
 

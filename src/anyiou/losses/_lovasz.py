@@ -46,10 +46,12 @@ class LovaszLoss:
     sort the errors in decreasing order, $m_{\pi_1} \ge \dots \ge m_{\pi_P}$, and let
 
     $$
+    \begin{gathered}
     J_k = 1 - \frac{G - \sum_{j \le k} g_{\pi_j}}
-                   {G + \sum_{j \le k} (1 - g_{\pi_j})}, \qquad
-    G = \sum_i g_i, \qquad J_0 = 0, \qquad
+                   {G + \sum_{j \le k} (1 - g_{\pi_j})},\\
+    G = \sum_i g_i, \quad J_0 = 0,\\
     \overline{\Delta_J}(m) = \sum_{k=1}^{P} m_{\pi_k}\,(J_k - J_{k-1}).
+    \end{gathered}
     $$
 
     * ``binary`` / ``multilabel``: Lovasz hinge on the logits $z$,

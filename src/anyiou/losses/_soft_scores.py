@@ -25,8 +25,10 @@ def soft_tversky_score(
     r"""Soft Tversky index of ``output`` against ``target``, as in smp 0.6.0.
 
     $$
-    I = \tfrac12\Big(\sum o + \sum t - \sum |o - t|\Big),\quad
+    \begin{gathered}
+    I = \tfrac12\Big(\sum o + \sum t - \sum |o - t|\Big),\\
     T = \frac{I + s}{\max(I + \alpha\,(\sum o - I) + \beta\,(\sum t - I) + s,\ \varepsilon)}
+    \end{gathered}
     $$
 
     The L1 form of the intersection equals $\sum o\,t$ for 0/1 targets and ``output`` in

@@ -16,8 +16,10 @@ class TverskyLoss(OverlapLoss):
     r"""Tversky loss (and focal Tversky with ``gamma``), a drop-in for smp 0.6.0.
 
     $$
-    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},
-    \qquad \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    \begin{gathered}
+    T_c = \frac{I_c + s}{\max\big(I_c + \alpha\,FP_c + \beta\,FN_c + s,\ \varepsilon\big)},\\
+    \text{loss} = \Big(\operatorname{mean}_c\,(1 - T_c)\Big)^{\gamma}
+    \end{gathered}
     $$
 
     ``alpha`` weighs false positives, ``beta`` false negatives (Salehi et al. 2017,
