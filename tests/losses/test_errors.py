@@ -12,6 +12,7 @@ from tests.support.error_cases import (
     LOSS_CONSTRUCTOR_ERRORS,
     LOSS_PAIR_ERRORS,
     LOSS_VALUE_ERRORS,
+    LOVASZ_CALL_ERRORS,
     LOVASZ_CONSTRUCTOR_ERRORS,
     MC_LAB,
     MC_PRED,
@@ -102,6 +103,14 @@ def test_every_loss_rejects_bad_pairs(backend, loss_name, mode, opts, pred, true
 def test_lovasz_constructor_rejects(kwargs, exc, name):
     with pytest.raises(exc, match=name):
         anyiou.LovaszLoss(**kwargs)
+
+
+@pytest.mark.parametrize(("opts", "exc", "name"), [c[1:] for c in LOVASZ_CALL_ERRORS],
+                         ids=[c[0] for c in LOVASZ_CALL_ERRORS])
+def test_lovasz_call_rejects(backend, opts, exc, name):
+    loss = anyiou.LovaszLoss("multiclass", **opts)
+    with pytest.raises(exc, match=name):
+        loss(backend.asarray(MC_PRED), backend.asarray(MC_LAB))
 
 
 # -- labels outside [0, C) where values are not checked (JAX, also under jit; Dask) ------

@@ -55,14 +55,15 @@ def test_core_classes_share_one_signature():
     lovasz = parameters(anyiou.LovaszLoss)
     assert lovasz == [("mode", POS, EMPTY), ("per_image", POS, False),
                       ("ignore_index", POS, None), ("from_logits", POS, True),
-                      ("class_axis", KW, 1)]
+                      ("class_axis", KW, 1), ("classes", KW, "present"),
+                      ("class_weights", KW, None)]
 
 
 def test_a_drifted_form_is_caught():
     """The comparison is not vacuous: a parameter whose default drifted is reported."""
 
     def drifted(y_pred, y_true, *, mode, per_image=False, ignore_index=None, from_logits=False,
-                class_axis=1):
+                class_axis=1, classes="present", class_weights=None):
         raise AssertionError("never called")
 
     report = mismatch(drifted, anyiou.LovaszLoss, FUNCTIONAL)

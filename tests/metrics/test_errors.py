@@ -207,6 +207,7 @@ def test_docs_list_every_case():
     ids += [f"mixed-devices/{m[0]}" for m in MIXED_DEVICE_CALLS]
     ids += [f"constructor/{c[0]}" for c in E.LOSS_CONSTRUCTOR_ERRORS]
     ids += [f"lovasz-constructor/{c[0]}" for c in E.LOVASZ_CONSTRUCTOR_ERRORS]
+    ids += [f"lovasz-call/{c[0]}" for c in E.LOVASZ_CALL_ERRORS]
     ids += [f"call/{c[0]}" for c in E.LOSS_CALL_ERRORS]
     ids += [f"value/{c[0]}" for c in E.LOSS_VALUE_ERRORS]
     missing = [i for i in ids if f"`{i}`" not in text]

@@ -136,6 +136,31 @@ LOVASZ_CONSTRUCTOR_ERRORS = [
     ("from-logits-str", dict(mode="binary", from_logits="yes"), TypeError, "from_logits"),
     ("ignore-beyond-int64", dict(mode="multiclass", ignore_index=-(2**63) - 1), ValueError,
      "ignore_index"),
+    ("classes-binary", dict(mode="binary", classes="all"), ValueError, "classes"),
+    ("classes-multilabel", dict(mode="multilabel", classes=[0]), ValueError, "classes"),
+    ("classes-unknown-str", dict(mode="multiclass", classes="absent"), ValueError, "classes"),
+    ("classes-none", dict(mode="multiclass", classes=None), TypeError, "classes"),
+    ("classes-int", dict(mode="multiclass", classes=1), TypeError, "classes"),
+    ("classes-float", dict(mode="multiclass", classes=[0.5]), TypeError, "classes"),
+    ("classes-negative", dict(mode="multiclass", classes=[-1]), ValueError, "classes"),
+    ("classes-empty", dict(mode="multiclass", classes=[]), ValueError, "classes"),
+    ("classes-duplicate", dict(mode="multiclass", classes=[1, 2, 1]), ValueError, "classes"),
+    ("weights-multilabel", dict(mode="multilabel", class_weights=[1.0, 1.0]), ValueError,
+     "class_weights"),
+    ("weights-negative", dict(mode="multiclass", class_weights=[1, -1, 1]), ValueError,
+     "class_weights"),
+    ("weights-nan", dict(mode="multiclass", class_weights=[1, float("nan")]), ValueError,
+     "class_weights"),
+    ("weights-str", dict(mode="multiclass", class_weights="abc"), TypeError, "class_weights"),
+]
+
+#: LovaszLoss options checked against y_pred's static shape at call time (C = 3)
+LOVASZ_CALL_ERRORS = [
+    ("classes-out-of-range", {"classes": [0, 3]}, ValueError, "classes"),
+    ("weights-wrong-length", {"class_weights": [1.0, 2.0]}, ValueError, "class_weights"),
+    ("weights-all-zero", {"class_weights": [0.0, 0.0, 0.0]}, ValueError, "class_weights"),
+    ("weights-selected-all-zero", {"classes": [0, 1], "class_weights": [0.0, 0.0, 1.0]},
+     ValueError, "class_weights"),
 ]
 
 

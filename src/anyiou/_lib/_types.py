@@ -16,6 +16,7 @@ __all__ = [
     "EmptyRule",
     "KerasReduction",
     "LossReduction",
+    "LovaszClasses",
     "Mode",
     "ScalarAverage",
     "ScoreReduction",
@@ -26,6 +27,8 @@ __all__ = [
 Mode = Literal["binary", "multiclass", "multilabel"]
 #: ``reduction`` of the losses (``JaccardLoss``, ``DiceLoss``, ``TverskyLoss``).
 LossReduction = Literal["mean", "sum", "none"]
+#: ``classes`` of ``LovaszLoss`` as a string (a sequence of class ids is the other form).
+LovaszClasses = Literal["present", "all"]
 #: ``empty`` of the losses: classes without target pixels.
 EmptyRule = Literal["zero", "exclude"]
 #: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).

@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from .. import losses as _core
-from .._lib._types import EmptyRule, KerasReduction, Mode
+from .._lib._types import EmptyRule, KerasReduction, LovaszClasses, Mode
 from ._backend import check_keras_backend
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
@@ -258,6 +258,11 @@ class LovaszLoss(_AnyiouLoss):
         No effect, as in smp 0.6.0: pass logits.
     class_axis : int, default -1
         Channels-last by default.
+    classes : {"present", "all"} or sequence of int, default "present"
+        Multiclass only: the classes averaged, as in `anyiou.LovaszLoss`.
+    class_weights : sequence of float, optional
+        Multiclass only: one weight per class multiplying its loss, as in
+        `anyiou.LovaszLoss`.
     reduction : str or None
         Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
         what ``call`` returns.
@@ -275,11 +280,14 @@ class LovaszLoss(_AnyiouLoss):
         from_logits: bool = True,
         *,
         class_axis: int = -1,
+        classes: LovaszClasses | Sequence[int] = "present",
+        class_weights: Sequence[float] | None = None,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "lovasz_loss",
         dtype: Any = None,
     ) -> None:
         options = dict(mode=mode, per_image=per_image, ignore_index=ignore_index,
-                       from_logits=from_logits, class_axis=class_axis)
+                       from_logits=from_logits, class_axis=class_axis, classes=classes,
+                       class_weights=class_weights)
         super().__init__(_core.LovaszLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)

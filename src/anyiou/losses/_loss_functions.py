@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._types import ArrayT, EmptyRule, LossReduction, Mode
+from .._lib._types import ArrayT, EmptyRule, LossReduction, LovaszClasses, Mode
 from ._dice import DiceLoss
 from ._jaccard import JaccardLoss
 from ._lovasz import LovaszLoss
@@ -232,6 +232,8 @@ def lovasz_loss(
     ignore_index: int | None = None,
     from_logits: bool = True,
     class_axis: int = 1,
+    classes: LovaszClasses | Sequence[int] = "present",
+    class_weights: Sequence[float] | None = None,
 ) -> ArrayT:
     r"""Lovasz hinge / Lovasz-softmax loss of one batch; the function form of `LovaszLoss`.
 
@@ -244,7 +246,8 @@ def lovasz_loss(
 
     the loss is $\sum_k m_{\pi_k} (J_k - J_{k-1})$: hinge errors $\max(0, 1 - z(2g - 1))$ on the
     logits over all pixels and channels (binary, multilabel), or per class
-    $|[y = c] - \mathrm{softmax}(z)_c|$ averaged over the classes present (multiclass).
+    $|[y = c] - \mathrm{softmax}(z)_c|$ averaged over the classes present (multiclass;
+    ``classes`` and ``class_weights`` as in mmsegmentation).
 
     Parameters
     ----------
@@ -262,6 +265,11 @@ def lovasz_loss(
         No effect, as in smp 0.6.0 (pass logits).
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    classes : {"present", "all"} or sequence of int, default "present"
+        Multiclass only: the classes averaged, as in `LovaszLoss`.
+    class_weights : sequence of float, optional
+        Multiclass only: C weights, each class's loss multiplied by its weight before the
+        mean, as in `LovaszLoss`.
 
     Returns
     -------
@@ -278,5 +286,6 @@ def lovasz_loss(
     >>> round(float(lovasz_loss(z, g, mode="binary")), 6)  # 1.5/2 + 0.5/6
     0.833333
     """
-    loss = LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis)
+    loss = LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis,
+                      classes=classes, class_weights=class_weights)
     return loss(y_pred, y_true)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
 from .._lib import kernels
 from .._lib._checks import check_loss_pair
@@ -20,11 +21,14 @@ from .._lib._options import (
     MULTICLASS_MODE,
     check_choice,
     check_class_axis,
+    check_class_weights,
+    check_class_weights_length,
+    check_classes,
     check_flag,
     check_ignore_index,
     refuse_torchscript,
 )
-from .._lib._types import ArrayT, Mode
+from .._lib._types import ArrayT, LovaszClasses, Mode
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -34,6 +38,9 @@ from .._lib._values import (
 )
 
 __all__ = ["LovaszLoss"]
+
+#: ``classes`` of `LovaszLoss` as a string: mean over the classes present, or over all.
+LOVASZ_CLASSES: Final[tuple[LovaszClasses, ...]] = ("present", "all")
 
 
 class LovaszLoss:
@@ -58,9 +65,12 @@ class LovaszLoss:
       $m_i = \max(0,\ 1 - z_i (2 g_i - 1))$, over all pixels *and channels* of the
       batch flattened into one vector (as smp does; multilabel is not averaged per class).
     * ``multiclass``: Lovasz-softmax, $p = \mathrm{softmax}(z)$ over the class axis,
-      per class $c$ with $g_i = [y_i = c]$ and $m_i = |g_i - p_{c,i}|$;
-      the loss is the mean over the classes *present* in the target (``classes="present"``
-      of the paper), 0 if none is.
+      per class $c$ with $g_i = [y_i = c]$ and $m_i = |g_i - p_{c,i}|$, giving
+      $L_c = \overline{\Delta_J}(m)$; the loss is the mean of $w_c L_c$ over the classes
+      of ``classes`` (default: those *present* in the target, as in the paper and smp;
+      0 if none is), with $w_c$ = ``class_weights[c]`` (1 by default). This is
+      mmsegmentation's ``LovaszLoss``: a plain mean of the weighted losses, *not*
+      ``sum(w * L) / sum(w)`` as in the overlap losses.
 
     Ignored pixels (``y_true == ignore_index``) are left out: they are sorted last and
     carry zero error and zero weight in the cumulative sums, which gives the value of
@@ -85,6 +95,17 @@ class LovaszLoss:
         softmax. Pass logits.
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    classes : {"present", "all"} or sequence of int, default "present"
+        Multiclass only (any other value raises ``ValueError`` in binary/multilabel mode).
+        ``"present"``: mean over the classes with a target pixel (per sample with
+        ``per_image``). ``"all"``: mean over all C classes; an absent class has $G = 0$,
+        so $J_k = 1$ for every $k$ and its loss is its largest error, the highest
+        probability of that class at a counted pixel. A sequence of distinct class ids in
+        [0, C): mean over those classes, present or not (as mmsegmentation does).
+    class_weights : sequence of float, optional
+        Multiclass only: C finite non-negative weights, not all zero (length checked at
+        call time); class $c$'s loss is multiplied by ``class_weights[c]`` before the mean
+        over the classes, as in mmsegmentation (``class_weight`` there).
 
     Notes
     -----
@@ -151,6 +172,8 @@ class LovaszLoss:
     ignore_index: int | None
     from_logits: bool
     class_axis: int
+    classes: LovaszClasses | tuple[int, ...]
+    class_weights: tuple[float, ...] | None
 
     def __init__(
         self,
@@ -160,12 +183,16 @@ class LovaszLoss:
         from_logits: bool = True,
         *,
         class_axis: int = 1,
+        classes: LovaszClasses | Sequence[int] = "present",
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
         self.per_image = check_flag("per_image", per_image)
         self.ignore_index = check_ignore_index(ignore_index)
         self.from_logits = check_flag("from_logits", from_logits)
         self.class_axis = check_class_axis(class_axis)
+        self.classes = _check_lovasz_classes(classes, self.mode)
+        self.class_weights = _check_lovasz_weights(class_weights, self.mode)
 
     def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
@@ -224,11 +251,17 @@ class LovaszLoss:
             zero = xp.zeros((), dtype=z.dtype, device=dev)
             z = xp.where(xp.expand_dims(valid, axis=1), z, zero)
         p = kernels.softmax(xp, z, 1)  # smp applies it whatever from_logits says
+        selected = self._selected_classes(c)  # static class ids, or None for all
+        ids = list(range(c)) if selected is None else list(selected)
+        k = len(ids)
+        classes = xp.asarray(ids, dtype=index_dtype(xp, dev), device=dev)
+        if selected is not None:  # only the selected classes are sorted: (N, K, P)
+            p = xp.take(p, classes, axis=1)
+        classes = xp.reshape(classes, (1, k, 1))
         labels = xp.expand_dims(labels, axis=1)  # (N, 1, P)
         valid = None if valid is None else xp.expand_dims(valid, axis=1)
-        classes = xp.reshape(xp.arange(c, dtype=index_dtype(xp, dev), device=dev), (1, c, 1))
-        if not self.per_image:  # one problem over the whole batch: (1, C, N * P)
-            # the errors are computed on the (C, N, P) view of p: no transposed copy of p
+        if not self.per_image:  # one problem over the whole batch: (1, K, N * P)
+            # the errors are computed on the (K, N, P) view of p: no transposed copy of p
             p = move_axis(xp, p, 1, 0)
             labels, classes = move_axis(xp, labels, 1, 0), move_axis(xp, classes, 1, 0)
             valid = None if valid is None else move_axis(xp, valid, 1, 0)
@@ -236,15 +269,39 @@ class LovaszLoss:
         if valid is not None:
             fg = fg & valid
         rows = n if self.per_image else 1
-        present = xp.any(xp.reshape(fg, (rows, c, -1)), axis=-1)  # (B, C)
-        if not self.per_image:  # (C, N, P) -> (1, C, N, P), views
+        present = None
+        if self.classes == "present":
+            present = xp.any(xp.reshape(fg, (rows, k, -1)), axis=-1)  # (B, K)
+        if not self.per_image:  # (K, N, P) -> (1, K, N, P), views
             p, fg = xp.expand_dims(p, axis=0), xp.expand_dims(fg, axis=0)
             valid = None if valid is None else xp.expand_dims(valid, axis=0)
         # the errors |g - p| are computed by the kernel (row by row on torch and JAX)
-        losses = kernels.lovasz_extension(xp, p, fg, valid, hinge=False, probs=True)  # (B, C)
+        losses = kernels.lovasz_extension(xp, p, fg, valid, hinge=False, probs=True)  # (B, K)
+        if self.class_weights is not None:  # mmsegmentation's w_c * loss_c
+            weights = [self.class_weights[i] for i in ids]
+            losses = losses * xp.asarray(weights, dtype=losses.dtype, device=dev)
+        if present is None:  # "all" or a list: every selected class counts, present or not
+            return xp.mean(losses)
         present = xp.astype(present, losses.dtype)
         per_row = safe_divide(xp, xp.sum(losses * present, axis=-1), xp.sum(present, axis=-1))
         return xp.mean(per_row)
+
+    def _selected_classes(self, num_classes: int) -> tuple[int, ...] | None:
+        """The class ids of a ``classes`` list (None: every class), checked against C, and
+        ``class_weights`` checked against C (static shapes: no array value is read)."""
+        if self.class_weights is not None:
+            check_class_weights_length(self.class_weights, num_classes)
+        if isinstance(self.classes, str):
+            return None
+        if max(self.classes) >= num_classes:
+            raise ValueError(
+                f"classes must be class indices in [0, {num_classes}); got {list(self.classes)}"
+            )
+        if self.class_weights is not None and not any(
+            self.class_weights[i] > 0 for i in self.classes
+        ):
+            raise ValueError("class_weights of the selected classes must not all be zero")
+        return self.classes
 
     # -- drop-in conveniences for code written against torch.nn.Module losses ----------
     def to(self, *args: Any, **kwargs: Any) -> LovaszLoss:
@@ -257,6 +314,38 @@ class LovaszLoss:
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({opts})"
+
+
+def _check_lovasz_classes(classes: Any, mode: str) -> LovaszClasses | tuple[int, ...]:
+    """``classes``: ``"present"``, ``"all"`` or distinct non-negative class ids; anything
+    but the default only in multiclass mode."""
+    if mode != MULTICLASS_MODE and not (isinstance(classes, str) and classes == "present"):
+        raise ValueError(
+            f"classes is only supported with mode='multiclass' (the Lovasz hinge of {mode!r} "
+            f"mode is one problem over every pixel and channel); got classes={classes!r}"
+        )
+    if isinstance(classes, str):
+        if classes not in LOVASZ_CLASSES:
+            raise ValueError(
+                f"classes must be 'present', 'all' or a sequence of class indices; got "
+                f"{classes!r}"
+            )
+        return classes
+    out = check_classes(classes, mode)
+    if out is None:  # None would leave "present" or "all" unsaid
+        raise TypeError("classes must be 'present', 'all' or a sequence of class indices; "
+                        "got None")
+    return out
+
+
+def _check_lovasz_weights(class_weights: Any, mode: str) -> tuple[float, ...] | None:
+    """``class_weights``: None or finite non-negative numbers, only in multiclass mode."""
+    if class_weights is not None and mode != MULTICLASS_MODE:
+        raise ValueError(
+            f"class_weights are only supported with mode='multiclass' (the Lovasz hinge of "
+            f"{mode!r} mode has no per-class losses)"
+        )
+    return check_class_weights(class_weights, mode)
 
 
 def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:

@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import losses as _core
 from .._lib._options import refuse_torchscript
-from .._lib._types import EmptyRule, LossReduction, Mode
+from .._lib._types import EmptyRule, LossReduction, LovaszClasses, Mode
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
@@ -197,7 +197,8 @@ class LovaszLoss(_LossModule):
 
     Parameters, formula, shapes and outputs are those of `anyiou.LovaszLoss`: smp's
     positional ``mode, per_image, ignore_index, from_logits``, then keyword-only
-    ``class_axis`` (``from_logits`` has no effect, as in smp: pass logits).
+    ``class_axis``, ``classes`` and ``class_weights`` (mmsegmentation's multiclass options)
+    (``from_logits`` has no effect, as in smp: pass logits).
 
     Examples
     --------
@@ -216,7 +217,10 @@ class LovaszLoss(_LossModule):
         from_logits: bool = True,
         *,
         class_axis: int = 1,
+        classes: LovaszClasses | Sequence[int] = "present",
+        class_weights: Sequence[float] | None = None,
     ) -> None:
         super().__init__(
-            _core.LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis)
+            _core.LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis,
+                             classes=classes, class_weights=class_weights)
         )

@@ -122,6 +122,25 @@ def test_config_round_trip_pickle_and_deepcopy(backend, name: str):
         np.testing.assert_allclose(backend.to_numpy(clone(t, p)), expected, rtol=1e-5)
 
 
+def test_lovasz_classes_and_weights(backend):
+    """Keras' per-sample losses with mmsegmentation's options equal the NumPy port of
+    mmseg's lovasz_softmax, sample by sample; the options survive get_config."""
+    from tests.support.mmseg_lovasz import mmseg_lovasz_softmax
+
+    options = {"classes": [3, 0], "class_weights": [1.0, 2.0, 1.0, 0.5]}
+    loss = ak.LovaszLoss("multiclass", ignore_index=255, per_image=True, reduction=None,
+                         **options)
+    case = Case("mc", "multiclass", MC, "labels", void=255)
+    y_pred, y_true = case.make(seed=6)
+    expected = [mmseg_lovasz_softmax(y_pred[i : i + 1], y_true[i : i + 1], ignore_index=255,
+                                     classes=[3, 0], class_weight=options["class_weights"])
+                for i in range(y_pred.shape[0])]
+    p, t = _keras_inputs(case, y_pred, y_true)
+    clone = type(loss).from_config(loss.get_config())
+    for each in (loss, clone):
+        np.testing.assert_allclose(backend.to_numpy(each(t, p)), expected, rtol=1e-5)
+
+
 def test_other_keras_backend_is_refused(monkeypatch):
     monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     with pytest.raises(RuntimeError, match=r"KERAS_BACKEND=jax or KERAS_BACKEND=torch.*'tensorflow'"):
