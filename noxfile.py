@@ -25,7 +25,8 @@ CPU_BACKENDS = {
     "numpy": ([], []),
     "array_api_strict": ([], []),
     "torch": ([], []),
-    "jax": (["jax"], []),
+    # optax: the oracle of the pages' optax claims (tests/losses/test_optax.py)
+    "jax": (["jax"], ["optax"]),
     # jax too: docs/distributed.md (whose examples this session runs, tests/docs) uses
     # Dask, torch and JAX on one page
     "dask": (["dask", "jax"], []),
