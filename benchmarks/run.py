@@ -9,7 +9,8 @@ NumPy, bincount and sklearn, on the same inputs, in one run.
 (from the repository root, where the package ``benchmarks`` is imported from).
 
 This module runs the suites and writes their results: the losses and metrics
-(``cpu.py``), ``anyiou evaluate`` (``evaluate.py``) and Boundary IoU (``boundary.py``);
+(``cpu.py``), ``anyiou evaluate`` (``evaluate.py``), Boundary IoU (``boundary.py``) and
+the host cost per call (``host.py``, ``--host``);
 ``page.py`` renders docs/benchmarks.md from the results. Nothing imports this module.
 
 Each (case, library) is measured in a fresh process (``worker.py``; ``--isolate``: one
@@ -36,7 +37,7 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
-from . import boundary, cpu, evaluate, page, report
+from . import boundary, cpu, evaluate, host, page, report
 from . import cases as _cases
 from .impls import FAMILIES
 from .paths import DOC, DOC_IMG, RESULTS, ROOT
@@ -125,6 +126,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "the docs beside this run's")
     ap.add_argument("--boundary", action="store_true",
                     help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
+    ap.add_argument("--host", action="store_true",
+                    help="also run the host-cost sweep (benchmarks/host.py): torch CPU "
+                         "forward+backward per call against smp on small inputs")
     return ap.parse_args(argv)
 
 
@@ -180,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.boundary:
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
+    if args.host:
+        _log("host cost per call: anyiou vs smp vs cross-entropy (torch CPU)")
+        results["host"] = host.measure(quick=args.quick)
     if args.before is not None:
         results["before"] = report.before_of(json.loads(args.before.read_text()))
     results["meta"]["elapsed_s"] = time.perf_counter() - started
@@ -208,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("boundary"):
         print()
         print(boundary.markdown(results["boundary"]))
+    if results.get("host"):
+        print()
+        print(host.markdown(results["host"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"

@@ -103,7 +103,7 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
         inputs = _multiclass(loss, y_pred, y_true)
     else:
         inputs = _dense(loss, y_pred, y_true)
-    if inputs is None:
+    if inputs is None or not _fits(loss, inputs.x.shape[1]):
         return None
     x, t = inputs[0], inputs[1]
     if not (torch.is_grad_enabled() and (x.requires_grad or t.requires_grad)):
@@ -113,6 +113,19 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
         # autograd through the statistics' Function and the epilogue's operations
         return _composed(loss, inputs)
     return _apply_loss(x, t, loss, inputs)
+
+
+def _fits(loss: Any, num_classes: int) -> bool:
+    """Whether ``classes`` and ``class_weights`` fit ``num_classes`` (else the generic
+    path raises the error)."""
+    classes, class_weights = loss.classes, loss.class_weights
+    if classes is not None and max(classes) >= num_classes:
+        return False
+    if class_weights is None:
+        return True
+    if len(class_weights) != num_classes:
+        return False
+    return any(class_weights[k] > 0 for k in (classes or range(num_classes)))
 
 
 class _Inputs(NamedTuple):
@@ -252,11 +265,12 @@ class _OverlapLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
         inter, pred_sum, target_sum, p = _statistics(inputs, x, t)
+        reduced = _reduced(loss, inter, pred_sum, target_sum)
         if ctx is not None:
             ctx.save_for_backward(x, t)
-            ctx.loss, ctx.inputs, ctx.stats = loss, inputs, (inter, pred_sum, target_sum)
-            ctx.probs = p
-        return _epilogue(loss, inter, pred_sum, target_sum)
+            ctx.loss, ctx.inputs, ctx.reduced = loss, inputs, reduced
+            ctx.shape, ctx.probs = inter.shape, p
+        return _from_reduced(loss, *reduced)
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
@@ -270,8 +284,8 @@ class _OverlapLoss(torch.autograd.Function):
                 allow_unused=True,
             )
             return grads[0], grads[1] if need_t else None, None, None
-        n, c = ctx.stats[0].shape
-        g_inter, g_pred, g_target = _epilogue_grad(loss, *ctx.stats, g)
+        n, c = ctx.shape
+        g_inter, g_pred, g_target = _epilogue_grad(loss, *ctx.reduced, g)
         if not loss.per_image:  # the batch sums: every sample gets the class's gradient
             g_inter, g_pred = g_inter.expand(n, c), g_pred.expand(n, c)
             g_target = g_target.expand(n, c)
@@ -327,7 +341,11 @@ def _selection(loss: Any, num_classes: int, dev: Any, dtype: Any) -> tuple[Any, 
 
 def _epilogue(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> Any:
     """`OverlapLoss.loss_from_statistics` and `reduce_class_losses`, in their order."""
-    inter, pred_sum, target_sum = _reduced(loss, inter, pred_sum, target_sum)
+    return _from_reduced(loss, *_reduced(loss, inter, pred_sum, target_sum))
+
+
+def _from_reduced(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> Any:
+    """`_epilogue` after the batch sum (`_reduced`)."""
     num, den = _score_parts(loss, inter, pred_sum, target_sum)
     score = num / torch.clamp(den, min=loss.eps)
     if loss.log_loss:
@@ -357,10 +375,9 @@ def _epilogue(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> Any:
 
 def _epilogue_grad(loss: Any, inter: Any, pred_sum: Any, target_sum: Any,
                    g: Any) -> tuple[Any, Any, Any]:
-    """The gradient of `_epilogue` (without ``sync``) with respect to its (N, C)
-    statistics, given the output's gradient ``g``: (C,) each without ``per_image``
+    """The gradient of `_from_reduced` (no ``sync``) with respect to its statistics
+    (`_reduced`), given the output's gradient ``g``: (C,) each without ``per_image``
     (the batch sum's gradient is their broadcast), (N, C) with it."""
-    inter, pred_sum, target_sum = _reduced(loss, inter, pred_sum, target_sum)
     num, den = _score_parts(loss, inter, pred_sum, target_sum)
     clamped = torch.clamp(den, min=loss.eps)
     present = (target_sum > 0).to(inter.dtype)
