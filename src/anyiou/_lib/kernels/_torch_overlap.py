@@ -26,7 +26,9 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd import forward_ad as _forward_ad
 
-from . import _torch
+from . import _chunks, _torch
+from . import _torch_batch as _batch
+from . import _torch_epilogue as _epilogue
 
 __all__ = ["overlap_loss"]
 
@@ -40,34 +42,19 @@ _PLAIN = (torch.Tensor, torch.nn.Parameter)
 _LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 _TARGET_INTS = (*_LABEL_DTYPES, torch.bool)
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
-_BATCHED = torch._C.DispatchKey.FuncTorchBatched
 
-#: class weights and class indices as tensors, per (values, device, dtype)
-_constants: dict[tuple, Any] = {}
-
-
-def _plain(*tensors: Any) -> bool:
-    """Eager, untraced, untransformed plain tensors (see `_torch.values_checkable`)."""
+def _plain(x: Any, *others: Any) -> bool:
+    """Eager, untraced, untransformed plain tensors (see `_torch.values_checkable`);
+    ``x`` may also not be a batched tensor of the legacy vmap (gradcheck's batched
+    gradients)."""
     if torch.compiler.is_compiling() or torch.jit.is_tracing():
         return False
     if torch._C._are_functorch_transforms_active():
         return False
-    for t in tensors:
+    for t in (x, *others):
         if type(t) not in _PLAIN or torch._C._functorch.is_functorch_wrapped_tensor(t):
             return False
-        if torch._C._dispatch_keys(t).has(_BATCHED):  # the legacy vmap
-            return False
-    return True
-
-
-def _constant(values: tuple, device: Any, dtype: Any) -> Any:
-    key = (values, device, dtype)
-    out = _constants.get(key)
-    if out is None:
-        if len(_constants) > 64:
-            _constants.clear()
-        out = _constants[key] = torch.tensor(values, dtype=dtype, device=device)
-    return out
+    return not _torch._wrapped(x)
 
 
 def _ignored(t: Any, ignore_index: int | None) -> Any | None:
@@ -106,12 +93,11 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     if inputs is None or not _fits(loss, inputs.x.shape[1]):
         return None
     x, t = inputs[0], inputs[1]
-    if not (torch.is_grad_enabled() and (x.requires_grad or t.requires_grad)):
-        with torch.no_grad():
-            return _OverlapLoss.forward(None, x, t, loss, inputs)
     if loss.sync is not None or _forward_ad._current_level >= 0:
-        # autograd through the statistics' Function and the epilogue's operations
+        # autograd through the statistics' Functions and the epilogue's operations
         return _composed(loss, inputs)
+    if not (torch.is_grad_enabled() and (x.requires_grad or t.requires_grad)):
+        return _OverlapLoss.forward(None, x, t, loss, inputs)
     return _apply_loss(x, t, loss, inputs)
 
 
@@ -129,8 +115,8 @@ def _fits(loss: Any, num_classes: int) -> bool:
 
 
 class _Inputs(NamedTuple):
-    """The prepared arguments of a statistics kernel: softmax (``safe``, ``binned``,
-    ``valid``, ``target_sum`` set; ``t`` the labels) or sigmoid (``t`` the targets)."""
+    """The prepared arguments of a statistics kernel: softmax (``safe`` and ``binned``
+    set; ``t`` the labels) or sigmoid (``t`` the targets)."""
 
     x: Any  # (N, C, P) logits
     t: Any  # (N, P) labels or (N, C, P) targets
@@ -138,13 +124,12 @@ class _Inputs(NamedTuple):
     valid: Any | None  # the mask the kernel takes
     safe: Any = None
     binned: Any = None
-    target_sum: Any = None
     hard: bool = False
 
 
 def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
     """`_statistics._multiclass_statistics` of softmax logits (N, C, *S), up to the
-    kernel: the labels, their masks and the target sums."""
+    kernel: the labels and their masks."""
     pshape, tshape = x.shape, raw.shape
     n, c = pshape[0], pshape[1]
     if raw.dtype not in _LABEL_DTYPES or not (
@@ -178,11 +163,8 @@ def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
         binned = torch.where(valid, labels, c)
         safe = torch.where(valid, labels, 0)
     acc = torch.float64 if x.dtype == torch.float64 else torch.float32
-    ones = torch.ones((1, 1), dtype=torch.int64, device=x.device).expand(n, pixels)
-    counts = torch.zeros((n, c + 1), dtype=torch.int64, device=x.device)
-    target_sum = counts.scatter_add_(1, binned, ones)[:, :c].to(acc)
     return _Inputs(x, labels, acc, valid if ignore_index is not None else None, safe,
-                   binned, target_sum)
+                   binned)
 
 
 def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
@@ -228,70 +210,111 @@ def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
 # -- the loss as one autograd Function --------------------------------------------------
 
 
-def _statistics(inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, Any, Any]:
-    """``(I, Sp, St, p)`` by the kernels' forward (in place on their fresh ``p``)."""
+def _small(inputs: _Inputs) -> bool:
+    """Whole-batch statistics (`_torch_batch`) for inputs no larger than one of
+    `_torch`'s per-sample blocks; the per-sample kernels of `_torch` above that."""
+    return inputs.x.numel() <= _chunks.CHUNK_ELEMENTS
+
+
+def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """``(I, Sp, St, p, aux)`` after the batch sum (`_torch_epilogue.reduced`), by the
+    kernels' forward passes (in place on their fresh ``p``); ``aux`` is what the
+    whole-batch gradients take besides ``p`` (None for `_torch`'s kernels)."""
+    per_image = loss.per_image
     with _torch._no_autocast(x.device):
+        if _small(inputs):
+            if inputs.safe is not None:
+                return _batch.softmax_stats(x, inputs.safe, inputs.binned, inputs.valid,
+                                            inputs.acc, per_image)
+            return _batch.sigmoid_stats(x, t, inputs.valid, inputs.hard, inputs.acc,
+                                        per_image)
         if inputs.safe is not None:
             inter, pred_sum, p = _torch._softmax_forward(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc, True
             )
-            return inter, pred_sum, inputs.target_sum, p
-        return _torch._sigmoid_forward(x, t, inputs.valid, inputs.hard, inputs.acc, True)
+            target_sum = _label_counts(inputs)
+        else:
+            inter, pred_sum, target_sum, p = _torch._sigmoid_forward(
+                x, t, inputs.valid, inputs.hard, inputs.acc, True
+            )
+    return (*_epilogue.reduced(loss, inter, pred_sum, target_sum), p, None)
+
+
+def _label_counts(inputs: _Inputs) -> Any:
+    """(N, C) target sums of the labels (``binned``: C counts nothing)."""
+    binned = inputs.binned
+    n, c, pixels = inputs.x.shape
+    ones = torch.ones((1, 1), dtype=torch.int64, device=binned.device).expand(n, pixels)
+    counts = torch.zeros((n, c + 1), dtype=torch.int64, device=binned.device)
+    return counts.scatter_add_(1, binned, ones)[:, :c].to(inputs.acc)
 
 
 def _composed(loss: Any, inputs: _Inputs) -> Any:
     """The loss as the kernels' autograd Functions and the epilogue's operations
-    (differentiable in every way the Functions are)."""
+    (differentiable in every way the Functions are: ``sync``, forward mode, a
+    differentiable backward pass)."""
     x, t = inputs.x, inputs.t
     with _torch._no_autocast(x.device):
         if inputs.safe is not None:
             inter, pred_sum, _ = _apply_softmax(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc
             )
-            target_sum = inputs.target_sum
+            target_sum = _label_counts(inputs)
         else:
             inter, pred_sum, target_sum, _ = _apply_sigmoid(
                 x, t, inputs.valid, inputs.hard, inputs.acc
             )
-    return _epilogue(loss, inter, pred_sum, target_sum)
+    return _epilogue.epilogue(loss, inter, pred_sum, target_sum)
 
 
 class _OverlapLoss(torch.autograd.Function):
-    """The whole loss as one autograd node: the statistics kernel's forward, the
-    epilogue without recording, and in the backward pass the epilogue's gradient
-    (`_epilogue_grad`) fed to the kernel's own lean backward. With grad mode on in the
-    backward pass (``create_graph=True``) it differentiates `_composed` instead."""
+    """The whole loss as one autograd node: the statistics' forward pass, the epilogue
+    without recording, and in the backward pass the epilogue's gradient
+    (`_torch_epilogue.epilogue_grad`) fed to the statistics' lean backward pass. With
+    grad mode on in the backward pass (``create_graph=True``), or a batched incoming
+    gradient, it differentiates `_composed` instead."""
 
     @staticmethod
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
-        inter, pred_sum, target_sum, p = _statistics(inputs, x, t)
-        reduced = _reduced(loss, inter, pred_sum, target_sum)
+        inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
+        out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
         if ctx is not None:
             ctx.save_for_backward(x, t)
-            ctx.loss, ctx.inputs, ctx.reduced = loss, inputs, reduced
-            ctx.shape, ctx.probs = inter.shape, p
-        return _from_reduced(loss, *reduced)
+            ctx.loss, ctx.inputs, ctx.parts, ctx.buffers = loss, inputs, parts, (p, aux)
+        return out
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
         need_t = ctx.needs_input_grad[1]
-        if torch.is_grad_enabled():  # create_graph=True: a differentiable gradient
+        differentiable = torch.is_grad_enabled()  # create_graph=True
+        if differentiable or not _plain(g):  # or a batched gradient (gradcheck's vmap)
             wrt = (x, t) if need_t else (x,)
-            grads = torch.autograd.grad(
-                _composed(loss, inputs._replace(x=x, t=t)), wrt, g, create_graph=True,
-                allow_unused=True,
-            )
+            with torch.enable_grad():
+                out = _composed(loss, inputs._replace(x=x, t=t))
+            grads = torch.autograd.grad(out, wrt, g, create_graph=differentiable,
+                                        allow_unused=True)
             return grads[0], grads[1] if need_t else None, None, None
-        n, c = ctx.shape
-        g_inter, g_pred, g_target = _epilogue_grad(loss, *ctx.reduced, g)
+        g_inter, g_pred, g_target = _epilogue.epilogue_grad(loss, ctx.parts, g, need_t)
+        p, aux = ctx.buffers
+        ctx.buffers = None, None  # consumed below
+        if p is None:  # a second backward pass (retain_graph=True): recompute them
+            p, aux = _statistics(loss, inputs, x.detach(), t.detach())[3:]
+        if aux is not None:  # the whole-batch statistics
+            if inputs.safe is not None:
+                grad = _batch.softmax_grad(p, aux, inputs.safe, inputs.binned, inputs.valid,
+                                           g_inter, g_pred)
+                return grad.to(x.dtype), None, None, None
+            grad, grad_t = _batch.sigmoid_grad(p, aux, t, inputs.valid, inputs.hard,
+                                               g_inter, g_pred, g_target)
+            return grad.to(x.dtype), grad_t, None, None
         if not loss.per_image:  # the batch sums: every sample gets the class's gradient
+            n, c = x.shape[0], g_inter.shape[0]
             g_inter, g_pred = g_inter.expand(n, c), g_pred.expand(n, c)
-            g_target = g_target.expand(n, c)
-        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=ctx.probs, hard=inputs.hard,
+            g_target = None if g_target is None else g_target.expand(n, c)
+        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=p, hard=inputs.hard,
                                      needs_input_grad=(True, need_t, False, False, False))
-        ctx.probs = None  # a second backward (retain_graph=True) recomputes it
         if inputs.safe is not None:
             kernel_ctx.saved_tensors = (x, inputs.safe, inputs.binned, inputs.valid)
             grad_x = _torch.SoftmaxLabelStats.backward(kernel_ctx, g_inter, g_pred, None)[0]
@@ -302,116 +325,3 @@ class _OverlapLoss(torch.autograd.Function):
 
 
 _apply_loss = super(torch.autograd.Function, _OverlapLoss).apply
-
-
-# -- the (N, C) epilogue and its gradient ------------------------------------------------
-
-
-def _reduced(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> tuple[Any, Any, Any]:
-    """The statistics the score takes: summed over the batch unless ``per_image``."""
-    if loss.per_image:
-        return inter, pred_sum, target_sum
-    stacked = torch.stack([inter, pred_sum, target_sum]).sum(dim=1)  # (3, C)
-    if loss.sync is not None:
-        stacked = loss.sync(stacked)
-    return stacked[0], stacked[1], stacked[2]
-
-
-def _score_parts(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> tuple[Any, Any]:
-    """The Tversky score's numerator and unclamped denominator (`tversky_score`)."""
-    alpha, beta, smooth = loss.alpha, loss.beta, loss.smooth
-    fp, fn = pred_sum - inter, target_sum - inter
-    den = inter + (fp if alpha == 1.0 else alpha * fp) + (fn if beta == 1.0 else beta * fn)
-    if smooth:
-        return inter + smooth, den + smooth
-    return inter, den
-
-
-def _selection(loss: Any, num_classes: int, dev: Any, dtype: Any) -> tuple[Any, Any]:
-    """The class index tensor (None: all classes) and the selected classes' weights
-    (None: unweighted), as `reduce_class_losses` takes them (checked at construction
-    and, against the number of classes, before the call)."""
-    classes, class_weights = loss.classes, loss.class_weights
-    idx = None if classes is None else _constant(classes, dev, torch.int64)
-    if class_weights is None:
-        return idx, None
-    chosen = classes if classes is not None else range(num_classes)
-    return idx, _constant(tuple(class_weights[k] for k in chosen), dev, dtype)
-
-
-def _epilogue(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> Any:
-    """`OverlapLoss.loss_from_statistics` and `reduce_class_losses`, in their order."""
-    return _from_reduced(loss, *_reduced(loss, inter, pred_sum, target_sum))
-
-
-def _from_reduced(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> Any:
-    """`_epilogue` after the batch sum (`_reduced`)."""
-    num, den = _score_parts(loss, inter, pred_sum, target_sum)
-    score = num / torch.clamp(den, min=loss.eps)
-    if loss.log_loss:
-        per_class = -torch.log(torch.clamp(score, min=loss.eps))
-    else:
-        per_class = 1.0 - score
-    present = (target_sum > 0).to(per_class.dtype)
-    per_class = per_class * present
-    idx, weights = _selection(loss, per_class.shape[-1], per_class.device, per_class.dtype)
-    if idx is not None:
-        per_class = per_class.index_select(-1, idx)
-        present = present.index_select(-1, idx)
-    reduction, exclude = loss.reduction, loss.empty == "exclude"
-    if reduction == "none":
-        return per_class
-    if weights is None and not exclude:
-        return per_class.sum() if reduction == "sum" else per_class.mean()
-    w = torch.ones_like(per_class) if weights is None else weights.expand(per_class.shape)
-    if exclude:
-        w = w * present
-    if reduction == "sum":
-        return (per_class * w).sum()
-    total, wsum = (per_class * w).sum(), w.sum()
-    ok = wsum != 0
-    return torch.where(ok, total / torch.where(ok, wsum, 1.0), 0.0)
-
-
-def _epilogue_grad(loss: Any, inter: Any, pred_sum: Any, target_sum: Any,
-                   g: Any) -> tuple[Any, Any, Any]:
-    """The gradient of `_from_reduced` (no ``sync``) with respect to its statistics
-    (`_reduced`), given the output's gradient ``g``: (C,) each without ``per_image``
-    (the batch sum's gradient is their broadcast), (N, C) with it."""
-    num, den = _score_parts(loss, inter, pred_sum, target_sum)
-    clamped = torch.clamp(den, min=loss.eps)
-    present = (target_sum > 0).to(inter.dtype)
-    shape, num_classes = inter.shape, inter.shape[-1]
-    idx, weights = _selection(loss, num_classes, inter.device, inter.dtype)
-    picked = present if idx is None else present.index_select(-1, idx)
-    reduction, exclude = loss.reduction, loss.empty == "exclude"
-    if reduction == "none":
-        g_sel = g
-    elif weights is None and not exclude:
-        g_sel = (g if reduction == "sum" else g / picked.numel()).expand(picked.shape)
-    else:
-        w = torch.ones_like(picked) if weights is None else weights.expand(picked.shape)
-        if exclude:
-            w = w * picked
-        if reduction == "sum":
-            g_sel = g * w
-        else:
-            wsum = w.sum()
-            ok = wsum != 0
-            g_sel = torch.where(ok, g / torch.where(ok, wsum, 1.0), 0.0) * w
-    if idx is None:
-        g_loss = g_sel * present
-    else:
-        g_loss = torch.zeros(shape, dtype=inter.dtype, device=inter.device)
-        g_loss = g_loss.index_add_(-1, idx, g_sel) * present
-    if loss.log_loss:  # d(-log(max(s, eps)))/ds = -1/s where s >= eps
-        score = num / clamped
-        g_score = torch.where(score >= loss.eps, -g_loss / torch.clamp(score, min=loss.eps),
-                              0.0)
-    else:
-        g_score = -g_loss
-    g_num = g_score / clamped
-    g_den = torch.where(den >= loss.eps, -g_score * num / (clamped * clamped), 0.0)
-    alpha, beta = loss.alpha, loss.beta
-    g_inter = g_num + g_den * (1.0 - alpha - beta)
-    return g_inter, g_den * alpha, g_den * beta
