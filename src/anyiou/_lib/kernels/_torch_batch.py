@@ -36,11 +36,16 @@ def softmax_stats(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
         counts = torch.zeros((n, c + 1), dtype=torch.int64, device=x.device)
         counts = counts.scatter_add_(1, binned, ones)
         return inter, p.sum(dim=2), counts[:, :c].to(acc), p, p_true
-    flat = binned.reshape(-1)
-    inter = torch.zeros((c + 1,), dtype=acc, device=x.device)
-    inter = inter.index_add_(0, flat, p_true.reshape(-1))[:c]
-    counts = torch.bincount(flat, minlength=c + 1)[:c].to(acc)
-    return inter, p.sum(dim=(0, 2)), counts, p, p_true
+    flat, bins = binned.reshape(-1), c if binned is safe else c + 1  # c + 1: a dump bin
+    if x.device.type == "cpu":
+        inter = torch.bincount(flat, weights=p_true.reshape(-1), minlength=bins)[:c]
+        counts = torch.bincount(flat, minlength=bins)[:c]
+    else:  # bincount reads the largest value on the host
+        inter = torch.zeros((bins,), dtype=acc, device=x.device)
+        inter = inter.index_add_(0, flat, p_true.reshape(-1))[:c]
+        counts = torch.zeros((bins,), dtype=acc, device=x.device)
+        counts = counts.index_add_(0, flat, torch.ones_like(flat, dtype=acc))[:c]
+    return inter, p.sum(dim=(0, 2)), counts.to(acc), p, p_true
 
 
 def softmax_grad(p: Any, p_true: Any, safe: Any, binned: Any, valid: Any, g_inter: Any,
@@ -50,7 +55,9 @@ def softmax_grad(p: Any, p_true: Any, safe: Any, binned: Any, valid: Any, g_inte
     ``dL/dx_ci = p_ci (g_ci - s_i)`` and ``s_i = sum_k p_ki g_ki``."""
     n, c, _ = p.shape
     if g_inter.ndim == 1:  # summed over the batch: one gradient per class
-        g_at = torch.cat([g_inter, g_inter.new_zeros((1,))])[binned]
+        if binned is not safe:  # 0 in the dump bin
+            g_inter = torch.cat([g_inter, g_inter.new_zeros((1,))])
+        g_at = g_inter[binned]
         s = torch.matmul(g_pred, p)  # (N, P)
         g_col = g_pred.view(1, c, 1)
     else:

@@ -34,7 +34,7 @@ class Parts(NamedTuple):
     den: Any  # its denominator before the clamp at eps
     clamped: Any  # after it
     score: Any
-    present: Any  # 1.0 where the class has target pixels
+    present: Any  # where the class has target pixels (bool)
 
 
 def reduced(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> tuple[Any, Any, Any]:
@@ -68,18 +68,26 @@ def from_reduced(loss: Any, inter: Any, pred_sum: Any, target_sum: Any) -> tuple
     """The loss from the statistics after the batch sum (`reduced`), and the `Parts`
     its gradient reuses."""
     alpha, beta, smooth = loss.alpha, loss.beta, loss.smooth
-    fp, fn = pred_sum - inter, target_sum - inter
-    den = inter + (fp if alpha == 1.0 else alpha * fp) + (fn if beta == 1.0 else beta * fn)
+    # I + alpha FP + beta FN = alpha Sp + beta St + (1 - alpha - beta) I
+    k = 1.0 - alpha - beta
+    if alpha == beta:
+        den = torch.add(pred_sum, target_sum)
+        if alpha != 1.0:
+            den = den.mul_(alpha)
+    else:
+        den = torch.add(pred_sum * alpha, target_sum, alpha=beta)
+    if k:
+        den = den.sub_(inter) if k == -1.0 else den.add_(inter, alpha=k)
     num = inter
     if smooth:
-        num, den = inter + smooth, den + smooth
+        num, den = inter + smooth, den.add_(smooth)
     clamped = torch.clamp(den, min=loss.eps)
     score = num / clamped
     if loss.log_loss:
         per_class = -torch.log(torch.clamp(score, min=loss.eps))
     else:
         per_class = 1.0 - score
-    present = (target_sum > 0).to(per_class.dtype)
+    present = target_sum > 0
     parts = Parts(num, den, clamped, score, present)
     per_class = per_class * present
     idx, weights = _selection(loss, per_class.shape[-1], per_class.device, per_class.dtype)
@@ -106,15 +114,16 @@ def epilogue_grad(loss: Any, parts: Parts, g: Any, need_target: bool) -> tuple[A
     ``(I, Sp, St)``, given the output's gradient ``g`` (``St``'s is None unless
     ``need_target``)."""
     num, den, clamped, score, present = parts
-    idx, weights = _selection(loss, present.shape[-1], present.device, present.dtype)
+    idx, weights = _selection(loss, present.shape[-1], num.device, num.dtype)
     picked = present if idx is None else present.index_select(-1, idx)
     reduction, exclude = loss.reduction, loss.empty == "exclude"
     if reduction == "none":
         g_sel = g
     elif weights is None and not exclude:
-        g_sel = (g if reduction == "sum" else g / picked.numel()).expand(picked.shape)
+        g_sel = g if reduction == "sum" else g / picked.numel()
     else:
-        w = torch.ones_like(picked) if weights is None else weights.expand(picked.shape)
+        w = (torch.ones_like(picked, dtype=num.dtype) if weights is None
+             else weights.expand(picked.shape))
         if exclude:
             w = w * picked
         if reduction == "sum":
@@ -124,20 +133,26 @@ def epilogue_grad(loss: Any, parts: Parts, g: Any, need_target: bool) -> tuple[A
             ok = wsum != 0
             g_sel = torch.where(ok, g / torch.where(ok, wsum, 1.0), 0.0) * w
     if idx is None:
-        g_loss = g_sel * present
+        g_loss = present * g_sel
     else:
-        g_loss = torch.zeros_like(present).index_add_(-1, idx, g_sel) * present
+        g_sel = g_sel.expand(picked.shape)
+        g_loss = torch.zeros_like(present, dtype=num.dtype).index_add_(-1, idx, g_sel)
+        g_loss = g_loss.mul_(present)
     if loss.log_loss:  # d(-log(max(s, eps)))/ds = -1/s where s >= eps
-        g_score = torch.where(score >= loss.eps, g_loss / torch.clamp(score, min=loss.eps),
-                              0.0).neg_()
-    else:
-        g_score = g_loss.neg()
-    g_num = g_score / clamped
-    # d(num / max(den, eps))/d(den) = -num / den**2 where den >= eps (clamp's rule)
-    g_den = torch.where(den >= loss.eps, g_num * score, 0.0).neg_()
+        g_loss = torch.where(score >= loss.eps, g_loss / torch.clamp(score, min=loss.eps),
+                             0.0)
+    # With q = -dL/dnum: dL/dden = q * score where den >= eps (the clamp's rule), and
+    # dnum/dI = 1, dden/dI = 1 - alpha - beta, dden/dSp = alpha, dden/dSt = beta.
+    q = g_loss / clamped
+    g_den = torch.where(den >= loss.eps, q * score, 0.0)
     alpha, beta = loss.alpha, loss.beta
-    k = 1.0 - alpha - beta  # dden/dI (dnum/dI = 1)
-    g_inter = g_num if k == 0 else (g_num - g_den if k == -1.0 else g_num + g_den * k)
+    k = 1.0 - alpha - beta
+    if k == 0:
+        g_inter = q.neg()
+    elif k == -1.0:
+        g_inter = torch.add(q, g_den).neg_()
+    else:
+        g_inter = torch.sub(g_den * k, q)
     g_pred = g_den if alpha == 1.0 else g_den * alpha
     g_target = None
     if need_target:
