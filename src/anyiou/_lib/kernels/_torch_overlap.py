@@ -2,11 +2,14 @@
 ``(y_pred, y_true)`` to the loss, with the fewest torch operations and little Python.
 
 The generic pipeline (`anyiou.losses._overlap`) goes through the array-API namespace
-for every step; on small inputs, and on a GPU where the kernels run asynchronously, its
-Python and dispatch cost is the whole cost of a call. This layer of the router (over
-`_torch`) computes the same values with the same torch kernels (`SoftmaxLabelStats`,
-`SigmoidDenseStats`, applied without ``Function.apply``'s per-call signature binding)
-and the (N, C) epilogue written as the generic one's operations, in the same order.
+for every step and records a dozen small autograd operations for the (N, C) epilogue;
+on small inputs, and on a GPU where the kernels run asynchronously, that Python and
+dispatch cost is the whole cost of a call. Here the loss is one autograd node
+(`_OverlapLoss`): the statistics' forward pass (`_torch_batch`'s whole-batch kernels for
+inputs of at most one CPU chunk, `_torch`'s per-sample kernels above), the epilogue
+unrecorded (`_torch_epilogue`), and in the backward pass the epilogue's gradient by
+hand handed to the statistics' lean backward pass. The same values and gradients as the
+generic path, up to the order of float32 sums.
 
 It serves only the usual case and answers ``None`` for anything else, which the caller
 then computes with the generic pipeline (that also raises the errors): probabilities
@@ -14,7 +17,10 @@ then computes with the generic pipeline (that also raises the errors): probabili
 empty inputs, unusual dtypes, shapes or devices that the checks would refuse, labels or
 targets out of range (checked on eager CPU tensors with one ``aminmax``), and every
 traced or transformed call (``torch.compile``, ``torch.jit.trace``, ``torch.func``,
-tensor subclasses): those take the generic path as before.
+tensor subclasses): those take the generic path as before. With ``sync`` or under
+forward-mode AD the loss is composed of the kernels' autograd Functions and the
+epilogue's operations (`_composed`); a backward pass with ``create_graph=True`` or a
+batched incoming gradient differentiates that composition.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ _PLAIN = (torch.Tensor, torch.nn.Parameter)
 _LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 _TARGET_INTS = (*_LABEL_DTYPES, torch.bool)
 _FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
 
 def _plain(x: Any, *others: Any) -> bool:
     """Eager, untraced, untransformed plain tensors (see `_torch.values_checkable`);
