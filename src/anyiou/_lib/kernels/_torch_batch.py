@@ -16,6 +16,8 @@ from typing import Any
 
 import torch
 
+from . import _torch
+
 __all__ = ["sigmoid_grad", "sigmoid_stats", "softmax_grad", "softmax_stats"]
 
 
@@ -37,7 +39,7 @@ def softmax_stats(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
         counts = counts.scatter_add_(1, binned, ones)
         return inter, p.sum(dim=2), counts[:, :c].to(acc), p, p_true
     flat, bins = binned.reshape(-1), c if binned is safe else c + 1  # c + 1: a dump bin
-    if x.device.type == "cpu":
+    if not _torch._accelerator(x):
         inter = torch.bincount(flat, weights=p_true.reshape(-1), minlength=bins)[:c]
         counts = torch.bincount(flat, minlength=bins)[:c]
     else:  # bincount reads the largest value on the host

@@ -144,7 +144,7 @@ def epilogue_grad(loss: Any, parts: Parts, g: Any, need_target: bool) -> tuple[A
     # With q = -dL/dnum: dL/dden = q * score where den >= eps (the clamp's rule), and
     # dnum/dI = 1, dden/dI = 1 - alpha - beta, dden/dSp = alpha, dden/dSt = beta.
     q = g_loss / clamped
-    g_den = torch.where(den >= loss.eps, q * score, 0.0)
+    g_den = (q * score).mul_(den >= loss.eps)
     alpha, beta = loss.alpha, loss.beta
     k = 1.0 - alpha - beta
     if k == 0:

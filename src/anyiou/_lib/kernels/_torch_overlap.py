@@ -150,7 +150,7 @@ def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
     ignored = _ignored(raw, ignore_index)
     labels = raw.to(torch.int64)
     in_range = False
-    if labels.device.type == "cpu":  # values_checkable, given `_plain`
+    if not _torch._accelerator(labels):  # values_checkable, given `_plain`
         lo, hi = (v.item() for v in torch.aminmax(labels))
         if lo >= 0 and hi < c:
             in_range = True
@@ -196,7 +196,7 @@ def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
         return None
     pixels = x.numel() // (n * c)
     x, t = x.reshape(n, c, pixels), t.reshape(n, c, pixels)
-    checkable = t.device.type == "cpu"  # values_checkable, given `_plain`
+    checkable = not _torch._accelerator(t)  # values_checkable, given `_plain`
     hard = checkable and not t.dtype.is_floating_point
     ignored = _ignored(t, loss.ignore_index)
     if checkable and t.dtype != torch.bool:
