@@ -40,13 +40,15 @@ def softmax_stats(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
         return inter, p.sum(dim=2), counts[:, :c].to(acc), p, p_true
     flat, bins = binned.reshape(-1), c if binned is safe else c + 1  # c + 1: a dump bin
     if not _torch._accelerator(x):
-        inter = torch.bincount(flat, weights=p_true.reshape(-1), minlength=bins)[:c]
-        counts = torch.bincount(flat, minlength=bins)[:c]
+        inter = torch.bincount(flat, weights=p_true.reshape(-1), minlength=bins)
+        counts = torch.bincount(flat, minlength=bins)
     else:  # bincount reads the largest value on the host
         inter = torch.zeros((bins,), dtype=acc, device=x.device)
-        inter = inter.index_add_(0, flat, p_true.reshape(-1))[:c]
+        inter = inter.index_add_(0, flat, p_true.reshape(-1))
         counts = torch.zeros((bins,), dtype=acc, device=x.device)
-        counts = counts.index_add_(0, flat, torch.ones_like(flat, dtype=acc))[:c]
+        counts = counts.index_add_(0, flat, torch.ones_like(flat, dtype=acc))
+    if bins > c:
+        inter, counts = inter[:c], counts[:c]
     return inter, p.sum(dim=(0, 2)), counts.to(acc), p, p_true
 
 
@@ -59,7 +61,7 @@ def softmax_grad(p: Any, p_true: Any, safe: Any, binned: Any, valid: Any, g_inte
     if g_inter.ndim == 1:  # summed over the batch: one gradient per class
         if binned is not safe:  # 0 in the dump bin
             g_inter = torch.cat([g_inter, g_inter.new_zeros((1,))])
-        g_at = g_inter[binned]
+        g_at = torch.take(g_inter, binned)
         s = torch.matmul(g_pred, p)  # (N, P)
         g_col = g_pred.view(1, c, 1)
     else:
