@@ -9,10 +9,10 @@ NumPy, bincount and sklearn, on the same inputs, in one run.
 (from the repository root, where the package ``benchmarks`` is imported from).
 
 This module runs the suites and writes their results: the losses and metrics
-(``cpu.py``), ``anyiou evaluate`` (``evaluate.py``) and Boundary IoU (``boundary.py``);
-``costmodel.py`` (``--costmodel``) the launches and bytes of the losses on a GPU,
-counted without one; ``page.py`` renders docs/benchmarks.md from the results. Nothing
-imports this module.
+(``cpu.py``), ``anyiou evaluate`` (``evaluate.py``), Boundary IoU (``boundary.py``) and
+the host cost per call (``host.py``, ``--host``); ``costmodel.py`` (``--costmodel``) the
+launches and bytes of the losses on a GPU, counted without one; ``page.py`` renders
+docs/benchmarks.md from the results. Nothing imports this module.
 
 Each (case, library) is measured in a fresh process (``worker.py``; ``--isolate``: one
 per loss implementation): the peak extra memory of each implementation in turn
@@ -38,7 +38,7 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
-from . import boundary, costmodel, cpu, evaluate, page, report
+from . import boundary, costmodel, cpu, evaluate, host, page, report
 from . import cases as _cases
 from .impls import FAMILIES
 from .paths import DOC, DOC_IMG, RESULTS, ROOT
@@ -130,6 +130,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--costmodel", action="store_true",
                     help="also the GPU cost model: launches and bytes of one "
                          "forward+backward (benchmarks/costmodel.py)")
+    ap.add_argument("--host", action="store_true",
+                    help="also run the host-cost sweep (benchmarks/host.py): torch CPU "
+                         "forward+backward per call against smp on small inputs")
     return ap.parse_args(argv)
 
 
@@ -188,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.costmodel:
         _log("GPU cost model: launches and bytes against cross-entropy and smp")
         results["costmodel"] = costmodel.measure()
+    if args.host:
+        _log("host cost per call: anyiou vs smp vs cross-entropy (torch CPU)")
+        results["host"] = host.measure(quick=args.quick)
     if args.before is not None:
         results["before"] = report.before_of(json.loads(args.before.read_text()))
     results["meta"]["elapsed_s"] = time.perf_counter() - started
@@ -219,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("costmodel"):
         print()
         print(costmodel.markdown(results["costmodel"]))
+    if results.get("host"):
+        print()
+        print(host.markdown(results["host"]))
 
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "benchmarks.json"

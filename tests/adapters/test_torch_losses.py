@@ -122,7 +122,7 @@ def test_state_dict_is_empty_and_loads(backend):
 def test_repr_shows_the_options():
     assert repr(at.LovaszLoss("binary", ignore_index=255)) == (
         "LovaszLoss(mode='binary', per_image=False, ignore_index=255, from_logits=True, "
-        "class_axis=1)"
+        "class_axis=1, classes='present', class_weights=None)"
     )
     text = repr(at.TverskyLoss("multiclass", alpha=0.3, beta=0.7, per_image=True))
     assert text.startswith("TverskyLoss(mode='multiclass', classes=None, log_loss=False")

@@ -12,11 +12,15 @@ operation of one forward + backward pass is counted (a ``TorchDispatchMode``) at
 input sizes (N, H, W) = (2, 8, 8) and (5, 32, 40): the counts must be equal and small,
 and the values and gradients must equal smp's.
 
-Counts measured (torch 2.13, views such as ``slice`` and ``unsqueeze`` included; JaccardLoss
-and DiceLoss, TverskyLoss 13 more): multiclass logits 128, with ignore_index 137;
-multiclass probabilities 115 / 123; binary and multilabel logits (hard or soft targets)
-131, with ignore_index 147; probabilities 70 / 78. A control test checks that the CPU
-path, with small pixel chunks, does grow with the input (so the counter sees a loop).
+Counts measured (torch 2.13, views such as ``slice`` and ``unsqueeze`` included). Logits
+with the usual options take the fast path (`_torch_overlap`: one autograd node, the
+whole-batch statistics of `_torch_batch` at these sizes, the epilogue's gradient by
+hand): JaccardLoss multiclass 60, with ignore_index 69; binary and multilabel 39 (soft
+targets 38), with ignore_index 44; DiceLoss 2 more. The composed path (probabilities;
+TverskyLoss with gamma != 1, 13 more): multiclass logits 128, with ignore_index 137;
+multiclass probabilities 115 / 123; binary and multilabel logits 131, with ignore_index
+147; probabilities 70 / 78. A control test checks that the CPU path, with small pixel
+chunks, does grow with the input (so the counter sees a loop).
 """
 
 from __future__ import annotations

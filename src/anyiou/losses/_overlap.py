@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._lib import kernels
 from .._lib._namespace import get_namespace
 from .._lib._numerics import clip_below
 from .._lib._options import (
@@ -133,6 +134,11 @@ class OverlapLoss:
         )
 
     def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
+        # a backend's fast path of the whole loss (torch: eager plain tensors, usual
+        # options), else the composition below
+        fast = kernels.overlap_loss(self, y_pred, y_true)
+        if fast is not None:
+            return fast  # type: ignore[no-any-return]
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         return self.loss_from_statistics(xp, self.statistics(y_pred, y_true))
 

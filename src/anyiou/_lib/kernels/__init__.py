@@ -44,6 +44,7 @@ __all__ = [
     "label_sums",
     "lovasz_extension",
     "negative_sums",
+    "overlap_loss",
     "pair_counts",
     "probs_dense_stats",
     "probs_label_stats",
@@ -85,6 +86,12 @@ def _load_lovasz_jax() -> Any:
 
 def _load_triton() -> Any:
     from . import _triton as module
+
+    return module
+
+
+def _load_torch_overlap() -> Any:
+    from . import _torch_overlap as module
 
     return module
 
@@ -143,6 +150,8 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(_fused, _load_triton, layer=True),
     # the Lovasz kernels (one sort per row), each a layer over its library's module
     Backend(is_torch_tensor, _load_lovasz_torch, layer=True),
+    # the whole overlap loss in few operations (eager, plain tensors), a layer over _torch
+    Backend(is_torch_tensor, _load_torch_overlap, layer=True),
     Backend(is_torch_tensor, _load_torch),
     Backend(aac.is_jax_array, _load_lovasz_jax, layer=True),
     Backend(aac.is_jax_array, _load_jax),
@@ -393,6 +402,14 @@ def sigmoid_dense_stats(
     the L1 form (`_standard.sigmoid_dense_stats`).
     """
     return get(logits, "sigmoid_dense_stats")(xp, logits, t, valid, hard, acc)
+
+
+def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
+    """The value of the overlap loss ``loss`` (an ``OverlapLoss``, read for its options)
+    on ``(y_pred, y_true)`` in one call, where a backend has such a fast path for these
+    arrays and options (torch: `_torch_overlap`), or None: the caller composes the
+    loss from the pieces above (which also raise the errors)."""
+    return get(y_pred, "overlap_loss")(loss, y_pred, y_true)
 
 
 # -- compilation ------------------------------------------------------------------------

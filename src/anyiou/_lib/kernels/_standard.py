@@ -27,6 +27,7 @@ __all__ = [
     "cumulative_sum",
     "lovasz_extension",
     "negative_sums",
+    "overlap_loss",
     "pair_counts",
     "probs_dense_stats",
     "row_bincount",
@@ -150,6 +151,12 @@ def values_checkable(x: Any) -> bool:
     synchronisation); the torch module adds its own rules (see the router's
     ``values_checkable``)."""
     return not (aac.is_lazy_array(x) or aac.is_cupy_array(x))
+
+
+def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> None:
+    """No fast path of a whole overlap loss: the losses compose it (the router's
+    ``overlap_loss``; torch has one, `_torch_overlap`)."""
+    return None
 
 
 def run_compiled(fn: Any, xp: Any, *args: Any, static: tuple[int, ...] = (), **kwargs: Any) -> Any:

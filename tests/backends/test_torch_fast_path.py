@@ -1,0 +1,97 @@
+"""The torch fast path of the overlap losses (one autograd node per call) against smp.
+
+Eager torch tensors with the usual options take `_torch_overlap` (the rest of the suite
+checks it on the oracle cases); here its two statistics paths are forced on the same
+inputs: the whole-batch kernels (inputs of at most ``CHUNK_ELEMENTS`` values, the
+default on these sizes) and `_torch`'s per-sample kernels (``CHUNK_ELEMENTS`` patched
+small), each against smp 0.6.0's value and gradient, and a second backward pass
+(``retain_graph=True``), which recomputes the consumed buffers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import anyiou
+from anyiou._lib.kernels import _chunks
+from tests.support.cases import Case
+from tests.support.oracles import smp_value_and_grad
+
+pytestmark = pytest.mark.only_backends("torch")
+
+CASES = [
+    Case("mc", "multiclass", (3, 4, 6, 5), "labels"),
+    Case("mc-ignore", "multiclass", (3, 4, 6, 5), "labels", {"ignore_index": 255}, void=255),
+    Case("mc-absent", "multiclass", (2, 5, 4, 4), "labels", absent=2),
+    Case("mc-int32", "multiclass", (2, 3, 5, 5), "labels", target_dtype="int32"),
+    Case("mc-channel", "multiclass", (2, 3, 5, 5), "labels", target_shape=(2, 1, 5, 5)),
+    Case("bin", "binary", (3, 1, 6, 5)),
+    Case("bin-nochannel", "binary", (3, 1, 6, 5), target_shape=(3, 6, 5)),
+    Case("bin-ignore", "binary", (3, 1, 6, 5), options={"ignore_index": -1}, void=-1),
+    Case("bin-soft", "binary", (3, 1, 6, 5), "soft"),
+    Case("ml", "multilabel", (2, 3, 6, 5)),
+    Case("ml-soft", "multilabel", (2, 3, 6, 5), "soft"),
+    Case("ml-ignore", "multilabel", (2, 3, 6, 5), options={"ignore_index": 255}, void=255),
+]
+
+OPTIONS = [
+    {},
+    {"smooth": 1.0},
+    {"log_loss": True},
+    {"classes": [0, 2]},
+    {"eps": 0.5},
+    {"class_weights": "ramp"},  # 0, 1, 2, ... (a zero weight included)
+    {"classes": [0, 2], "class_weights": "ramp"},
+]
+
+
+def _supported(case: Case, options: dict) -> bool:
+    """smp (as anyiou) takes neither classes nor class weights in binary mode."""
+    return case.mode != "binary" or not {"classes", "class_weights"} & set(options)
+
+
+@pytest.mark.parametrize("per_sample", [False, True], ids=["whole-batch", "per-sample"])
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: ",".join(o) or "default")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+@pytest.mark.parametrize("loss_name", ["JaccardLoss", "DiceLoss"])
+def test_fast_path_equals_smp(backend, monkeypatch, loss_name, case, options, per_sample):
+    import torch
+
+    if not _supported(case, options):
+        pytest.skip("not an option of binary mode")
+    if per_sample:
+        monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 16)
+    args = {**case.smp_args, **options}
+    if "class_weights" in args:
+        args["class_weights"] = [float(k) for k in range(case.pred_shape[1])]
+    y_pred, y_true = case.make(seed=3)
+    expected, expected_grad = smp_value_and_grad(loss_name, args, y_pred, y_true)
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    out = getattr(anyiou, loss_name)(**args)(x, torch.from_numpy(y_true))
+    assert type(out.grad_fn).__name__ == "_OverlapLossBackward"  # the path under test
+    out.backward(retain_graph=True)
+    first = x.grad.clone()
+    x.grad = None
+    out.backward()  # the buffers were consumed: recomputed
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    for grad in (first, x.grad):
+        np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("per_sample", [False, True], ids=["whole-batch", "per-sample"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[1], CASES[8], CASES[11]],
+                         ids=lambda c: c.id)
+def test_fast_path_without_grad_equals_smp(backend, monkeypatch, case, per_sample):
+    """No gradient wanted: the statistics and epilogue run without the Function."""
+    import torch
+
+    if per_sample:
+        monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 16)
+    y_pred, y_true = case.make(seed=4)
+    expected, _ = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    with torch.no_grad():
+        out = anyiou.JaccardLoss(**case.smp_args)(torch.from_numpy(y_pred),
+                                                  torch.from_numpy(y_true))
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
