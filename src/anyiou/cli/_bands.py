@@ -20,9 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..metrics._boundary_options import resolve_dilation
+from ._errors import EvaluationError
+from ._files import Pair
 from ._histogram import joint_histogram
 
-__all__ = ["band_counts"]
+__all__ = ["band_counts", "pair_bands"]
 
 
 def _void_value(num_classes: int) -> tuple[np.dtype, int]:
@@ -125,3 +127,12 @@ def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
         in_p = np.bincount(p, minlength=c + 1)[:c]
     tp, in_t, in_p = (x.astype(np.int64) for x in (tp, in_t, in_p))
     return np.stack([tp, in_t + in_p - tp, in_t])
+
+
+def pair_bands(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
+               ignore_index: int | None, ratio: float) -> np.ndarray:
+    """:func:`anyiou.cli._bands.band_counts` of a checked pair, errors naming it."""
+    try:
+        return band_counts(pred, target, num_classes, ignore_index, ratio)
+    except (ValueError, TypeError) as exc:
+        raise EvaluationError(f"{pair.pred} vs {pair.target}: boundary IoU: {exc}") from exc

@@ -18,6 +18,7 @@ import array_api_compat.numpy as xp
 import numpy as np
 
 from ..metrics._boundary import reduce_boundary
+from ._bands import pair_bands
 from ._checks import load_pair
 from ._files import Pair
 from ._threads import default_workers, in_order
@@ -49,8 +50,6 @@ def check_ratio(ratio: float) -> str | None:
 def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | None,
                  ratio: float) -> np.ndarray:
     """(3, C) int64: band intersection, band union, target band size of one pair."""
-    from ._evaluate import pair_bands
-
     pred, target = load_pair(pair, num_classes, ignore_index)
     return pair_bands(pair, pred, target, num_classes, ignore_index, ratio)
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._lib._convert import backend_library, from_numpy, to_numpy
 from ..metrics import confusion_matrix
-from ._bands import band_counts
+from ._bands import pair_bands
 from ._checks import (
     LABEL_DTYPE,
     backend_ignore_index,
@@ -114,15 +114,6 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
     # bar when stderr is not a terminal (logs, CI).
     return tqdm(items, total=total, desc="evaluating", unit="image", file=sys.stderr,
                 delay=1.0, disable=None, leave=False)
-
-
-def pair_bands(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-               ignore_index: int | None, ratio: float) -> np.ndarray:
-    """:func:`anyiou.cli._bands.band_counts` of a checked pair, errors naming it."""
-    try:
-        return band_counts(pred, target, num_classes, ignore_index, ratio)
-    except (ValueError, TypeError) as exc:
-        raise EvaluationError(f"{pair.pred} vs {pair.target}: boundary IoU: {exc}") from exc
 
 
 def _read_and_count(

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from ._chunks import pixel_blocks
+from ._torch_forward import sigmoid_tangents, softmax_tangents
 
 __all__ = [
     "SigmoidDenseStats",
@@ -299,10 +300,9 @@ class SoftmaxLabelStats(torch.autograd.Function):
     def jvp(ctx, x_t, _safe_t, _binned_t, _valid_t, _acc_t):  # type: ignore[override]
         # forward mode (torch.func.jvp, jacfwd, hessian, autograd.forward_ad):
         # dp_ci = p_ci (dx_ci - sum_k p_ki dx_ki), then the sums of the forward pass
-        from ._torch_forward import softmax_tangents
-
         x, safe, binned, valid = ctx.saved_tensors
-        return softmax_tangents(x, safe, binned, valid, ctx.acc, x_t)
+        p = _softmax_probs(x, valid, ctx.acc, False)
+        return softmax_tangents(p, safe, binned, valid, ctx.acc, x_t)
 
 
 # -- sigmoid + dense statistics -----------------------------------------------------------
@@ -435,10 +435,9 @@ class SigmoidDenseStats(torch.autograd.Function):
     @staticmethod
     def jvp(ctx, x_t, t_t, _valid_t, _hard_t, _acc_t):  # type: ignore[override]
         # forward mode: the derivatives of the backward pass, applied to the tangents
-        from ._torch_forward import sigmoid_tangents
-
         x, t, valid = ctx.saved_tensors
-        return sigmoid_tangents(x, t, valid, ctx.hard, ctx.acc, x_t, t_t)
+        p, tf = _sigmoid_plain(x, t, valid, ctx.acc)
+        return sigmoid_tangents(p, tf, valid, ctx.hard, ctx.acc, x_t, t_t)
 
 # -- the eager value-check switch (the torch internals the router asks for) ------------
 

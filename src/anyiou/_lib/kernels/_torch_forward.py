@@ -4,8 +4,9 @@ forward-mode tangent that keeps `_lovasz_torch`'s kernel away from target tangen
 
 The tangents are computed from differentiable out-of-place torch ops, so that forward
 over reverse (``torch.func.hessian``) and reverse over forward (``jacrev(jacfwd(f))``)
-work; they recompute the softmax or sigmoid from the saved logits (the forward pass's
-probabilities may be overwritten by the in-place backward pass).
+work; the ``jvp`` rules pass them the softmax or sigmoid recomputed from the saved
+logits (the forward pass's probabilities may be overwritten by the in-place backward
+pass).
 """
 
 from __future__ import annotations
@@ -14,36 +15,33 @@ from typing import Any
 
 import torch
 
-from ._torch import _sigmoid_plain, _softmax_probs
-
 __all__ = ["may_have_tangent", "sigmoid_tangents", "softmax_tangents"]
 
 
-def softmax_tangents(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
+def softmax_tangents(p: Any, safe: Any, binned: Any, valid: Any, acc: Any,
                      x_t: Any) -> tuple[Any, Any, None]:
     """The tangents of ``(I, Sp)`` for a tangent ``x_t`` of the logits (None: zero), from
     differentiable out-of-place ops (forward over reverse, reverse over forward); ``p``
-    is not differentiable (no tangent)."""
-    n, c, _ = x.shape
+    (N, C, P) is the masked softmax of the logits, which has no tangent output."""
+    n, c, _ = p.shape
     if x_t is None:
-        zeros = torch.zeros((n, c), dtype=acc, device=x.device)
+        zeros = torch.zeros((n, c), dtype=acc, device=p.device)
         return zeros, zeros.clone(), None
-    p = _softmax_probs(x, valid, acc, False)
     pt = p * x_t.to(acc)
     dp = pt - p * pt.sum(dim=1, keepdim=True)
     if valid is not None:
         dp = dp.masked_fill(~valid.unsqueeze(1), 0)
     dp_true = dp.gather(1, safe.unsqueeze(1)).squeeze(1)
-    inter = torch.zeros((n, c + 1), dtype=acc, device=x.device).scatter_add(1, binned, dp_true)
+    inter = torch.zeros((n, c + 1), dtype=acc, device=p.device).scatter_add(1, binned, dp_true)
     return inter[:, :c], dp.sum(dim=2), None
 
 
-def sigmoid_tangents(x: Any, t: Any, valid: Any, hard: bool, acc: Any, x_t: Any,
+def sigmoid_tangents(p: Any, tf: Any, valid: Any, hard: bool, acc: Any, x_t: Any,
                      t_t: Any) -> tuple[Any, Any, Any, None]:
     """The tangents of ``(I, Sp, St)`` for tangents ``x_t`` of the logits and ``t_t`` of
     the targets (None: zero), from differentiable out-of-place ops: dI/dp and dI/dt of
-    `_sigmoid_grads` (the L1 form's ``sign(0) = 0``); ``p`` has no tangent."""
-    p, tf = _sigmoid_plain(x, t, valid, acc)
+    `_sigmoid_grads` (the L1 form's ``sign(0) = 0``). ``p`` and ``tf`` are the masked
+    sigmoid and float targets; ``p`` has no tangent output."""
     zeros = torch.zeros_like(p)
     dp = zeros if x_t is None else p * (1 - p) * x_t.to(acc)
     dt = zeros if t_t is None else t_t.to(acc)
