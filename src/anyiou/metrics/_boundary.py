@@ -48,6 +48,7 @@ from ._counts import binary_counts, binary_masks
 from ._label_stats import (
     check_int32_room,
     check_label_pair,
+    counted_masks,
     label_overlap,
     use_joint_histogram,
 )
@@ -94,12 +95,7 @@ def _label_maps(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool,
     minus_one = xp.asarray(-1, dtype=dt, device=device_of(t))
     # values outside [0, C) are masked before the cast could wrap them into range; the
     # masks are skipped where the eager checks saw every value in range
-    counted = None if t_ok else (t >= 0) & (t < c)
-    if ignored is not None:
-        counted = ~ignored if counted is None else counted & ~ignored
-    valid_p = None if p_ok else (p >= 0) & (p < c)
-    if counted is not None:
-        valid_p = counted if valid_p is None else valid_p & counted
+    counted, valid_p = counted_masks(t, p, ignored, c, t_ok, p_ok)
     t_dt = xp.astype(t, dt)
     p_dt = xp.astype(p, dt)
     if counted is not None:

@@ -43,6 +43,7 @@ from .._lib._values import (
 from ._label_stats import (
     check_int32_room,
     check_label_pair,
+    counted_masks,
     label_overlap,
     use_joint_histogram,
 )
@@ -232,12 +233,7 @@ def _label_counts_core(xp: Any, t: Any, p: Any, ignored: Any, c: int, t_ok: bool
                        p_ok: bool) -> tuple[Any, Any, Any, Any]:
     """`multiclass_counts` of (N, P) index labels; ``t_ok``/``p_ok``: the eager checks
     saw every label in [0, C), so no range mask is needed."""
-    counted = None if t_ok else (t >= 0) & (t < c)
-    if ignored is not None:
-        counted = ~ignored if counted is None else counted & ~ignored
-    valid_p = None if p_ok else (p >= 0) & (p < c)
-    if counted is not None:
-        valid_p = counted if valid_p is None else valid_p & counted
+    counted, valid_p = counted_masks(t, p, ignored, c, t_ok, p_ok)
     border = xp.asarray(c, dtype=t.dtype, device=device_of(t))
     t_bin = t if counted is None else xp.where(counted, t, border)
     p_bin = p if valid_p is None else xp.where(valid_p, p, border)

@@ -21,6 +21,7 @@ __all__ = [
     "MAX_INT32_BINS",
     "check_int32_room",
     "check_label_pair",
+    "counted_masks",
     "label_overlap",
     "row_counts",
     "use_joint_histogram",
@@ -37,6 +38,20 @@ JOINT_BINS_PER_PIXEL = 1.0
 
 #: Pixels times bins per step of the one-hot counting on the pure array-API path.
 _FALLBACK_CHUNK_ELEMENTS = 2**24
+
+
+def counted_masks(t: Any, p: Any, ignored: Any | None, c: int, t_ok: bool,
+                  p_ok: bool) -> tuple[Any | None, Any | None]:
+    """``(counted, valid_p)`` of (N, P) index labels: the pixels whose target is in
+    [0, C) and not ignored, and those whose prediction is in [0, C) too; None where
+    nothing is masked (``t_ok``/``p_ok``: the eager checks saw every label in range)."""
+    counted = None if t_ok else (t >= 0) & (t < c)
+    if ignored is not None:
+        counted = ~ignored if counted is None else counted & ~ignored
+    valid_p = None if p_ok else (p >= 0) & (p < c)
+    if counted is not None:
+        valid_p = counted if valid_p is None else valid_p & counted
+    return counted, valid_p
 
 
 def check_int32_room(xp: Any, like: Any, rows: int, bins: int, cols: int) -> None:
