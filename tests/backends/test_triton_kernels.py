@@ -24,6 +24,9 @@ pytestmark = pytest.mark.only_backends("torch")
 
 FUSED_SOFTMAX = ["_softmax_stats_kernel", "_softmax_grad_kernel"]
 FUSED_SIGMOID = ["_sigmoid_stats_kernel", "_sigmoid_grad_kernel"]
+#: the whole loss (`_triton_loss`): statistics, the (N, C) tail, the gradient
+WHOLE_SOFTMAX = ["_softmax_stats_kernel", "_loss_tail_kernel", "_softmax_grad_kernel"]
+WHOLE_SIGMOID = ["_sigmoid_stats_kernel", "_loss_tail_kernel", "_sigmoid_grad_kernel"]
 
 LOSSES = {
     "JaccardLoss": {},
@@ -79,7 +82,7 @@ def launches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _expected_launches(case: Case) -> list[str]:
     if case.probs:  # from_logits=False: no softmax or sigmoid to fuse
         return []
-    return FUSED_SOFTMAX if case.mode == "multiclass" else FUSED_SIGMOID
+    return WHOLE_SOFTMAX if case.mode == "multiclass" else WHOLE_SIGMOID
 
 
 def _smp(loss_name: str, args: dict, y_pred: np.ndarray, y_true: np.ndarray,
@@ -186,9 +189,10 @@ def test_double_backward_matches_smp(backend, launches):
     from tests.support.oracles import smp_losses
 
     expected = hvp(smp_losses().JaccardLoss(**case.smp_args))
-    # the forward pass; the first backward is torch ops, the second passes through the
-    # statistics again (the gradient depends on them): the fused backward kernel
-    assert launches == FUSED_SOFTMAX
+    # the forward pass is the whole fused loss; the first backward (create_graph)
+    # recomputes the composable path on the fused statistics and differentiates it in
+    # torch ops, the second passes through the statistics' fused backward kernel
+    assert launches == WHOLE_SOFTMAX[:2] + FUSED_SOFTMAX
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
 
 
@@ -204,5 +208,88 @@ def test_transforms_fall_through(backend, launches, mode):
     grad = torch.func.grad(lambda x: loss(x, t))(torch.from_numpy(y_pred))
     _, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
     assert launches == []
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
+                               atol=1e-5 * np.abs(expected_grad).max())
+
+
+def _reference(y_pred: np.ndarray, y_true: np.ndarray, mode: str, opts: dict,
+               alpha: float = 1.0, beta: float = 1.0, gamma: float = 1.0) -> float:
+    """The loss in float64 NumPy: per-class Tversky losses, the empty rule, classes,
+    weights, the reduction and gamma, written out."""
+    from tests.support.oracles import np_onehot, np_sigmoid, np_softmax, np_tversky_losses
+
+    c = y_pred.shape[1]
+    if mode == "multiclass":
+        p, t = np_softmax(y_pred.astype(np.float64)), np_onehot(y_true, c)
+    else:
+        p, t = np_sigmoid(y_pred.astype(np.float64)), y_true.astype(np.float64)
+    losses, present = np_tversky_losses(p, t, alpha, beta, per_image=opts.get("per_image",
+                                                                                 False))
+    losses = losses * present
+    classes = opts.get("classes") or list(range(c))
+    weights = np.asarray(opts.get("class_weights") or [1.0] * c)[classes]
+    losses, present = losses[..., classes], present[..., classes]
+    w = np.broadcast_to(weights, losses.shape) * (present if opts.get("empty") == "exclude"
+                                                  else 1.0)
+    total = (losses * w).sum()
+    out = total if opts.get("reduction") == "sum" else (total / w.sum() if w.sum() else 0.0)
+    return out**gamma
+
+
+#: options only the fused tail (not smp) has: (mode, options, alpha, beta, gamma)
+TAIL_CASES = [
+    ("multiclass", {"reduction": "sum", "empty": "exclude", "class_weights": [1, 2, 0, 4]},
+     1.0, 1.0, 1.0),
+    ("multiclass", {"per_image": True, "empty": "exclude", "classes": [3, 0, 2]},
+     0.3, 0.7, 0.5),
+    ("multilabel", {"reduction": "sum", "classes": [1, 2]}, 0.5, 0.5, 2.0),
+]
+
+
+@pytest.mark.parametrize("tail", TAIL_CASES, ids=["sum-exclude-weights",
+                                                  "per-image-exclude-classes-gamma",
+                                                  "ml-sum-classes-gamma"])
+def test_tail_options_match_float64_reference(backend, launches, tail):
+    """The tail kernel's reductions smp lacks against float64 NumPy (the value) and
+    finite differences (the gradient, float64)."""
+    mode, opts, alpha, beta, gamma = tail
+    case = Case("tail", mode, (2, 4, 3, 3) if mode == "multiclass" else (2, 3, 3, 3),
+                "labels" if mode == "multiclass" else "hard", absent=2)
+    y_pred, y_true = case.make(dtype=np.float64)
+    loss = anyiou.TverskyLoss(mode, alpha=alpha, beta=beta, gamma=gamma, **opts)
+    t = torch.from_numpy(y_true)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, t)
+    torch.autograd.grad(value, x)
+    assert launches == (WHOLE_SOFTMAX if mode == "multiclass" else WHOLE_SIGMOID)
+    np.testing.assert_allclose(value.item(), _reference(y_pred, y_true, mode, opts, alpha,
+                                                         beta, gamma), rtol=1e-10)
+    assert torch.autograd.gradcheck(lambda z: loss(z, t), (x,), eps=1e-6, atol=1e-7)
+
+
+class _SubclassedLoss(anyiou.JaccardLoss):
+    """A subclass (it may change the pipeline): the fused loss declines it."""
+
+
+def _unknown_option(**opts):
+    loss = anyiou.JaccardLoss(**opts)
+    loss.squared_pred = False  # an option the fused loss does not know
+    return loss
+
+
+@pytest.mark.parametrize("make", [_SubclassedLoss, _unknown_option,
+                                  lambda **o: anyiou.JaccardLoss(**o, reduction="none")],
+                         ids=["subclass", "unknown-option", "reduction-none"])
+def test_options_outside_the_allow_list_are_declined(backend, launches, make):
+    """What the whole fused loss does not know takes the composable path on the fused
+    statistics (two launches, no tail), with smp's value and gradient."""
+    case = Case("declined", "multiclass", MC, "labels", {"ignore_index": 255}, void=255)
+    y_pred, y_true = case.make()
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = make(**case.smp_args)(x, torch.from_numpy(y_true)).mean()
+    (grad,) = torch.autograd.grad(value, x)
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    assert launches == FUSED_SOFTMAX
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
                                atol=1e-5 * np.abs(expected_grad).max())
