@@ -4,8 +4,9 @@ Collected only in ``nox -s triton`` (``tests/backends/conftest.py``), which sets
 ``TRITON_INTERPRET=1 ANYIOU_FUSED=1 ANYIOU_ACCELERATOR_PATH=1``: Triton's interpreter runs
 the kernels on CPU tensors, on the accelerator path a GPU takes. Every test counts the
 kernels launched (`_triton._launch`), so a fall-through to the composable path cannot
-pass for the fused one, and the options the fused kernels do not serve (probabilities,
-transforms) are checked to launch none.
+pass for the fused one: the whole loss (`_triton_loss`) launches three kernels, the
+options outside its allow-list the fused statistics' two, and the options the fused
+kernels do not serve (probabilities, transforms) none.
 """
 
 from __future__ import annotations
@@ -293,3 +294,44 @@ def test_options_outside_the_allow_list_are_declined(backend, launches, make):
     np.testing.assert_allclose(value.item(), expected, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
                                atol=1e-5 * np.abs(expected_grad).max())
+
+
+@pytest.mark.parametrize("ignore_index", [None, 255], ids=["unmasked", "masked"])
+def test_labels_out_of_range_count_nowhere(backend, launches, ignore_index):
+    """Unchecked labels (the accelerator path reads no value on the host) outside [0, C)
+    are in no class, as the composable path bins them: the kernel's own valid mask. With
+    an ignore_index the prediction is masked there too (smp masks it only then)."""
+    rng = np.random.default_rng(3)
+    y_pred = rng.normal(0, 2, (2, 4, 5, 6))
+    y_true = rng.integers(-2, 6, (2, 5, 6))
+    y_true[0, 0, :3] = 255
+    p = np.moveaxis(np.exp(y_pred) / np.exp(y_pred).sum(1, keepdims=True), 1, -1)
+    onehot = y_true[..., None] == np.arange(4)
+    if ignore_index is not None:
+        p = p * ((y_true >= 0) & (y_true < 4))[..., None]
+    inter, pred_sum, target_sum = ((p * onehot).sum((0, 1, 2)), p.sum((0, 1, 2)),
+                                   onehot.sum((0, 1, 2)))
+    per_class = 1 - inter / np.maximum(pred_sum + target_sum - inter, 1e-7)
+    expected = (per_class * (target_sum > 0)).mean()
+    loss = anyiou.JaccardLoss("multiclass", ignore_index=ignore_index)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, torch.from_numpy(y_true))
+    torch.autograd.grad(value, x)
+    assert launches == WHOLE_SOFTMAX
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-10)
+
+
+def test_cost_model_targets(backend):
+    """The cost model (benchmarks/costmodel.py, launches recorded, not run) of one fused
+    forward + backward: at most 2x the launches and 0.75x the bytes of cross-entropy
+    (BCE) on its four cases."""
+    from benchmarks import costmodel
+
+    for case in costmodel.CASES:
+        ce = costmodel.torch_costs(case, "cross-entropy")
+        fused = costmodel.torch_costs(case, "anyiou-jaccard-fused")
+        kernels = WHOLE_SOFTMAX if case.mode == "multiclass" else WHOLE_SIGMOID
+        # the three launches and autograd's seed of the output's gradient
+        assert set(fused["by_op"]) == {"ones_like", *(f"triton:{k}" for k in kernels)}
+        assert fused["launches"] <= 2 * ce["launches"], (case.name, fused["by_op"])
+        assert fused["bytes"] <= 0.75 * ce["bytes"], (case.name, fused["by_op"])
