@@ -196,10 +196,10 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
     up to the scale at ``coef[2 ROWS C]``."""
     cls = tl.arange(0, BLOCK_C)
     cmask = cls < C
-    alpha = (tl.zeros([], dtype=ACC) + alpha_hi) + alpha_lo
-    beta = (tl.zeros([], dtype=ACC) + beta_hi) + beta_lo
-    smooth = (tl.zeros([], dtype=ACC) + smooth_hi) + smooth_lo
-    eps = (tl.zeros([], dtype=ACC) + eps_hi) + eps_lo
+    alpha = tl.cast(alpha_hi, ACC) + tl.cast(alpha_lo, ACC)
+    beta = tl.cast(beta_hi, ACC) + tl.cast(beta_lo, ACC)
+    smooth = tl.cast(smooth_hi, ACC) + tl.cast(smooth_lo, ACC)
+    eps = tl.cast(eps_hi, ACC) + tl.cast(eps_lo, ACC)
     if HAS_W:
         w = tl.load(w_ptr + cls, mask=cmask, other=0.0).to(ACC)
     else:
@@ -254,7 +254,7 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
         red = numer
         scale = numer * 0.0 + 1.0
     if POW:  # safe_power: x ** gamma, gradient 0 at x == 0
-        gamma = (tl.zeros([], dtype=ACC) + gamma_hi) + gamma_lo
+        gamma = tl.cast(gamma_hi, ACC) + tl.cast(gamma_lo, ACC)
         nonzero = red != 0
         safe_red = tl.where(nonzero, red, 1.0)
         powered = tl.exp(gamma * tl.log(safe_red))
