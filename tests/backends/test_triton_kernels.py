@@ -127,16 +127,23 @@ def test_value_and_gradient_match_smp(backend, launches, loss_name, case):
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("class_axis", [1, -1], ids=["permuted", "class-last"])
 @pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
-def test_strided_logits_match_smp(backend, launches, mode):
-    """Channels-last logits viewed as (N, C, H, W) (strides are kernel arguments), float64
-    (float64 sums), with ignored pixels."""
+def test_strided_logits_match_smp(backend, launches, mode, class_axis):
+    """Channels-last logits viewed as (N, C, H, W) or given with ``class_axis=-1``
+    (strides are kernel arguments, no copy), float64 (float64 sums), with ignored
+    pixels."""
     case = Case("strided", mode, (2, 3, 5, 4), "labels" if mode == "multiclass" else "hard",
                 {"ignore_index": 255}, void=255)
     y_pred, y_true = case.make(dtype=np.float64)
     channels_last = np.ascontiguousarray(np.moveaxis(y_pred, 1, -1))
     x = torch.from_numpy(channels_last).requires_grad_(True)
-    value = anyiou.JaccardLoss(**case.smp_args)(x.permute(0, 3, 1, 2), torch.from_numpy(y_true))
+    t = torch.from_numpy(y_true)
+    if class_axis == -1:
+        t = t if mode == "multiclass" else t.permute(0, 2, 3, 1)
+        value = anyiou.JaccardLoss(**case.smp_args, class_axis=-1)(x, t)
+    else:
+        value = anyiou.JaccardLoss(**case.smp_args)(x.permute(0, 3, 1, 2), t)
     (grad,) = torch.autograd.grad(value, x)
     expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
     assert launches == _expected_launches(case)
@@ -279,8 +286,9 @@ def _unknown_option(**opts):
 
 
 @pytest.mark.parametrize("make", [_SubclassedLoss, _unknown_option,
-                                  lambda **o: anyiou.JaccardLoss(**o, reduction="none")],
-                         ids=["subclass", "unknown-option", "reduction-none"])
+                                  lambda **o: anyiou.JaccardLoss(**o, reduction="none"),
+                                  lambda **o: anyiou.JaccardLoss(**o, sync=lambda s: s)],
+                         ids=["subclass", "unknown-option", "reduction-none", "sync"])
 def test_options_outside_the_allow_list_are_declined(backend, launches, make):
     """What the whole fused loss does not know takes the composable path on the fused
     statistics (two launches, no tail), with smp's value and gradient."""

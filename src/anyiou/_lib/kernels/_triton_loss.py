@@ -17,10 +17,11 @@ launches for one forward + backward pass.
 It serves the options in `_ALLOWED` (an allow-list: an option it does not know, or a
 value outside it, takes the composable path, whose statistics are `_triton`'s fused
 kernels): logits (``from_logits``), ``reduction`` mean or sum (``"none"`` declined),
-``eps > 0``, ``class_axis=1``, no ``sync``, an integer or no ``ignore_index``, the
-Jaccard, Dice and Tversky losses themselves (not subclasses). A transform, forward-mode
-AD, targets that require a gradient and more than `_triton.MAX_CLASSES` classes are
-declined too; a backward pass with ``create_graph=True`` (or a batched gradient)
+``eps > 0``, any ``class_axis`` (channels-last logits are read in place, by strides), no
+``sync``, an integer or no ``ignore_index``, the Jaccard, Dice and Tversky losses
+themselves (not subclasses). A transform, forward-mode AD, targets that require a
+gradient, multiclass one-hot or soft targets and more than `_triton.MAX_CLASSES` classes
+are declined too; a backward pass with ``create_graph=True`` (or a batched gradient)
 differentiates the composable path instead.
 """
 
@@ -74,7 +75,7 @@ _ALLOWED = {
     "per_image": lambda v: v in (True, False),
     "reduction": lambda v: v in ("mean", "sum"),
     "empty": lambda v: v in ("zero", "exclude"),
-    "class_axis": lambda v: v == 1,
+    "class_axis": _int,
     "sync": lambda v: v is None,
     "alpha": _real,
     "beta": _real,
@@ -107,6 +108,7 @@ class _Plan(NamedTuple):
 
     loss: Any
     dense: bool
+    axis: int  # the class axis of y_pred (binary: 1, its channel if any is a singleton)
     n: int
     c: int
     pixels: int
@@ -139,12 +141,16 @@ def _plan(loss: Any, y_pred: Any, y_true: Any) -> _Plan | None:
             or _forward_ad._current_level >= 0 or not _triton._plain(y_pred, y_true)):
         return None
     pshape, tshape = tuple(y_pred.shape), tuple(y_true.shape)
-    n = pshape[0]
+    n, ndim = pshape[0], len(pshape)
+    if not -ndim <= loss.class_axis < ndim or loss.class_axis % ndim == 0:
+        return None  # the composable path raises the error
+    axis = 1 if loss.mode == "binary" else loss.class_axis % ndim
     dense = loss.mode != "multiclass"
     if not dense:
-        c = pshape[1]
-        if y_true.dtype not in _LABELS or tshape[:1] != pshape[:1] or not (
-                tshape[1:] == pshape[2:] or (tshape[1:2] == (1,) and tshape[2:] == pshape[2:])):
+        c = pshape[axis]
+        spatial = pshape[1:axis] + pshape[axis + 1:]
+        if y_true.dtype not in _LABELS or not (
+                tshape == (n, *spatial) or (axis == 1 and tshape == (n, 1, *spatial))):
             return None
         ignore = loss.ignore_index
     else:
@@ -157,14 +163,14 @@ def _plan(loss: Any, y_pred: Any, y_true: Any) -> _Plan | None:
         elif pshape != tshape:
             return None
         else:
-            c = pshape[1]
+            c = pshape[axis]
         if y_true.dtype not in _TARGETS:
             return None
         ignore = _dense_ignore(y_true, loss.ignore_index)
     if c > _triton.MAX_CLASSES or not _fits(loss, c):
         return None
     acc = torch.float64 if y_pred.dtype == torch.float64 else torch.float32
-    return _Plan(loss, dense, n, c, y_pred.numel() // (n * c), acc, ignore)
+    return _Plan(loss, dense, axis, n, c, y_pred.numel() // (n * c), acc, ignore)
 
 
 def _fits(loss: Any, c: int) -> bool:
@@ -295,9 +301,13 @@ def _split(v: float) -> tuple[float, float]:
 def _views(plan: _Plan, y_pred: Any, y_true: Any) -> tuple[Any, Any]:
     """(N, C, P) logits and (N, P) labels or (N, C, P) targets (views where the strides
     allow)."""
-    x = y_pred.reshape(plan.n, plan.c, plan.pixels)
-    shape = (plan.n, plan.c, plan.pixels) if plan.dense else (plan.n, plan.pixels)
-    return x, y_true.reshape(shape)
+    shape = (plan.n, plan.c, plan.pixels)
+    x = y_pred.movedim(plan.axis, 1).reshape(shape)
+    if not plan.dense:
+        return x, y_true.reshape(plan.n, plan.pixels)
+    if plan.c == 1:  # binary: the targets' channel, if any, is a singleton
+        return x, y_true.reshape(shape)
+    return x, y_true.movedim(plan.axis, 1).reshape(shape)
 
 
 def _forward(plan: _Plan, x: Any, t: Any) -> tuple[Any, Any]:
@@ -332,13 +342,14 @@ def _forward(plan: _Plan, x: Any, t: Any) -> tuple[Any, Any]:
 def _grad_out(y_pred: Any, plan: _Plan) -> tuple[Any, Any]:
     """A fresh gradient of y_pred's shape and strides, and its (N, C, P) view (a
     contiguous one where the strides do not allow a view)."""
+    shape = (plan.n, plan.c, plan.pixels)
     grad = torch.empty_like(y_pred)
     try:
-        return grad, grad.view(plan.n, plan.c, plan.pixels)
+        return grad, grad.movedim(plan.axis, 1).view(shape)
     except RuntimeError:
-        grad = torch.empty((plan.n, plan.c, plan.pixels), dtype=y_pred.dtype,
-                           device=y_pred.device)
-        return grad.view(y_pred.shape), grad
+        flat = torch.empty(shape, dtype=y_pred.dtype, device=y_pred.device)
+        moved = y_pred.movedim(plan.axis, 1).shape
+        return flat.view(moved).movedim(1, plan.axis), flat
 
 
 class FusedOverlapLoss(torch.autograd.Function):
