@@ -317,6 +317,38 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+#: The targets of the fused path per case: launches <= 2x and bytes <= 0.75x CE/BCE's.
+LAUNCH_TARGET, BYTES_TARGET = 2.0, 0.75
+
+
+def page_table(result: dict) -> str:
+    """The benchmarks page's cost-model table: per case, cross-entropy (BCE), smp, anyiou's
+    composable accelerator path (before) and the fused Triton path (after), launches and
+    logits-passes, with the fused path's ratios to cross-entropy against the targets."""
+    lines = [
+        "| case | CE launches | CE passes | smp launches | smp passes | before: launches | "
+        f"before: passes | after: launches | after: passes | after / CE launches (<= "
+        f"{LAUNCH_TARGET:g}x) | after / CE bytes (<= {BYTES_TARGET:g}x) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for entry in result["cases"]:
+        rows = entry["torch"]
+        ce, smp, before = rows["cross-entropy"], rows["smp-jaccard"], rows["anyiou-jaccard"]
+        after = rows.get("anyiou-jaccard-fused")
+        cells = [entry["case"]["name"], str(ce["launches"]), f"{ce['logits_passes']:.1f}",
+                 str(smp["launches"]), f"{smp['logits_passes']:.1f}",
+                 str(before["launches"]), f"{before['logits_passes']:.1f}"]
+        if after is None:
+            cells += ["-"] * 4
+        else:
+            launches, moved = after["vs_ce"]["launches"], after["vs_ce"]["bytes"]
+            cells += [str(after["launches"]), f"{after['logits_passes']:.1f}",
+                      f"{launches:.2f}x {'PASS' if launches <= LAUNCH_TARGET else 'MISS'}",
+                      f"{moved:.2f}x {'PASS' if moved <= BYTES_TARGET else 'MISS'}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--no-jax", action="store_true", help="torch only")

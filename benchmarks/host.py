@@ -15,11 +15,14 @@ size of the sweep. No timing is asserted anywhere.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import time
 from typing import Any
 
 from .impls import smp_losses
+from .paths import RESULTS
 
 TINY_FACTOR = 0.5
 SIZE_FACTOR = 0.75
@@ -137,8 +140,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds (a smoke test)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    ap.add_argument("--out", default=str(RESULTS), help="output folder (host.json)")
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
-    print(markdown(measure(args.quick, args.threads)))
+    result = measure(args.quick, args.threads)
+    print(markdown(result))
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "host.json")
+    with open(path, "w") as f:
+        json.dump(result, f, indent=1)
+    print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

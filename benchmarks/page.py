@@ -1,6 +1,8 @@
 """Render the generated blocks of docs/benchmarks.md from the benchmarks' JSON.
 
     python -m benchmarks.page      # render docs/benchmarks.md from docs/benchmarks.json
+    python -m benchmarks.page --costmodel benchmarks/results/costmodel.json \
+        --host benchmarks/results/host.json   # first merge those runs into the JSON
 
 Every figure on the page comes from the run's JSON (docs/benchmarks.json): the tables,
 and the figures quoted in the prose (:func:`summary_text`, :func:`scaling_text`). Each
@@ -19,12 +21,15 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import boundary, cpu, evaluate
+from . import boundary, costmodel, cpu, evaluate, host
 from .paths import DOC, DOC_IMG, DOC_JSON, ROOT
 from .report import before_after_table, checks_table, fmt_ms, scaling_stamp, scaling_table
 
 BLOCKS = ("headline", "results", "checks", "summary", "before-after", "scaling-classes",
-          "scaling-pixels", "scaling-summary", "evaluate", "boundary")
+          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "costmodel", "host")
+#: results of the suites run on their own (``benchmarks.costmodel``, ``benchmarks.host``),
+#: kept in docs/benchmarks.json when a run without them updates the page
+STANDALONE = ("costmodel", "host")
 
 
 def _span(values: Sequence[float], fmt: str = "{:.2f}", unit: str = "x") -> str:
@@ -193,12 +198,21 @@ def render_page(text: str, results: dict) -> str:
         text = replace_block(text, "evaluate", evaluate.markdown(results["evaluate"]))
     if results.get("boundary"):
         text = replace_block(text, "boundary", boundary.markdown(results["boundary"]))
+    if results.get("costmodel"):
+        text = replace_block(text, "costmodel", costmodel.page_table(results["costmodel"]))
+    if results.get("host"):
+        note = results["host"].get("note")
+        text = replace_block(text, "host", host.markdown(results["host"])
+                             + (f"\n\n{note}" if note else ""))
     return text
 
 
 def update_docs(results: dict, png: Path | None = None) -> None:
     """Write ``results`` to docs/benchmarks.json, render the generated blocks of
     docs/benchmarks.md from it and copy the chart ``png`` to docs/img/benchmarks.png."""
+    if DOC_JSON.exists():
+        committed = json.loads(DOC_JSON.read_text())
+        results = {**{k: committed[k] for k in STANDALONE if k in committed}, **results}
     text = render_page(DOC.read_text(), results)
     DOC_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
     DOC.write_text(text)
@@ -208,10 +222,29 @@ def update_docs(results: dict, png: Path | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Render docs/benchmarks.md from the committed docs/benchmarks.json."""
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
+    """Render docs/benchmarks.md from the committed docs/benchmarks.json (after merging
+    the standalone runs given)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for key in STANDALONE:
+        ap.add_argument(f"--{key}", metavar="JSON",
+                        help=f"merge this {key} result into docs/benchmarks.json first")
+    ap.add_argument("--note", default=None,
+                    help="a line under the host table (the machine, its load)")
+    args = ap.parse_args(argv)
+    results = json.loads(DOC_JSON.read_text())
+    merged = False
+    for key in STANDALONE:
+        path = getattr(args, key)
+        if path:
+            results[key] = json.loads(Path(path).read_text())
+            merged = True
+    if args.note and "host" in results:
+        results["host"]["note"] = args.note
+        merged = True
+    if merged:
+        DOC_JSON.write_text(json.dumps(results, indent=1, default=str) + "\n")
     text = DOC.read_text()
-    new = render_page(text, json.loads(DOC_JSON.read_text()))
+    new = render_page(text, results)
     if new != text:
         DOC.write_text(new)
     print(f"{DOC.relative_to(ROOT)} {'updated' if new != text else 'unchanged'}")

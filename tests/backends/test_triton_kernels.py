@@ -4,8 +4,9 @@ Collected only in ``nox -s triton`` (``tests/backends/conftest.py``), which sets
 ``TRITON_INTERPRET=1 ANYIOU_FUSED=1 ANYIOU_ACCELERATOR_PATH=1``: Triton's interpreter runs
 the kernels on CPU tensors, on the accelerator path a GPU takes. Every test counts the
 kernels launched (`_triton._launch`), so a fall-through to the composable path cannot
-pass for the fused one, and the options the fused kernels do not serve (probabilities,
-transforms) are checked to launch none.
+pass for the fused one: the whole loss (`_triton_loss`) launches three kernels, the
+options outside its allow-list the fused statistics' two, and the options the fused
+kernels do not serve (probabilities, transforms) none.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.only_backends("torch")
 
 FUSED_SOFTMAX = ["_softmax_stats_kernel", "_softmax_grad_kernel"]
 FUSED_SIGMOID = ["_sigmoid_stats_kernel", "_sigmoid_grad_kernel"]
+#: the whole loss (`_triton_loss`): statistics, the (N, C) tail, the gradient
+WHOLE_SOFTMAX = ["_softmax_stats_kernel", "_loss_tail_kernel", "_softmax_grad_kernel"]
+WHOLE_SIGMOID = ["_sigmoid_stats_kernel", "_loss_tail_kernel", "_sigmoid_grad_kernel"]
 
 LOSSES = {
     "JaccardLoss": {},
@@ -79,7 +83,7 @@ def launches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _expected_launches(case: Case) -> list[str]:
     if case.probs:  # from_logits=False: no softmax or sigmoid to fuse
         return []
-    return FUSED_SOFTMAX if case.mode == "multiclass" else FUSED_SIGMOID
+    return WHOLE_SOFTMAX if case.mode == "multiclass" else WHOLE_SIGMOID
 
 
 def _smp(loss_name: str, args: dict, y_pred: np.ndarray, y_true: np.ndarray,
@@ -123,16 +127,23 @@ def test_value_and_gradient_match_smp(backend, launches, loss_name, case):
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("class_axis", [1, -1], ids=["permuted", "class-last"])
 @pytest.mark.parametrize("mode", ["multiclass", "multilabel"])
-def test_strided_logits_match_smp(backend, launches, mode):
-    """Channels-last logits viewed as (N, C, H, W) (strides are kernel arguments), float64
-    (float64 sums), with ignored pixels."""
+def test_strided_logits_match_smp(backend, launches, mode, class_axis):
+    """Channels-last logits viewed as (N, C, H, W) or given with ``class_axis=-1``
+    (strides are kernel arguments, no copy), float64 (float64 sums), with ignored
+    pixels."""
     case = Case("strided", mode, (2, 3, 5, 4), "labels" if mode == "multiclass" else "hard",
                 {"ignore_index": 255}, void=255)
     y_pred, y_true = case.make(dtype=np.float64)
     channels_last = np.ascontiguousarray(np.moveaxis(y_pred, 1, -1))
     x = torch.from_numpy(channels_last).requires_grad_(True)
-    value = anyiou.JaccardLoss(**case.smp_args)(x.permute(0, 3, 1, 2), torch.from_numpy(y_true))
+    t = torch.from_numpy(y_true)
+    if class_axis == -1:
+        t = t if mode == "multiclass" else t.permute(0, 2, 3, 1)
+        value = anyiou.JaccardLoss(**case.smp_args, class_axis=-1)(x, t)
+    else:
+        value = anyiou.JaccardLoss(**case.smp_args)(x.permute(0, 3, 1, 2), t)
     (grad,) = torch.autograd.grad(value, x)
     expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
     assert launches == _expected_launches(case)
@@ -186,9 +197,10 @@ def test_double_backward_matches_smp(backend, launches):
     from tests.support.oracles import smp_losses
 
     expected = hvp(smp_losses().JaccardLoss(**case.smp_args))
-    # the forward pass; the first backward is torch ops, the second passes through the
-    # statistics again (the gradient depends on them): the fused backward kernel
-    assert launches == FUSED_SOFTMAX
+    # the forward pass is the whole fused loss; the first backward (create_graph)
+    # recomputes the composable path on the fused statistics and differentiates it in
+    # torch ops, the second passes through the statistics' fused backward kernel
+    assert launches == WHOLE_SOFTMAX[:2] + FUSED_SOFTMAX
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
 
 
@@ -206,3 +218,128 @@ def test_transforms_fall_through(backend, launches, mode):
     assert launches == []
     np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
                                atol=1e-5 * np.abs(expected_grad).max())
+
+
+def _reference(y_pred: np.ndarray, y_true: np.ndarray, mode: str, opts: dict,
+               alpha: float = 1.0, beta: float = 1.0, gamma: float = 1.0) -> float:
+    """The loss in float64 NumPy: per-class Tversky losses, the empty rule, classes,
+    weights, the reduction and gamma, written out."""
+    from tests.support.oracles import np_onehot, np_sigmoid, np_softmax, np_tversky_losses
+
+    c = y_pred.shape[1]
+    if mode == "multiclass":
+        p, t = np_softmax(y_pred.astype(np.float64)), np_onehot(y_true, c)
+    else:
+        p, t = np_sigmoid(y_pred.astype(np.float64)), y_true.astype(np.float64)
+    losses, present = np_tversky_losses(p, t, alpha, beta, per_image=opts.get("per_image",
+                                                                                 False))
+    losses = losses * present
+    classes = opts.get("classes") or list(range(c))
+    weights = np.asarray(opts.get("class_weights") or [1.0] * c)[classes]
+    losses, present = losses[..., classes], present[..., classes]
+    w = np.broadcast_to(weights, losses.shape) * (present if opts.get("empty") == "exclude"
+                                                  else 1.0)
+    total = (losses * w).sum()
+    out = total if opts.get("reduction") == "sum" else (total / w.sum() if w.sum() else 0.0)
+    return out**gamma
+
+
+#: options only the fused tail (not smp) has: (mode, options, alpha, beta, gamma)
+TAIL_CASES = [
+    ("multiclass", {"reduction": "sum", "empty": "exclude", "class_weights": [1, 2, 0, 4]},
+     1.0, 1.0, 1.0),
+    ("multiclass", {"per_image": True, "empty": "exclude", "classes": [3, 0, 2]},
+     0.3, 0.7, 0.5),
+    ("multilabel", {"reduction": "sum", "classes": [1, 2]}, 0.5, 0.5, 2.0),
+]
+
+
+@pytest.mark.parametrize("tail", TAIL_CASES, ids=["sum-exclude-weights",
+                                                  "per-image-exclude-classes-gamma",
+                                                  "ml-sum-classes-gamma"])
+def test_tail_options_match_float64_reference(backend, launches, tail):
+    """The tail kernel's reductions smp lacks against float64 NumPy (the value) and
+    finite differences (the gradient, float64)."""
+    mode, opts, alpha, beta, gamma = tail
+    case = Case("tail", mode, (2, 4, 3, 3) if mode == "multiclass" else (2, 3, 3, 3),
+                "labels" if mode == "multiclass" else "hard", absent=2)
+    y_pred, y_true = case.make(dtype=np.float64)
+    loss = anyiou.TverskyLoss(mode, alpha=alpha, beta=beta, gamma=gamma, **opts)
+    t = torch.from_numpy(y_true)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, t)
+    torch.autograd.grad(value, x)
+    assert launches == (WHOLE_SOFTMAX if mode == "multiclass" else WHOLE_SIGMOID)
+    np.testing.assert_allclose(value.item(), _reference(y_pred, y_true, mode, opts, alpha,
+                                                         beta, gamma), rtol=1e-10)
+    assert torch.autograd.gradcheck(lambda z: loss(z, t), (x,), eps=1e-6, atol=1e-7)
+
+
+class _SubclassedLoss(anyiou.JaccardLoss):
+    """A subclass (it may change the pipeline): the fused loss declines it."""
+
+
+def _unknown_option(**opts):
+    loss = anyiou.JaccardLoss(**opts)
+    loss.squared_pred = False  # an option the fused loss does not know
+    return loss
+
+
+@pytest.mark.parametrize("make", [_SubclassedLoss, _unknown_option,
+                                  lambda **o: anyiou.JaccardLoss(**o, reduction="none"),
+                                  lambda **o: anyiou.JaccardLoss(**o, sync=lambda s: s)],
+                         ids=["subclass", "unknown-option", "reduction-none", "sync"])
+def test_options_outside_the_allow_list_are_declined(backend, launches, make):
+    """What the whole fused loss does not know takes the composable path on the fused
+    statistics (two launches, no tail), with smp's value and gradient."""
+    case = Case("declined", "multiclass", MC, "labels", {"ignore_index": 255}, void=255)
+    y_pred, y_true = case.make()
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = make(**case.smp_args)(x, torch.from_numpy(y_true)).mean()
+    (grad,) = torch.autograd.grad(value, x)
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    assert launches == FUSED_SOFTMAX
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4,
+                               atol=1e-5 * np.abs(expected_grad).max())
+
+
+@pytest.mark.parametrize("ignore_index", [None, 255], ids=["unmasked", "masked"])
+def test_labels_out_of_range_count_nowhere(backend, launches, ignore_index):
+    """Unchecked labels (the accelerator path reads no value on the host) outside [0, C)
+    are in no class, as the composable path bins them: the kernel's own valid mask. With
+    an ignore_index the prediction is masked there too (smp masks it only then)."""
+    rng = np.random.default_rng(3)
+    y_pred = rng.normal(0, 2, (2, 4, 5, 6))
+    y_true = rng.integers(-2, 6, (2, 5, 6))
+    y_true[0, 0, :3] = 255
+    p = np.moveaxis(np.exp(y_pred) / np.exp(y_pred).sum(1, keepdims=True), 1, -1)
+    onehot = y_true[..., None] == np.arange(4)
+    if ignore_index is not None:
+        p = p * ((y_true >= 0) & (y_true < 4))[..., None]
+    inter, pred_sum, target_sum = ((p * onehot).sum((0, 1, 2)), p.sum((0, 1, 2)),
+                                   onehot.sum((0, 1, 2)))
+    per_class = 1 - inter / np.maximum(pred_sum + target_sum - inter, 1e-7)
+    expected = (per_class * (target_sum > 0)).mean()
+    loss = anyiou.JaccardLoss("multiclass", ignore_index=ignore_index)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, torch.from_numpy(y_true))
+    torch.autograd.grad(value, x)
+    assert launches == WHOLE_SOFTMAX
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-10)
+
+
+def test_cost_model_targets(backend):
+    """The cost model (benchmarks/costmodel.py, launches recorded, not run) of one fused
+    forward + backward: at most 2x the launches and 0.75x the bytes of cross-entropy
+    (BCE) on its four cases."""
+    from benchmarks import costmodel
+
+    for case in costmodel.CASES:
+        ce = costmodel.torch_costs(case, "cross-entropy")
+        fused = costmodel.torch_costs(case, "anyiou-jaccard-fused")
+        kernels = WHOLE_SOFTMAX if case.mode == "multiclass" else WHOLE_SIGMOID
+        # the three launches and autograd's seed of the output's gradient
+        assert set(fused["by_op"]) == {"ones_like", *(f"triton:{k}" for k in kernels)}
+        assert fused["launches"] <= 2 * ce["launches"], (case.name, fused["by_op"])
+        assert fused["bytes"] <= 0.75 * ce["bytes"], (case.name, fused["by_op"])
