@@ -64,7 +64,7 @@ LOSS_CONSTRUCTOR_ERRORS = [
     ("from-logits-none", dict(mode="multiclass", from_logits=None), TypeError, "from_logits"),
     ("ignore-beyond-int64", dict(mode="multiclass", ignore_index=2**70), ValueError,
      "ignore_index"),
-    ("ignore-array", dict(mode="multiclass", ignore_index=np.array([255])), TypeError,
+    ("ignore-array", dict(mode="multiclass", ignore_index=np.array([[255]])), TypeError,
      "ignore_index"),
 ]
 
