@@ -73,7 +73,7 @@ def ignore_mask(xp: Any, values: Any, ignore_index: int | tuple[int, ...] | None
     return mask
 
 
-def _value_mask(xp: Any, values: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
+def _value_mask(xp: Any, values: Any, ignore_index: int | None) -> Any | None:
     """`ignore_mask` of one value."""
     if ignore_index is None:
         return None
