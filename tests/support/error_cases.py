@@ -64,7 +64,11 @@ LOSS_CONSTRUCTOR_ERRORS = [
     ("from-logits-none", dict(mode="multiclass", from_logits=None), TypeError, "from_logits"),
     ("ignore-beyond-int64", dict(mode="multiclass", ignore_index=2**70), ValueError,
      "ignore_index"),
-    ("ignore-array", dict(mode="multiclass", ignore_index=np.array([255])), TypeError,
+    ("ignore-array", dict(mode="multiclass", ignore_index=np.array([[255]])), TypeError,
+     "ignore_index"),
+    ("ignore-empty-sequence", dict(mode="multiclass", ignore_index=[]), ValueError,
+     "ignore_index"),
+    ("ignore-sequence-float", dict(mode="multiclass", ignore_index=(255, -1.0)), TypeError,
      "ignore_index"),
 ]
 
@@ -374,6 +378,10 @@ METRIC_CONSTRUCTOR_ERRORS = [
         ("ignore_index", "integer")),
     Bad("MeanIoU-ignore_index-beyond-int64", lambda: M.MeanIoU(3, ignore_index=2**64),
         ValueError, ("ignore_index", "64-bit")),
+    Bad("MeanIoU-ignore_index-empty", lambda: M.MeanIoU(3, ignore_index=()), ValueError,
+        ("ignore_index", "at least one value")),
+    Bad("MeanIoU-ignore_index-bool-member", lambda: M.MeanIoU(3, ignore_index=[255, False]),
+        TypeError, ("ignore_index", "integer")),
     Bad("MeanIoU-num_classes-array", lambda: M.MeanIoU(np.array([3])), TypeError,
         ("num_classes", "positive integer")),
 ]

@@ -30,6 +30,9 @@ __all__ = [
     "check_classes",
     "check_flag",
     "check_ignore_index",
+    "check_ignore_value",
+    "ignore_values",
+    "ignored_classes",
     "check_nonnegative",
     "check_num_classes",
     "check_optional_choice",
@@ -123,19 +126,65 @@ def check_optional_choice(
     return "none" if value is None else check_choice(name, value, choices)
 
 
-def check_ignore_index(ignore_index: Any) -> int | None:
-    """``ignore_index`` must be None or a Python/NumPy integer (not bool, not float, not an
+def check_ignore_value(ignore_index: Any, name: str = "ignore_index") -> int | None:
+    """One ignore value: None or a Python/NumPy integer (not bool, not float, not an
     array with dimensions) within the int64 range. A value outside a label dtype's range
     is legal: it matches no label of that dtype (see ``_values.ignore_mask``)."""
     if ignore_index is None:
         return None
-    value = _as_int("ignore_index", ignore_index, "an integer (e.g. 255, -1, -100) or None")
+    return _ignore_int(name, ignore_index, "an integer (e.g. 255, -1, -100) or None")
+
+
+def _ignore_int(name: str, value: Any, expected: str) -> int:
+    value = _as_int(name, value, expected)
     if not INT64_MIN <= value <= INT64_MAX:
         raise ValueError(
-            f"ignore_index must fit in a 64-bit integer [-2**63, 2**63 - 1] (no label "
+            f"{name} must fit in a 64-bit integer [-2**63, 2**63 - 1] (no label "
             f"dtype holds more); got {value}"
         )
     return value
+
+
+def check_ignore_index(ignore_index: Any) -> int | tuple[int, ...] | None:
+    """``ignore_index``: None, one integer (see `check_ignore_value`), or a sequence of
+    integers, any of which marks a void pixel.
+
+    Normalised to None, an int, or a sorted tuple of at least two distinct ints (a
+    sequence of one value gives that int), so equal options compare equal. An empty
+    sequence is a ``ValueError`` (pass None to ignore nothing); a string, a set, or a
+    member that is not an integer (a bool, a float, None) a ``TypeError``.
+    """
+    if ignore_index is None:
+        return None
+    expected = "an integer (e.g. 255, -1), a sequence of integers (e.g. (255, -1)) or None"
+    ndim = _array_ndim(ignore_index)
+    if isinstance(ignore_index, (str, bytes)) or not (
+        isinstance(ignore_index, Sequence) or ndim >= 1
+    ):
+        return _ignore_int("ignore_index", ignore_index, expected)
+    if ndim > 1:
+        raise TypeError(f"ignore_index must be {expected}; got an array of {ndim} dimensions")
+    values = sorted({_ignore_int("ignore_index", v, expected) for v in ignore_index})
+    if not values:
+        raise ValueError(
+            "ignore_index must hold at least one value; got an empty sequence (pass "
+            "ignore_index=None to ignore nothing)"
+        )
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def ignore_values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
+    """The values of a checked ``ignore_index`` as a tuple (empty for None)."""
+    if ignore_index is None:
+        return ()
+    return ignore_index if isinstance(ignore_index, tuple) else (ignore_index,)
+
+
+def ignored_classes(
+    ignore_index: int | tuple[int, ...] | None, num_classes: int
+) -> tuple[int, ...]:
+    """The values of a checked ``ignore_index`` that are class ids in [0, num_classes)."""
+    return tuple(v for v in ignore_values(ignore_index) if 0 <= v < num_classes)
 
 
 def check_nonnegative(name: str, value: Any) -> float:

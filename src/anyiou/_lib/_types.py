@@ -8,12 +8,14 @@ Only annotations use these names; the options are still checked at run time (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, TypeVar
 
 __all__ = [
     "Average",
     "ArrayT",
     "EmptyRule",
+    "IgnoreIndex",
     "KerasReduction",
     "LossReduction",
     "LovaszClasses",
@@ -47,6 +49,8 @@ Average = Literal["micro", "macro", "weighted", "none"]
 ScalarAverage = Literal["micro", "macro", "weighted"]
 #: ``zero_division`` of the score functions: a number, or ``"warn"`` (0 with a warning).
 ZeroDivision = float | Literal["warn"]
+#: ``ignore_index``: one label value, several (any of them marks a void pixel), or None.
+IgnoreIndex = int | Sequence[int] | None
 #: ``reduction`` of the Keras losses (Keras' own names).
 KerasReduction = Literal["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"]
 

@@ -32,6 +32,7 @@ __all__ = [
     "index_labels",
     "label_range",
     "labels_out_of_range",
+    "or_ignored",
     "widen_unsigned",
 ]
 
@@ -52,14 +53,28 @@ def _float_holds(xp: Any, dtype: Any, value: int) -> bool:
     return magnitude.bit_length() <= digits
 
 
-def ignore_mask(xp: Any, values: Any, ignore_index: int | None) -> Any | None:
-    """Boolean mask of the elements of ``values`` equal to ``ignore_index``, by value.
+def ignore_mask(xp: Any, values: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
+    """Boolean mask of the elements of ``values`` equal to ``ignore_index`` (or to any of
+    its values, for a tuple), by value.
 
     None when ``ignore_index`` is None or when no value of ``values``' dtype can equal it
     (outside an integer dtype's range, not 0/1 for bool, not exactly representable in a
     floating dtype): such an ``ignore_index`` is legal and matches nothing. The scalar is
     never converted into a dtype that cannot hold it (no wrapping, no OverflowError).
+    Several values give the ``|`` of one comparison each (static Python ints: jit-safe).
     """
+    if not isinstance(ignore_index, tuple):
+        return _value_mask(xp, values, ignore_index)
+    mask = None
+    for value in ignore_index:
+        one = _value_mask(xp, values, value)
+        if one is not None:
+            mask = one if mask is None else mask | one
+    return mask
+
+
+def _value_mask(xp: Any, values: Any, ignore_index: int | None) -> Any | None:
+    """`ignore_mask` of one value."""
     if ignore_index is None:
         return None
     dtype = values.dtype
@@ -75,6 +90,14 @@ def ignore_mask(xp: Any, values: Any, ignore_index: int | None) -> Any | None:
     if xp.isdtype(dtype, "real floating") and _float_holds(xp, dtype, ignore_index):
         return values == float(ignore_index)
     return None
+
+
+def or_ignored(ignore_index: int | tuple[int, ...] | None) -> str:
+    """`` or equal ignore_index=...`` for messages ("" for None)."""
+    if ignore_index is None:
+        return ""
+    one = "" if not isinstance(ignore_index, tuple) else "a value of "
+    return f" or equal {one}ignore_index={ignore_index}"
 
 
 def _wide_unsigned(xp: Any, dtype: Any) -> bool:
@@ -132,7 +155,7 @@ def check_labels_in_range(
     xp: Any,
     labels: Any,
     num_classes: int,
-    ignore_index: int | None,
+    ignore_index: int | tuple[int, ...] | None,
     ignored: Any | None,
     name: str = "y_true",
     original: Any = None,
@@ -160,10 +183,10 @@ def check_labels_in_range(
 
 
 def labels_out_of_range(
-    name: str, num_classes: int, ignore_index: int | None, lo: int, hi: int
+    name: str, num_classes: int, ignore_index: int | tuple[int, ...] | None, lo: int, hi: int
 ) -> ValueError:
     """The error for class labels outside [0, C) that are not ``ignore_index``."""
-    extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
+    extra = or_ignored(ignore_index)
     return ValueError(
         f"{name} holds labels outside [0, {num_classes}){extra}: found values in "
         f"[{lo}, {hi}]. Pass ignore_index for void pixels (e.g. ignore_index=255)."
@@ -180,13 +203,14 @@ def _reject_nan(xp: Any, x: Any, name: str, expected: str) -> tuple[float, float
 
 
 def check_targets_in_unit_interval(
-    xp: Any, y_true: Any, ignore_index: int | None, ignored: Any | None, name: str = "y_true"
+    xp: Any, y_true: Any, ignore_index: int | tuple[int, ...] | None, ignored: Any | None,
+    name: str = "y_true",
 ) -> None:
     """Eager arrays only: binary/multilabel targets lie in [0, 1] (NaN is rejected) or
     equal ``ignore_index`` (``ignored`` is their `ignore_mask`)."""
     if xp.isdtype(y_true.dtype, "bool") or not _checkable(y_true):
         return
-    extra = "" if ignore_index is None else f" or equal ignore_index={ignore_index}"
+    extra = or_ignored(ignore_index)
     expected = f"0/1 or soft targets in [0, 1]{extra}"
     if xp.isdtype(y_true.dtype, "real floating"):
         lo, hi = _reject_nan(xp, y_true, name, expected)
@@ -206,13 +230,13 @@ def check_targets_in_unit_interval(
 
 
 def check_zero_one(
-    xp: Any, x: Any, counted: Any, name: str, ignore_index: int | None
+    xp: Any, x: Any, counted: Any, name: str, ignore_index: int | tuple[int, ...] | None
 ) -> None:
     """Eager arrays only: values of ``x`` are 0 or 1 wherever ``counted`` (None: all);
     NaN is rejected everywhere."""
     if xp.isdtype(x.dtype, "bool") or not _checkable(x):
         return
-    extra = "" if ignore_index is None else f" (or equal ignore_index={ignore_index})"
+    extra = f" ({or_ignored(ignore_index)[1:]})" if ignore_index is not None else ""
     hint = ("A threshold applies to floating-point values only: pass probabilities with "
             "threshold=..., or ignore_index for void pixels.")
     if xp.isdtype(x.dtype, "real floating"):

@@ -31,6 +31,16 @@ _AVERAGES = ("macro", "micro", "weighted")
 _ADDRESS = re.compile(r"^([a-z]+://.+|[\w.\-\[\]:]+:\d+)$", re.IGNORECASE)
 
 
+def _ignore_values(text: str) -> list[int]:
+    """One ``--ignore-index`` argument: integers separated by commas."""
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected integers separated by commas (e.g. 255 or 255,0); got {text!r}"
+        ) from None
+
+
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     from ._boundary import DEFAULT_RATIO
     from ._evaluate import BACKENDS, DASK_SCHEDULERS
@@ -53,8 +63,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", nargs="?", metavar="TARGET", help="ground-truth label maps")
     p.add_argument("-c", "--num-classes", type=int, metavar="C",
                    help="number of classes (default: the number of --class-names)")
-    p.add_argument("-i", "--ignore-index", type=int, metavar="I",
-                   help="target value of void pixels, left out (e.g. 255)")
+    p.add_argument("-i", "--ignore-index", type=_ignore_values, action="extend", metavar="I",
+                   help="target value of void pixels, left out (e.g. 255); several: "
+                        "repeat the option or separate values by commas (-i 255,0; "
+                        "write -i=-1,255 when the first value is negative)")
     p.add_argument("--average", choices=_AVERAGES, default="macro",
                    help="how mIoU/mDice average the classes (default: macro, over the "
                         "classes present in target or prediction)")
@@ -174,7 +186,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from ._threads import keep_freed_memory
 
     check_output(args.output)  # before any file is read
-    check_ignore_index(args.ignore_index)
+    args.ignore_index = check_ignore_index(args.ignore_index)
     if args.num_classes is not None:
         check_num_classes(args.num_classes)
     names = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._lib._options import ignored_classes
 from ..metrics._boundary_options import resolve_dilation
 from ._errors import EvaluationError
 from ._files import Pair
@@ -71,24 +72,25 @@ def _bands(labels: np.ndarray, d: int, num_classes: int, void: int) -> np.ndarra
 
 
 def _labels(target: np.ndarray, pred: np.ndarray, num_classes: int,
-            ignore_index: int | None, dtype: np.dtype, void: int) -> tuple[np.ndarray, ...]:
+            ignore_index: int | tuple[int, ...] | None, dtype: np.dtype,
+            void: int) -> tuple[np.ndarray, ...]:
     """Narrow (target, prediction) labels, from C up at void pixels in both."""
     c, fill = num_classes, dtype.type(void)
-    ignored_class = ignore_index is not None and 0 <= ignore_index < c
+    ignored_class = ignored_classes(ignore_index, c)
     if target.dtype == dtype and not ignored_class:  # 8-bit maps: void already >= C
         t = target
     else:
         counted = target < c
         if np.issubdtype(target.dtype, np.signedinteger):
             counted &= target >= 0
-        if ignored_class:
-            counted &= target != ignore_index
+        for k in ignored_class:
+            counted &= target != k
         t = np.where(counted, target, fill).astype(dtype, copy=False)
     return t, np.where(t < c, pred, fill).astype(dtype, copy=False)
 
 
 def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
-                ignore_index: int | None, ratio: float) -> np.ndarray:
+                ignore_index: int | tuple[int, ...] | None, ratio: float) -> np.ndarray:
     """(3, C) int64 band intersection, band union and target band size of one pair.
 
     Parameters
@@ -100,7 +102,7 @@ def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
         labels in [0, C) or ``ignore_index``, predicted labels in [0, C) where counted).
     num_classes : int
         C, at most :data:`anyiou.cli._checks.MAX_CLASSES`.
-    ignore_index : int, optional
+    ignore_index : int or tuple of int, optional
         ``--ignore-index``: its target pixels, and every target label outside [0, C),
         are void.
     ratio : float
@@ -130,7 +132,7 @@ def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
 
 
 def pair_bands(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-               ignore_index: int | None, ratio: float) -> np.ndarray:
+               ignore_index: int | tuple[int, ...] | None, ratio: float) -> np.ndarray:
     """:func:`anyiou.cli._bands.band_counts` of a checked pair, errors naming it."""
     try:
         return band_counts(pred, target, num_classes, ignore_index, ratio)

@@ -47,14 +47,14 @@ def check_ratio(ratio: float) -> str | None:
     return None
 
 
-def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | None,
+def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None,
                  ratio: float) -> np.ndarray:
     """(3, C) int64: band intersection, band union, target band size of one pair."""
     pred, target = load_pair(pair, num_classes, ignore_index)
     return pair_bands(pair, pred, target, num_classes, ignore_index, ratio)
 
 
-def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | None,
+def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | tuple[int, ...] | None,
                    ratio: float, *, per_image: bool = False,
                    workers: int | None = None) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Summed (3, C) band counts of ``pairs`` (and each pair's with ``per_image``): a
@@ -72,7 +72,8 @@ def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | None
     return total, kept
 
 
-def _scores(counts: np.ndarray, average: str, ignore_index: int | None) -> tuple[Any, Any]:
+def _scores(counts: np.ndarray, average: str,
+            ignore_index: int | tuple[int, ...] | None) -> tuple[Any, Any]:
     """(per-class scores with NaN where the band union is empty, their mean)."""
     inter, union, target = counts[0], counts[1], counts[2]
     args = (xp, inter, union - target, target - inter)
@@ -86,7 +87,8 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def _add(section: dict, counts: np.ndarray, average: str, ignore_index: int | None) -> None:
+def _add(section: dict, counts: np.ndarray, average: str,
+         ignore_index: int | tuple[int, ...] | None) -> None:
     per_class, mean = _scores(counts, average, ignore_index)
     section["mean_boundary_iou"] = _num(mean)
     for row in section["classes"]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
+from .._lib._options import ignore_values, ignored_classes
 from ._errors import EvaluationError
 from ._files import Pair
 from ._io import read_labels
@@ -66,32 +68,52 @@ def check_memory(num_classes: int, num_images: int) -> None:
         )
 
 
-def check_ignore_index(ignore_index: int | None) -> None:
-    """``--ignore-index`` must fit in int64 (any such value is legal: one no label
-    holds simply matches nothing)."""
-    if ignore_index is not None and not _INT64.min <= ignore_index <= _INT64.max:
-        raise EvaluationError(
-            f"--ignore-index {ignore_index} does not fit in a 64-bit integer "
-            f"([{_INT64.min}, {_INT64.max}])"
-        )
+def check_ignore_index(
+    ignore_index: int | Sequence[int] | None,
+) -> int | tuple[int, ...] | None:
+    """Each ``--ignore-index`` value must fit in int64 (any such value is legal: one no
+    label holds simply matches nothing). Returns them as the library stores them: None,
+    an int, or a sorted tuple of several distinct values."""
+    if ignore_index is None:
+        return None
+    values = sorted({ignore_index} if isinstance(ignore_index, int) else set(ignore_index))
+    for value in values:
+        if not _INT64.min <= value <= _INT64.max:
+            raise EvaluationError(
+                f"--ignore-index {value} does not fit in a 64-bit integer "
+                f"([{_INT64.min}, {_INT64.max}])"
+            )
+    return values[0] if len(values) == 1 else tuple(values)
 
 
-def label_dtype(num_classes: int, ignore_index: int | None) -> np.dtype:
+def flag_text(ignore_index: int | tuple[int, ...] | None) -> str:
+    """``ignore_index`` as written after ``--ignore-index``: ``255`` or ``-1,255``."""
+    return ",".join(map(str, ignore_values(ignore_index)))
+
+
+def label_dtype(num_classes: int, ignore_index: int | tuple[int, ...] | None) -> np.dtype:
     """The integer dtype labels are handed to the backend in: always :data:`LABEL_DTYPE`
     (ignored pixels outside [0, C) are relabelled -1, see ``backend_ignore_index``)."""
     return LABEL_DTYPE
 
 
-def backend_ignore_index(num_classes: int, ignore_index: int | None) -> int | None:
+def backend_ignore_index(
+    num_classes: int, ignore_index: int | tuple[int, ...] | None
+) -> int | tuple[int, ...] | None:
     """The ``ignore_index`` the backend counts with.
 
     A class id in [0, C) is kept (it also leaves that class out of the means); any other
     value is relabelled -1 by :func:`load_pair`, so labels always fit in int32 whatever
-    ``--ignore-index`` is (no overflow in torch, JAX without x64...).
+    ``--ignore-index`` is (no overflow in torch, JAX without x64...). Several values:
+    those in [0, C), and -1 if any value lies outside.
     """
-    if ignore_index is None or 0 <= ignore_index < num_classes:
-        return ignore_index
-    return -1
+    values = ignore_values(ignore_index)
+    kept = ignored_classes(ignore_index, num_classes)
+    if len(kept) < len(values):
+        kept = (-1, *kept)
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else kept
 
 
 def _integral(dtype: np.dtype) -> bool:
@@ -162,14 +184,15 @@ def _outside(a: np.ndarray, num_classes: int) -> np.ndarray:
     return out | (a < 0) if info.min < 0 else out
 
 
-def _equals(a: np.ndarray, value: int | None) -> np.ndarray:
-    """``a == value``; all False for None or a value ``a``'s dtype cannot hold."""
-    if value is None:
-        return np.zeros(a.shape, bool)
+def _equals(a: np.ndarray, value: int | tuple[int, ...] | None) -> np.ndarray:
+    """``a == value`` (any of the values, for a tuple); all False for None or values
+    ``a``'s dtype cannot hold."""
+    out = np.zeros(a.shape, bool)
     info = np.iinfo(a.dtype)
-    if not info.min <= value <= info.max:
-        return np.zeros(a.shape, bool)
-    return a == a.dtype.type(value)
+    for v in ignore_values(value):
+        if info.min <= v <= info.max:
+            out |= a == a.dtype.type(v)
+    return out
 
 
 def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +201,7 @@ def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_pair(
-    pair: Pair, num_classes: int, ignore_index: int | None
+    pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read and check ``pair``: int32 label maps of one shape.
 
@@ -197,7 +220,7 @@ def load_pair(
 
 def check_pair(
     pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-    ignore_index: int | None,
+    ignore_index: int | tuple[int, ...] | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`load_pair` on arrays already read from ``pair``'s files."""
     expected_shape(pair, pred.shape, pred.dtype, target.shape, target.dtype, num_classes)
@@ -212,7 +235,8 @@ def check_pair(
         hint = ""
         if ignore_index is None and 255 in t[bad_t]:
             hint = " (pass --ignore-index 255 if 255 marks void pixels)"
-        ii = "" if ignore_index is None else f" and are not --ignore-index {ignore_index}"
+        ii = "" if ignore_index is None else (
+            f" and are not --ignore-index {flag_text(ignore_index)}")
         raise EvaluationError(
             f"TARGET {pair.target}: {int(bad_t.sum())} pixels have labels outside "
             f"[0, {num_classes}){ii}: {_values(t[bad_t])}{hint}"

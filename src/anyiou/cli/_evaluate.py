@@ -117,7 +117,8 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
 
 
 def _read_and_count(
-    pair: Pair, num_classes: int, ignore_index: int | None, counter: Callable | None,
+    pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None,
+    counter: Callable | None,
     ratio: float | None = None,
 ) -> tuple[Counted | tuple[np.ndarray, np.ndarray], np.ndarray | None]:
     """In a reading thread: the checked (pred, target) of ``pair`` or, given a
@@ -137,7 +138,7 @@ def _read_and_count(
 
 
 def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-                  ignore_index: int | None, to_backend: Callable,
+                  ignore_index: int | tuple[int, ...] | None, to_backend: Callable,
                   to_numpy: Callable) -> np.ndarray:
     try:
         cm = confusion_matrix(to_backend(pred[None]), to_backend(target[None]), num_classes,
@@ -150,7 +151,7 @@ def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes:
 def count(
     pairs: list[Pair],
     num_classes: int,
-    ignore_index: int | None = None,
+    ignore_index: int | tuple[int, ...] | None = None,
     *,
     backend: str = "numpy",
     per_image: bool = False,
@@ -168,7 +169,7 @@ def count(
         From :func:`anyiou.cli._files.match`.
     num_classes : int
         C.
-    ignore_index : int, optional
+    ignore_index : int or tuple of int, optional
         Target value of the pixels left out.
     backend : {'numpy', 'torch', 'jax', 'cupy'}
         Array library that counts.
@@ -252,7 +253,7 @@ def count(
     return Counts(total, pairs, kept, bands_total, bands_kept)
 
 
-def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | None,
+def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | tuple[int, ...] | None,
                 where: str, progress: bool, per_image: bool) -> np.ndarray:
     """(F, C, C) counts with ``per_image``, else their (C, C) sum: one lazy array per
     file, read by ``dask.delayed`` tasks."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._lib._options import ignore_values
+
 __all__ = ["byte_confusion_matrix", "byte_corner", "joint_histogram"]
 
 _VALUES = 256  # values of a byte
@@ -40,7 +42,8 @@ def joint_histogram(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def byte_corner(
-    pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int | None
+    pred: np.ndarray, target: np.ndarray, num_classes: int,
+    ignore_index: int | tuple[int, ...] | None,
 ) -> np.ndarray | None:
     """The (k, k) top-left corner, k = min(C, 256), of :func:`byte_confusion_matrix`
     (the rest of the matrix is 0: a byte holds no label >= 256), or None where that is
@@ -58,26 +61,24 @@ def byte_corner(
         return None
     hist = joint_histogram(p, t)
     k = min(num_classes, _VALUES)  # target and predicted values that are classes
-    ignored = ignore_index if ignore_index is not None and 0 <= ignore_index < _VALUES else None
+    ignored = [v for v in ignore_values(ignore_index) if 0 <= v < _VALUES]
+    classes = [v for v in ignored if v < k]  # ignore values that are class ids
     rows = hist.sum(axis=1)
     outside = rows[k:]  # target values outside [0, C): only ignore_index may occur
-    if ignored is not None and ignored >= k:
-        outside = np.delete(outside, ignored - k)
+    outside = np.delete(outside, [v - k for v in ignored if v >= k])
     if outside.any():
         return None
-    counted = hist[:k]
-    if ignored is not None and ignored < k:
-        counted = np.delete(counted, ignored, axis=0)
+    counted = np.delete(hist[:k], classes, axis=0)
     if counted[:, k:].any():  # predicted labels outside [0, C) at counted pixels
         return None
     corner = np.array(hist[:k, :k])
-    if ignored is not None and ignored < k:
-        corner[ignored] = 0
+    corner[classes] = 0
     return corner
 
 
 def byte_confusion_matrix(
-    pred: np.ndarray, target: np.ndarray, num_classes: int, ignore_index: int | None
+    pred: np.ndarray, target: np.ndarray, num_classes: int,
+    ignore_index: int | tuple[int, ...] | None,
 ) -> np.ndarray | None:
     """The (C, C) int64 confusion matrix of a pair of uint8 (or bool) label maps.
 

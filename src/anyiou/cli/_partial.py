@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._lib._options import ignored_classes
+
 __all__ = ["Corner", "Sparse", "add_counts", "dense_counts", "sparse_counts"]
 
 
@@ -57,7 +59,7 @@ def dense_counts(part: Counted, num_classes: int) -> np.ndarray:
 
 
 def sparse_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
-                  ignore_index: int | None) -> Sparse:
+                  ignore_index: int | tuple[int, ...] | None) -> Sparse:
     """Counts of a checked pair (:func:`anyiou.cli._checks.check_pair`: int32 labels in
     [0, C), -1 for a target left out) as non-zero cells, rows target, columns
     prediction. A target equal to an ``ignore_index`` in [0, C) is left out too.
@@ -70,8 +72,8 @@ def sparse_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
     ([0, 4, 5], [1, 1, 1])
     """
     keep = target >= 0
-    if ignore_index is not None and 0 <= ignore_index < num_classes:
-        keep &= target != ignore_index
+    for k in ignored_classes(ignore_index, num_classes):
+        keep &= target != k
     code = target[keep].astype(np.int64) * num_classes + pred[keep]
     index, counts = np.unique(code, return_counts=True)
     return Sparse(index, counts.astype(np.int64, copy=False))

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .._lib._options import ignore_values
 from ..metrics import dice_from_confusion_matrix, iou_from_confusion_matrix
+from ._checks import flag_text
 from ._errors import shown
 from ._evaluate import Counts
 
@@ -34,7 +36,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
 
-def summarize(confmat: np.ndarray, ignore_index: int | None, average: str) -> dict[str, Any]:
+def summarize(confmat: np.ndarray, ignore_index: int | tuple[int, ...] | None,
+              average: str) -> dict[str, Any]:
     """Scores of one (C, C) confusion matrix (rows target, columns prediction).
 
     Per class: IoU ``tp / (tp + fp + fn)``, Dice ``2tp / (2tp + fp + fn)``, precision
@@ -60,7 +63,7 @@ def summarize(confmat: np.ndarray, ignore_index: int | None, average: str) -> di
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     classes = []
     for k in range(c):
-        ignored = ignore_index is not None and k == ignore_index
+        ignored = k in ignore_values(ignore_index)
         row = {
             "id": k,
             "iou": None if ignored else _num(iou[k]),
@@ -91,7 +94,7 @@ def _named(rows: list[dict], names: list[str]) -> list[dict]:
 def build_report(
     counts: Counts,
     *,
-    ignore_index: int | None,
+    ignore_index: int | tuple[int, ...] | None,
     average: str,
     class_names: list[str] | None,
     backend: str,
@@ -163,7 +166,7 @@ def _render_table(report: dict[str, Any], markdown: bool = False) -> str:
     head = (
         f"{report['num_images']} image{'s' * (report['num_images'] != 1)}, "
         f"{report['num_classes']} classes, {report['pixels']:,} pixels counted"
-        + ("" if ii is None else f" (ignore_index {ii})")
+        + ("" if ii is None else f" (ignore_index {flag_text(ii)})")
         + f", backend {report['backend']}"
     )
     bound = "mean_boundary_iou" in report  # --boundary

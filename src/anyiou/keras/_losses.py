@@ -20,7 +20,7 @@ import keras
 from keras import ops
 
 from .. import losses as _core
-from .._lib._types import EmptyRule, KerasReduction, LovaszClasses, Mode
+from .._lib._types import EmptyRule, IgnoreIndex, KerasReduction, LovaszClasses, Mode
 from ._backend import check_keras_backend
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
@@ -109,8 +109,8 @@ class JaccardLoss(_OverlapKerasLoss):
         Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
     smooth : float, default 0.0
         Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...).
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (255, -1, a class id, ...).
     eps : float, default 1e-7
         Lower bound of the denominator.
     class_weights : sequence of float, optional
@@ -149,7 +149,7 @@ class JaccardLoss(_OverlapKerasLoss):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         class_weights: Sequence[float] | None = None,
         *,
@@ -183,7 +183,7 @@ class DiceLoss(_OverlapKerasLoss):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         class_weights: Sequence[float] | None = None,
         *,
@@ -219,7 +219,7 @@ class TverskyLoss(_OverlapKerasLoss):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         alpha: float = 0.5,
         beta: float = 0.5,
@@ -252,8 +252,8 @@ class LovaszLoss(_AnyiouLoss):
     per_image : bool, default False
         False: ``call`` returns the batch's loss (0-d). True: each sample's loss, (N,),
         reduced by Keras' ``reduction`` (their mean is anyiou's ``per_image=True`` loss).
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...).
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (255, -1, a class id, ...).
     from_logits : bool, default True
         No effect, as in smp 0.6.0: pass logits.
     class_axis : int, default -1
@@ -276,7 +276,7 @@ class LovaszLoss(_AnyiouLoss):
         self,
         mode: Mode,
         per_image: bool = False,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         from_logits: bool = True,
         *,
         class_axis: int = -1,

@@ -15,8 +15,8 @@ import keras
 from keras import ops
 
 from .._lib._convert import to_numpy
-from .._lib._options import check_class_axis, check_classes, check_flag, check_ignore_index
-from .._lib._types import ScalarAverage
+from .._lib._options import check_class_axis, check_classes, check_flag, check_ignore_value
+from .._lib._types import IgnoreIndex, ScalarAverage
 from ..metrics import MeanIoU as _CoreMeanIoU
 from ._backend import check_keras_backend
 
@@ -37,7 +37,7 @@ class MeanIoU(keras.metrics.Metric):
     ----------
     num_classes : int
         C.
-    ignore_index : int, optional
+    ignore_index : int or sequence of int, optional
         Target label whose pixels are not counted (255, -1, or a class id, which is then
         also left out of the average).
     average : str, default "macro"
@@ -81,7 +81,7 @@ class MeanIoU(keras.metrics.Metric):
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: ScalarAverage = "macro",
         zero_division: float = 0.0,
@@ -106,7 +106,7 @@ class MeanIoU(keras.metrics.Metric):
                 "ignore_class (Keras: a class id stays in the average), not both; got "
                 f"ignore_index={ignore_index!r} and ignore_class={ignore_class!r}"
             )
-        self.ignore_class = _renamed(check_ignore_index, "ignore_index", "ignore_class",
+        self.ignore_class = _renamed(check_ignore_value, "ignore_index", "ignore_class",
                                      ignore_class)
         counted = ignore_index if ignore_class is None else self.ignore_class
         self.metric = _CoreMeanIoU(num_classes, counted, average=average,

@@ -36,8 +36,8 @@ class JaccardLoss(OverlapLoss):
         Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
     smooth : float, default 0.0
         Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels (e.g. 255, -1, or a class id): they get prediction 0
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (e.g. 255, -1, or a class id): they get prediction 0
         and target 0 in every class. Any integer works in every mode.
     eps : float, default 1e-7
         Lower bound of the denominator (and of ``J`` inside the log).

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._types import ArrayT, EmptyRule, LossReduction, LovaszClasses, Mode
+from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, LovaszClasses, Mode
 from ._dice import DiceLoss
 from ._jaccard import JaccardLoss
 from ._lovasz import LovaszLoss
@@ -29,7 +29,7 @@ def jaccard_loss(
     log_loss: bool = False,
     from_logits: bool = True,
     smooth: float = 0.0,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     eps: float = 1e-7,
     class_weights: Sequence[float] | None = None,
     per_image: bool = False,
@@ -71,8 +71,8 @@ def jaccard_loss(
         Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
     smooth : float, default 0.0
         Added to numerator and denominator.
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...), as in `JaccardLoss`.
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (255, -1, a class id, ...), as in `JaccardLoss`.
     eps : float, default 1e-7
         Lower bound of the denominator.
     class_weights : sequence of float, optional
@@ -133,7 +133,7 @@ def dice_loss(
     log_loss: bool = False,
     from_logits: bool = True,
     smooth: float = 0.0,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     eps: float = 1e-7,
     class_weights: Sequence[float] | None = None,
     per_image: bool = False,
@@ -181,7 +181,7 @@ def tversky_loss(
     log_loss: bool = False,
     from_logits: bool = True,
     smooth: float = 0.0,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     eps: float = 1e-7,
     alpha: float = 0.5,
     beta: float = 0.5,
@@ -229,7 +229,7 @@ def lovasz_loss(
     *,
     mode: Mode,
     per_image: bool = False,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     from_logits: bool = True,
     class_axis: int = 1,
     classes: LovaszClasses | Sequence[int] = "present",
@@ -259,8 +259,8 @@ def lovasz_loss(
         ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (required).
     per_image : bool, default False
         Loss per sample, then the mean over the batch.
-    ignore_index : int, optional
-        Target value of void pixels (255, -1, a class id, ...).
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (255, -1, a class id, ...).
     from_logits : bool, default True
         No effect, as in smp 0.6.0 (pass logits).
     class_axis : int, default 1

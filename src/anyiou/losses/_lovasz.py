@@ -28,7 +28,7 @@ from .._lib._options import (
     check_ignore_index,
     refuse_torchscript,
 )
-from .._lib._types import ArrayT, LovaszClasses, Mode
+from .._lib._types import ArrayT, IgnoreIndex, LovaszClasses, Mode
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -87,8 +87,8 @@ class LovaszLoss:
     per_image : bool, default False
         Compute the loss per sample and average over the batch (a fully ignored sample
         counts as 0); otherwise one loss over the whole batch.
-    ignore_index : int, optional
-        Target value of void pixels (e.g. 255, -1, or a class id). Any integer works.
+    ignore_index : int or sequence of int, optional
+        Target value (or values) of void pixels (e.g. 255, -1, or a class id). Any integer works.
     from_logits : bool, default True
         Accepted for signature compatibility and, as in smp 0.6.0, **without effect**: the
         hinge is always taken on ``y_pred`` as logits, and multiclass always applies a
@@ -179,7 +179,7 @@ class LovaszLoss:
         self,
         mode: Mode,
         per_image: bool = False,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         from_logits: bool = True,
         *,
         class_axis: int = 1,

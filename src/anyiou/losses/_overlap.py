@@ -26,7 +26,7 @@ from .._lib._options import (
     check_sync,
     refuse_torchscript,
 )
-from .._lib._types import ArrayT, EmptyRule, LossReduction, Mode
+from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, Mode
 from ._class_losses import reduce_class_losses, tversky_score
 from ._statistics import OverlapStats, overlap_statistics
 
@@ -64,7 +64,7 @@ class OverlapLoss:
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         class_weights: Sequence[float] | None = None,
         *,

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._lib._options import check_nonnegative
-from .._lib._types import EmptyRule, LossReduction, Mode
+from .._lib._types import EmptyRule, IgnoreIndex, LossReduction, Mode
 from ._overlap import OverlapLoss
 
 __all__ = ["TverskyLoss"]
@@ -57,7 +57,7 @@ class TverskyLoss(OverlapLoss):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         alpha: float = 0.5,
         beta: float = 0.5,

@@ -33,6 +33,7 @@ from .._lib._options import (
     check_ignore_index,
     check_optional_choice,
     check_zero_division,
+    ignored_classes,
 )
 from .._lib._types import Average, ZeroDivision
 from ._counts import float_dtype
@@ -106,9 +107,11 @@ def reduce_overlap(
     den = num + fpf + fnf
     c = tp.shape[-1]
     keep = xp.ones((c,), dtype=fdt, device=device_of(like))
-    if not multilabel and ignore_index is not None and 0 <= ignore_index < c:
+    left_out = () if multilabel else ignored_classes(ignore_index, c)
+    if left_out:
         classes = xp.arange(c, dtype=index_dtype(xp, device_of(like)), device=device_of(like))
-        keep = xp.astype(classes != ignore_index, fdt)
+        for k in left_out:
+            keep = keep * xp.astype(classes != k, fdt)
     if average == "micro":
         return safe_divide(xp, xp.sum(num * keep, axis=-1), xp.sum(den * keep, axis=-1),
                            fill=zero_division)

@@ -36,7 +36,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._types import ArrayT, Average, Mode
+from .._lib._types import ArrayT, Average, IgnoreIndex, Mode
 from .._lib._values import ignore_mask, index_labels
 from ._averaging import check_average, check_confmat_zero_division, reduce_overlap
 from ._boundary_options import (
@@ -264,7 +264,7 @@ def boundary_iou(
     target: Any,
     num_classes: int | None = None,
     average: Average | None = "macro",
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     zero_division: float = 0.0,
     *,
     mode: Mode = "multiclass",
@@ -299,8 +299,8 @@ def boundary_iou(
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``, reducing the
         per-class band intersections and unions as `jaccard_index` reduces the mask
         ones (``'weighted'``: by the target band size).
-    ignore_index : int, optional
-        Target value whose pixels are in neither band. They count as "not this class"
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are in neither band. They count as "not this class"
         for every class in the target and in the prediction: a void region's edge is a
         contour of the classes around it (Pascal VOC draws its void label along object
         outlines, which would otherwise leave those objects without a boundary), and

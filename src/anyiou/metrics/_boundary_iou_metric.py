@@ -16,7 +16,7 @@ from typing import Any
 
 from .._lib._namespace import get_namespace
 from .._lib._options import MULTICLASS_MODE
-from .._lib._types import Average, Mode
+from .._lib._types import Average, IgnoreIndex, Mode
 from ._boundary import boundary_counts, check_dilation, reduce_boundary
 from ._counts_accumulator import CountsAccumulator
 
@@ -30,8 +30,8 @@ class BoundaryIoU(CountsAccumulator):
     ----------
     num_classes : int
         C (static: the state has a fixed shape); 1 in binary mode.
-    ignore_index : int, optional
-        Target value whose pixels are in neither band; void counts as "not this class"
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are in neither band; void counts as "not this class"
         around it (see `boundary_iou`).
     average : str, default 'macro'
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
@@ -83,7 +83,7 @@ class BoundaryIoU(CountsAccumulator):
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: Average | None = "macro",
         zero_division: float = 0.0,

@@ -19,7 +19,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._types import ArrayT, Average, Mode
+from .._lib._types import ArrayT, Average, IgnoreIndex, Mode
 from ._averaging import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 from ._counts import binary_counts, binary_masks, multiclass_histogram
 
@@ -38,7 +38,7 @@ __all__ = [
 
 
 def confusion_matrix(
-    preds: ArrayT, target: Any, num_classes: int | None, ignore_index: int | None = None
+    preds: ArrayT, target: Any, num_classes: int | None, ignore_index: IgnoreIndex = None
 ) -> ArrayT:
     """Multiclass confusion matrix: rows are target classes, columns predicted classes.
 
@@ -51,8 +51,8 @@ def confusion_matrix(
         Integer labels, shape (N, *S).
     num_classes : int or None
         C. May be None only for score predictions (C is their axis 1).
-    ignore_index : int, optional
-        Target value whose pixels are left out (255, -1, or a class in [0, C): that
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are left out (255, -1, or a class in [0, C): that
         class's row is then all zero, while its column still counts the pixels predicted
         as it).
 
@@ -116,7 +116,7 @@ def multilabel_confusion_matrix(
 def iou_from_confusion_matrix(
     confmat: ArrayT,
     average: Average | None = "macro",
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     zero_division: float = 0.0,
 ) -> ArrayT:
     """IoU from an accumulated confusion matrix (see `jaccard_index`).
@@ -130,7 +130,7 @@ def iou_from_confusion_matrix(
     average : str
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         How the per-class IoUs are averaged, as in `jaccard_index`.
-    ignore_index : int, optional
+    ignore_index : int or sequence of int, optional
         Only matters when it lies in [0, C): that class is left out of the averages.
     zero_division : float, default 0.0
         The score of a class with an empty union, and the result when nothing is left.
@@ -154,7 +154,7 @@ def iou_from_confusion_matrix(
 def dice_from_confusion_matrix(
     confmat: ArrayT,
     average: Average | None = "macro",
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     zero_division: float = 0.0,
 ) -> ArrayT:
     """Dice (F1) from an accumulated confusion matrix (see `dice_score`).
@@ -167,7 +167,7 @@ def dice_from_confusion_matrix(
     average : str
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
         How the per-class Dice scores are averaged, as in `dice_score`.
-    ignore_index : int, optional
+    ignore_index : int or sequence of int, optional
         Only matters when it lies in [0, C): that class is left out of the averages.
     zero_division : float, default 0.0
         The score of a class with nothing in target and prediction.
@@ -233,7 +233,7 @@ def jaccard_index(
     target: Any,
     num_classes: int | None = None,
     average: Average | None = "macro",
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     zero_division: float = 0.0,
     *,
     mode: Mode = "multiclass",
@@ -265,8 +265,8 @@ def jaccard_index(
         torchmetrics does (``zero_division=nan`` leaves empty classes out instead).
         ``'micro'``: one score from the counts summed over classes. ``'weighted'``: mean
         weighted by support (target pixels). ``'none'``/None: per-class scores (C,).
-    ignore_index : int, optional
-        Target value whose pixels are left out (255, -1, ...). Multiclass: a value in
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are left out (255, -1, ...). Multiclass: a value in
         [0, C) also leaves that class out of ``'macro'``/``'weighted'``/``'micro'``
         (torchmetrics). Binary/multilabel: compared element-wise with the target.
     zero_division : float, default 0
@@ -307,7 +307,7 @@ def dice_score(
     target: Any,
     num_classes: int | None = None,
     average: Average | None = "macro",
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     zero_division: float = 0.0,
     *,
     mode: Mode = "multiclass",
@@ -337,8 +337,8 @@ def dice_score(
         torchmetrics does (``zero_division=nan`` leaves empty classes out instead).
         ``'micro'``: one score from the counts summed over classes. ``'weighted'``: mean
         weighted by support (target pixels). ``'none'``/None: per-class scores (C,).
-    ignore_index : int, optional
-        Target value whose pixels are left out (255, -1, ...). Multiclass: a value in
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are left out (255, -1, ...). Multiclass: a value in
         [0, C) also leaves that class out of ``'macro'``/``'weighted'``/``'micro'``
         (torchmetrics). Binary/multilabel: compared element-wise with the target.
     zero_division : float, default 0

@@ -29,8 +29,9 @@ from .._lib._options import (
     check_choice,
     check_ignore_index,
     check_num_classes,
+    ignored_classes,
 )
-from .._lib._types import ArrayT, Mode
+from .._lib._types import ArrayT, IgnoreIndex, Mode
 from .._lib._values import (
     check_no_nan,
     check_zero_one,
@@ -124,7 +125,7 @@ def multiclass_histogram(
     ignored = ignore_mask(xp, target, ignore_index)
     t = xp.reshape(index_labels(xp, target), (rows, cols))
     p = xp.reshape(index_labels(xp, labels_p), (rows, cols))
-    if ignored is not None and 0 <= ignore_index < c:  # type: ignore[operator]
+    if ignored is not None and ignored_classes(ignore_index, c):
         minus_one = xp.asarray(-1, dtype=idt, device=dev)
         t = xp.where(xp.reshape(ignored, (rows, cols)), minus_one, t)
     hist = kernels.pair_counts(xp, t, p, c, c)
@@ -345,7 +346,7 @@ def get_stats(
     output: ArrayT,
     target: Any,
     mode: Mode,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     threshold: float | Sequence[float] | None = None,
     num_classes: int | None = None,
 ) -> tuple[ArrayT, ArrayT, ArrayT, ArrayT]:
@@ -368,8 +369,8 @@ def get_stats(
     mode : str
         ``'binary'``, ``'multilabel'`` or ``'multiclass'``: the layout of ``output`` and
         ``target`` above.
-    ignore_index : int, optional
-        Target value whose pixels are not counted at all (not even as true negatives),
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are not counted at all (not even as true negatives),
         compared by value (outside the target dtype's range it matches nothing).
         Any integer: 255, -1, or, unlike smp (which raises), a value inside [0, C): that
         class then has no true positives or false negatives, only false positives where

@@ -24,7 +24,7 @@ from .._lib._options import (
     check_sync,
     check_threshold,
 )
-from .._lib._types import Average, Mode
+from .._lib._types import Average, IgnoreIndex, Mode
 from ._averaging import check_average, check_confmat_zero_division
 
 __all__ = ["CountsAccumulator", "State"]
@@ -52,7 +52,7 @@ class CountsAccumulator:
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: Average | None = "macro",
         zero_division: float = 0.0,

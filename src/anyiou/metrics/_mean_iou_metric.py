@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._lib._options import MULTICLASS_MODE
-from .._lib._types import Average, Mode
+from .._lib._types import Average, IgnoreIndex, Mode
 from ._averaging import reduce_confmat
 from ._confusion import counts
 from ._counts_accumulator import CountsAccumulator
@@ -32,8 +32,8 @@ class MeanIoU(CountsAccumulator):
     ----------
     num_classes : int
         C (static: the state has a fixed shape).
-    ignore_index : int, optional
-        Target value whose pixels are not counted (255, -1, or a class in [0, C), which
+    ignore_index : int or sequence of int, optional
+        Target value (or values) whose pixels are not counted (255, -1, or a class in [0, C), which
         is then also left out of the averages).
     average : str, default 'macro'
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
@@ -78,7 +78,7 @@ class MeanIoU(CountsAccumulator):
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: Average | None = "macro",
         zero_division: float = 0.0,

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .._lib._types import Average, Mode
+from .._lib._types import Average, IgnoreIndex, Mode
 from ..metrics import BoundaryIoU as _CoreBoundaryIoU
 from ._counts_metric import CountsMetric
 
@@ -36,7 +36,7 @@ class BoundaryIoU(CountsMetric):
     ----------
     num_classes : int
         C; 1 in binary mode.
-    ignore_index : int, optional
+    ignore_index : int or sequence of int, optional
         Target label whose pixels are in neither band, as in `anyiou.metrics.BoundaryIoU`.
     average : str
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
@@ -83,7 +83,7 @@ class BoundaryIoU(CountsMetric):
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: Average | None = "macro",
         zero_division: float = 0.0,

@@ -16,7 +16,7 @@ from torch import nn
 
 from .. import losses as _core
 from .._lib._options import refuse_torchscript
-from .._lib._types import EmptyRule, LossReduction, LovaszClasses, Mode
+from .._lib._types import EmptyRule, IgnoreIndex, LossReduction, LovaszClasses, Mode
 
 __all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
@@ -91,7 +91,7 @@ class JaccardLoss(_LossModule):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         class_weights: Sequence[float] | None = None,
         *,
@@ -130,7 +130,7 @@ class DiceLoss(_LossModule):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         class_weights: Sequence[float] | None = None,
         *,
@@ -172,7 +172,7 @@ class TverskyLoss(_LossModule):
         log_loss: bool = False,
         from_logits: bool = True,
         smooth: float = 0.0,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         eps: float = 1e-7,
         alpha: float = 0.5,
         beta: float = 0.5,
@@ -213,7 +213,7 @@ class LovaszLoss(_LossModule):
         self,
         mode: Mode,
         per_image: bool = False,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         from_logits: bool = True,
         *,
         class_axis: int = 1,

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .._lib._types import Average, Mode
+from .._lib._types import Average, IgnoreIndex, Mode
 from ..metrics import MeanIoU as _CoreMeanIoU
 from ._counts_metric import CountsMetric
 
@@ -37,7 +37,7 @@ class MeanIoU(CountsMetric):
     num_classes : int
         C, the number of classes (``preds`` are labels (N, \\*S) or scores (N, C, \\*S),
         argmaxed over axis 1; ``target`` integer labels (N, \\*S)).
-    ignore_index : int, optional
+    ignore_index : int or sequence of int, optional
         Target label whose pixels are not counted, as in `anyiou.metrics.MeanIoU`.
     average : str
         One of ``"macro"``, ``"micro"``, ``"weighted"``, ``"none"``.
@@ -90,7 +90,7 @@ class MeanIoU(CountsMetric):
     def __init__(
         self,
         num_classes: int,
-        ignore_index: int | None = None,
+        ignore_index: IgnoreIndex = None,
         *,
         average: Average | None = "macro",
         zero_division: float = 0.0,

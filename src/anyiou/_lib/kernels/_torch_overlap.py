@@ -64,10 +64,17 @@ def _plain(x: Any, *others: Any) -> bool:
     return not _torch._wrapped(x)
 
 
-def _ignored(t: Any, ignore_index: int | None) -> Any | None:
-    """`_values.ignore_mask` of integer, bool or float ``t`` (by value, never wrapped)."""
+def _ignored(t: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
+    """`_values.ignore_mask` of integer, bool or float ``t`` (by value, never wrapped);
+    several values: the ``|`` of one comparison each."""
     if ignore_index is None:
         return None
+    if isinstance(ignore_index, tuple):
+        mask = None
+        for one in (_ignored(t, v) for v in ignore_index):
+            if one is not None:
+                mask = one if mask is None else mask | one
+        return mask
     dtype = t.dtype
     if dtype == torch.bool:
         if ignore_index not in (0, 1):
