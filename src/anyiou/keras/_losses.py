@@ -124,6 +124,12 @@ class JaccardLoss(_OverlapKerasLoss):
         As in `anyiou.JaccardLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares in the denominator, as in `anyiou.JaccardLoss`.
     reduction : str or None
         Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
         what ``call`` returns.
@@ -156,6 +162,9 @@ class JaccardLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "jaccard_loss",
         dtype: Any = None,
@@ -163,7 +172,8 @@ class JaccardLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps,
                        class_weights=class_weights, per_image=per_image, empty=empty,
-                       class_axis=class_axis)
+                       class_axis=class_axis, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                       squared_pred=squared_pred)
         super().__init__(_core.JaccardLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 
@@ -190,6 +200,9 @@ class DiceLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "dice_loss",
         dtype: Any = None,
@@ -197,7 +210,8 @@ class DiceLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps,
                        class_weights=class_weights, per_image=per_image, empty=empty,
-                       class_axis=class_axis)
+                       class_axis=class_axis, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                       squared_pred=squared_pred)
         super().__init__(_core.DiceLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 
@@ -229,6 +243,9 @@ class TverskyLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "tversky_loss",
         dtype: Any = None,
@@ -236,7 +253,8 @@ class TverskyLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps, alpha=alpha,
                        beta=beta, gamma=gamma, class_weights=class_weights,
-                       per_image=per_image, empty=empty, class_axis=class_axis)
+                       per_image=per_image, empty=empty, class_axis=class_axis,
+                       smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred)
         super().__init__(_core.TverskyLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 

@@ -37,6 +37,9 @@ def jaccard_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Soft Jaccard (IoU) loss of one batch; the function form of `JaccardLoss`.
 
@@ -88,7 +91,14 @@ def jaccard_loss(
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
     sync : callable, optional
-        All-reduce of the (3, C) statistics for distributed training (``per_image=False``).
+        All-reduce of the (3, C) statistics for distributed training (``per_image=False``;
+        (5, C) with ``squared_pred``).
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares ``sum p**2``, ``sum t**2`` in the denominator (MONAI's option).
 
     Returns
     -------
@@ -120,6 +130,7 @@ def jaccard_loss(
     loss = JaccardLoss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
         per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 
@@ -141,6 +152,9 @@ def dice_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Soft Dice (F1) loss of one batch; the function form of `DiceLoss`.
 
@@ -168,6 +182,7 @@ def dice_loss(
     loss = DiceLoss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
         per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 
@@ -192,6 +207,9 @@ def tversky_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Tversky (and focal Tversky) loss of one batch; the function form of `TverskyLoss`.
 
@@ -219,6 +237,7 @@ def tversky_loss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha, beta, gamma,
         class_weights, per_image=per_image, reduction=reduction, empty=empty,
         class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 

@@ -69,7 +69,8 @@ class JaccardLoss(_LossModule):
 
     Parameters, formula, shapes and outputs are those of `anyiou.JaccardLoss`: smp's
     positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
-    class_weights``, then keyword-only ``per_image, reduction, empty, class_axis, sync``.
+    class_weights``, then keyword-only ``per_image, reduction, empty, class_axis, sync,
+    smooth_nr, smooth_dr, squared_pred``.
     ``forward(y_pred, y_true)`` returns a tensor on ``y_pred``'s device.
 
     Examples
@@ -100,11 +101,14 @@ class JaccardLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.JaccardLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
             per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis,
-            sync=sync,
+            sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
         ))
 
 
@@ -139,11 +143,14 @@ class DiceLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.DiceLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
             per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis,
-            sync=sync,
+            sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
         ))
 
 
@@ -153,7 +160,7 @@ class TverskyLoss(_LossModule):
     Parameters, formula, shapes and outputs are those of `anyiou.TverskyLoss`: smp's
     positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha,
     beta, gamma, class_weights``, then keyword-only ``per_image, reduction, empty,
-    class_axis, sync``.
+    class_axis, sync, smooth_nr, smooth_dr, squared_pred``.
 
     Examples
     --------
@@ -184,11 +191,15 @@ class TverskyLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.TverskyLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha, beta,
             gamma, class_weights, per_image=per_image, reduction=reduction, empty=empty,
-            class_axis=class_axis, sync=sync,
+            class_axis=class_axis, sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+            squared_pred=squared_pred,
         ))
 
 
