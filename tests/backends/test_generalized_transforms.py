@@ -58,6 +58,7 @@ def _monai(name: str, x: np.ndarray, labels: np.ndarray, *, batch: bool, reducti
 # -- torch ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # torch.compile
 @pytest.mark.only_backends("torch")
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_torch_compile_matches_monai(backend, name):
