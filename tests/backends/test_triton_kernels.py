@@ -281,7 +281,7 @@ class _SubclassedLoss(anyiou.JaccardLoss):
 
 def _unknown_option(**opts):
     loss = anyiou.JaccardLoss(**opts)
-    loss.squared_pred = False  # an option the fused loss does not know
+    loss.future_option = False  # an option the fused loss does not know
     return loss
 
 

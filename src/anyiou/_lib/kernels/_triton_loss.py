@@ -80,6 +80,10 @@ _ALLOWED = {
     "alpha": _real,
     "beta": _real,
     "gamma": _real,
+    # one smoothing, added to numerator and denominator alike (checked in `_allowed`)
+    "smooth_nr": _real,
+    "smooth_dr": _real,
+    "squared_pred": lambda v: v is False,
 }
 
 _local = threading.local()
@@ -100,7 +104,10 @@ def _allowed(loss: Any) -> bool:
     if cls.__name__ not in _LOSSES or not cls.__module__.startswith("anyiou.losses."):
         return False
     options = {**{k: getattr(loss, k) for k in ("alpha", "beta", "gamma")}, **vars(loss)}
-    return all(k in _ALLOWED and _ALLOWED[k](v) for k, v in options.items())
+    if not all(k in _ALLOWED and _ALLOWED[k](v) for k, v in options.items()):
+        return False
+    smooth = options["smooth"]
+    return options.get("smooth_nr", smooth) == smooth == options.get("smooth_dr", smooth)
 
 
 class _Plan(NamedTuple):
