@@ -1,0 +1,275 @@
+"""DiceLoss, GeneralizedDiceLoss and TverskyLoss with MONAI 1.6.1's arguments and values.
+
+Each loss turns MONAI's statistics (`loss_statistics`) into its score with MONAI's
+smoothing (``smooth_nr`` added to the numerator, ``smooth_dr`` to the denominator),
+then reduces as MONAI does, output shapes included (``reduction="none"``: DiceLoss and
+GeneralizedDiceLoss keep a broadcastable (N, C, 1, ...) shape, TverskyLoss (N, C)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from anyiou._lib._namespace import device_of
+
+from ._prepare import as_weight, check_activation, check_reduction, loss_statistics
+
+__all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss"]
+
+#: GeneralizedDiceLoss's ``w_type`` values (MONAI's ``Weight``).
+W_TYPES = ("square", "simple", "uniform")
+
+
+class _MonaiLoss:
+    """The options shared by the three losses (set and checked at construction)."""
+
+    def __init__(
+        self,
+        include_background: bool,
+        to_onehot_y: bool,
+        sigmoid: bool,
+        softmax: bool,
+        other_act: Callable[[Any], Any] | None,
+        reduction: str,
+        smooth_nr: float,
+        smooth_dr: float,
+        batch: bool,
+        soft_label: bool,
+        ignore_index: int | None,
+    ) -> None:
+        self.reduction = check_reduction(reduction)
+        check_activation(sigmoid, softmax, other_act)
+        if ignore_index is not None and (
+            isinstance(ignore_index, bool) or not isinstance(ignore_index, int)
+        ):
+            raise TypeError(f"ignore_index must be None or an int, got {ignore_index!r}")
+        self.include_background = include_background
+        self.to_onehot_y = to_onehot_y
+        self.sigmoid = sigmoid
+        self.softmax = softmax
+        self.other_act = other_act
+        self.smooth_nr = float(smooth_nr)
+        self.smooth_dr = float(smooth_dr)
+        self.batch = batch
+        self.soft_label = soft_label
+        self.ignore_index = ignore_index
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """The loss of ``input`` against ``target`` (see the class); as ``__call__``."""
+        return self(input, target)
+
+    def __call__(self, input: Any, target: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _broadcast_shape(xp: Any, f: Any, ndim: int) -> Any:
+    """MONAI's ``reduction="none"`` shape: ``f.shape[:2] + (1,) * (ndim - 2)``."""
+    return xp.reshape(f, tuple(f.shape[:2]) + (1,) * (ndim - 2))
+
+
+def _reduce(xp: Any, f: Any, reduction: str, ndim: int, keep: bool) -> Any:
+    if reduction == "mean":
+        return xp.mean(f)
+    if reduction == "sum":
+        return xp.sum(f)
+    return _broadcast_shape(xp, f, ndim) if keep else f
+
+
+class DiceLoss(_MonaiLoss):
+    """MONAI's ``DiceLoss`` (``monai.losses.DiceLoss``, 1.6.1) on any array library.
+
+    ``loss(input, target)``: ``input`` (N, C, *S) logits or probabilities (floating);
+    ``target`` one-hot or soft (N, C, *S), or labels (N, 1, *S) (integers, or floats
+    holding integers) with ``to_onehot_y=True``, which never become a one-hot. Returns
+    a 0-D array (``"mean"``, ``"sum"``), or with ``reduction="none"`` the per-sample,
+    per-class losses of shape (N, C', 1, ..., 1) (``batch=True``: (C', 1, ..., 1)), in
+    ``input``'s floating dtype (float32 at least).
+
+    Parameters
+    ----------
+    include_background : bool
+        If False, channel 0 is left out (ignored, with a warning, for one channel).
+    to_onehot_y : bool
+        ``target`` holds labels (N, 1, *S) in [0, C).
+    sigmoid, softmax : bool
+        Activation of ``input``: the sigmoid, or the softmax over the channels.
+    other_act : callable or None
+        Another activation, called on ``input`` (an array of its library).
+    squared_pred : bool
+        Squared sums in the denominator: ``sum(p ** 2) + sum(t ** 2)``.
+    jaccard : bool
+        The soft Jaccard (IoU) loss instead of the Dice loss.
+    reduction : {"mean", "sum", "none"}
+    smooth_nr, smooth_dr : float
+        Added to the numerator and the denominator.
+    batch : bool
+        Sum the statistics over the batch before the ratio.
+    weight : float, sequence of floats or None
+        Per-class factors of the loss (one per kept class), at least 0.
+    soft_label : bool
+        MONAI's norm form of the intersection, exact for soft targets.
+    ignore_index : int or None
+        Pixels whose label is ``ignore_index`` count nowhere (labels); for one-hot
+        targets MONAI's rule (see the migration page).
+    """
+
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable[[Any], Any] | None = None,
+        squared_pred: bool = False,
+        jaccard: bool = False,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        weight: Sequence[float] | float | int | Any | None = None,
+        soft_label: bool = False,
+        ignore_index: int | None = None,
+    ) -> None:
+        super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
+        self.squared_pred = squared_pred
+        self.jaccard = jaccard
+        self.weight, self._scalar_weight = _check_weight(weight)
+
+    def __call__(self, input: Any, target: Any) -> Any:
+        xp, (tp, fp, fn, _) = loss_statistics(self, input, target, squared=self.squared_pred)
+        if not self.jaccard:
+            fp = fp * 0.5
+            fn = fn * 0.5
+        f = 1 - (2 * tp + self.smooth_nr) / (2 * (tp + fp + fn) + self.smooth_dr)
+        classes = f.shape[-1]
+        if self.weight is not None and classes != 1:
+            w = self.weight * classes if self._scalar_weight else self.weight
+            if len(w) != classes:
+                raise ValueError(
+                    "The length of the `weight` sequence should be the same as the number of "
+                    f"classes ({classes}, got {len(w)}). If `include_background=False`, the "
+                    "weight should not include the background category class 0."
+                )
+            f = f * as_weight(xp, w, f)
+        return _reduce(xp, f, self.reduction, input.ndim, keep=True)
+
+
+def _check_weight(weight: Any) -> tuple[tuple[float, ...] | None, bool]:
+    """The class weights as a tuple of floats, and whether ``weight`` was a scalar (one
+    value for every class); a ``ValueError`` for a negative one."""
+    if weight is None:
+        return None, False
+    values = weight.tolist() if hasattr(weight, "tolist") else weight
+    scalar = isinstance(values, (int, float))
+    values = [values] if scalar else list(values)
+    try:
+        out = tuple(float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"weight must be a number, a sequence of numbers or None, got {weight!r}") from exc
+    if any(v < 0 for v in out):
+        raise ValueError("the value/values of the `weight` should be no less than 0.")
+    return out, scalar
+
+
+class TverskyLoss(_MonaiLoss):
+    """MONAI's ``TverskyLoss`` (``monai.losses.TverskyLoss``, 1.6.1) on any array library.
+
+    ``1 - (tp + smooth_nr) / (tp + alpha fp + beta fn + smooth_dr)`` per sample and
+    class. Shapes and the shared parameters as in `DiceLoss`; ``reduction="none"``
+    returns (N, C') (``batch=True``: (C')).
+
+    Parameters
+    ----------
+    alpha, beta : float
+        Weights of the false positives and of the false negatives.
+    """
+
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable[[Any], Any] | None = None,
+        alpha: float = 0.5,
+        beta: float = 0.5,
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        soft_label: bool = False,
+        ignore_index: int | None = None,
+    ) -> None:
+        super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def __call__(self, input: Any, target: Any) -> Any:
+        xp, (tp, fp, fn, _) = loss_statistics(self, input, target)
+        f = 1.0 - (tp + self.smooth_nr) / (tp + self.alpha * fp + self.beta * fn + self.smooth_dr)
+        return _reduce(xp, f, self.reduction, input.ndim, keep=False)
+
+
+class GeneralizedDiceLoss(_MonaiLoss):
+    """MONAI's ``GeneralizedDiceLoss`` (``monai.losses.GeneralizedDiceLoss``, 1.6.1).
+
+    ``1 - (2 sum_c w_c tp_c + smooth_nr) / (sum_c w_c (2 tp_c + fp_c + fn_c) + smooth_dr)``
+    per sample (``batch=True``: once), with ``w_c = 1 / g_c ** 2`` (``"square"``),
+    ``1 / g_c`` (``"simple"``) or 1 (``"uniform"``) of the target sum ``g_c``; a class
+    absent from the target takes the largest weight of the present ones (0 if none).
+    Shapes and the shared parameters as in `DiceLoss` (no ``ignore_index``);
+    ``reduction="none"`` returns (N, 1, 1, ..., 1) (``batch=True``: (1, 1, ..., 1)).
+
+    Parameters
+    ----------
+    w_type : {"square", "simple", "uniform"}
+        How the target sum becomes the class weight.
+    """
+
+    def __init__(
+        self,
+        include_background: bool = True,
+        to_onehot_y: bool = False,
+        sigmoid: bool = False,
+        softmax: bool = False,
+        other_act: Callable[[Any], Any] | None = None,
+        w_type: str = "square",
+        reduction: str = "mean",
+        smooth_nr: float = 1e-5,
+        smooth_dr: float = 1e-5,
+        batch: bool = False,
+        soft_label: bool = False,
+    ) -> None:
+        super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, None)
+        value = getattr(w_type, "value", w_type)
+        if value not in W_TYPES:
+            raise ValueError(f"w_type must be one of {list(W_TYPES)}, got {w_type!r}")
+        self.w_type = value
+
+    def _weights(self, xp: Any, ground: Any) -> Any:
+        if self.w_type == "uniform":
+            return xp.ones_like(ground)
+        g = ground if self.w_type == "simple" else ground * ground
+        zero = g == 0
+        one = xp.ones((), dtype=g.dtype, device=device_of(g))
+        w = xp.where(zero, xp.zeros_like(g), one / xp.where(zero, one, g))
+        inf = zero | xp.isinf(w)
+        w = xp.where(inf, xp.zeros_like(w), w)
+        if self.batch:
+            top = xp.max(w)
+        else:
+            top = xp.max(w, axis=1, keepdims=True)
+        return xp.where(inf, top, w)
+
+    def __call__(self, input: Any, target: Any) -> Any:
+        xp, (tp, fp, fn, ground) = loss_statistics(self, input, target, ignore=False)
+        w = self._weights(xp, ground)
+        axis = 0 if self.batch else 1
+        numer = 2.0 * xp.sum(tp * w, axis=axis, keepdims=True) + self.smooth_nr
+        denom = xp.sum((2 * tp + fp + fn) * w, axis=axis, keepdims=True) + self.smooth_dr
+        f = 1.0 - numer / denom
+        return _reduce(xp, f, self.reduction, input.ndim, keep=True)
