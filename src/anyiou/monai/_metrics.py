@@ -20,7 +20,7 @@ from anyiou._lib._numerics import safe_divide
 from ._prepare import check_reduction, dense_ignore_mask
 from ._reduction import METRIC_REDUCTIONS, metric_reduction
 
-__all__ = ["DiceMetric", "MeanIoU"]
+__all__ = ["DiceMetric", "MeanIoU", "compute_dice", "compute_iou"]
 
 
 class _Cumulative:
@@ -253,3 +253,31 @@ class MeanIoU(_Cumulative):
         if self.ignore_empty:
             return xp.where(t_sum > 0, iou, xp.full_like(iou, math.nan))
         return xp.where(union > 0, iou, xp.ones_like(iou))
+
+
+def compute_dice(
+    y_pred: Any,
+    y: Any,
+    include_background: bool = True,
+    ignore_empty: bool = True,
+    num_classes: int | None = None,
+    ignore_index: int | None = None,
+) -> Any:
+    """MONAI's ``compute_dice``: the (N, C') scores of `DiceMetric` for one batch,
+    without a buffer (a pure function: ``jax.jit`` traces it)."""
+    metric = DiceMetric(include_background, "none", False, ignore_empty, num_classes,
+                        ignore_index=ignore_index)
+    return metric._compute(get_namespace(y_pred=y_pred, y=y), y_pred, y)
+
+
+def compute_iou(
+    y_pred: Any,
+    y: Any,
+    include_background: bool = True,
+    ignore_empty: bool = True,
+    ignore_index: int | None = None,
+) -> Any:
+    """MONAI's ``compute_iou``: the (N, C') scores of `MeanIoU` for one batch, without
+    a buffer (a pure function)."""
+    metric = MeanIoU(include_background, "none", False, ignore_empty, ignore_index)
+    return metric._compute(get_namespace(y_pred=y_pred, y=y), y_pred, y)

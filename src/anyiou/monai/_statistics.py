@@ -38,9 +38,14 @@ class ClassStats(NamedTuple):
     ground: Any
 
 
+def _abs(xp: Any, x: Any) -> Any:
+    """``|x|`` with torch's derivative 0 at 0 on every library (JAX's ``abs`` has 1)."""
+    return x * xp.sign(x)
+
+
 def _norm_sum(xp: Any, x: Any, order: int, acc: Any) -> Any:
     """``sum(|x|)`` (order 1) or ``sum(x ** 2)`` (order 2) over the last axis."""
-    y = xp.abs(x) if order == 1 else x * x
+    y = _abs(xp, x) if order == 1 else x * x
     return xp.sum(y, axis=-1, dtype=acc)
 
 
@@ -126,7 +131,7 @@ def label_statistics(
     if squared:  # (sum p^2 + n - sum (p - t)^2) / 2 = sum(p * t); MONAI's ord=2
         pred_o = xp.sum(p * p, axis=-1, dtype=acc)
     else:  # ord=1: (|p| + 1 - |p - 1|) / 2 at the label, 0 elsewhere
-        pred_o = xp.sum(xp.abs(p), axis=-1, dtype=acc)
-        at_label = (xp.abs(at_label) + 1 - xp.abs(at_label - 1)) / 2
+        pred_o = xp.sum(_abs(xp, p), axis=-1, dtype=acc)
+        at_label = (_abs(xp, at_label) + 1 - _abs(xp, at_label - 1)) / 2
     tp = kernels.label_sums(xp, at_label, binned, c + 1)[:, :c]
     return ClassStats(tp, pred_o - tp, counts - tp, counts)
