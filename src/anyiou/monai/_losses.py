@@ -167,7 +167,9 @@ def _check_weight(weight: Any) -> tuple[tuple[float, ...] | None, bool]:
     try:
         out = tuple(float(v) for v in values)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"weight must be a number, a sequence of numbers or None, got {weight!r}") from exc
+        raise TypeError(
+            f"weight must be a number, a sequence of numbers or None, got {weight!r}"
+        ) from exc
     if any(v < 0 for v in out):
         raise ValueError("the value/values of the `weight` should be no less than 0.")
     return out, scalar

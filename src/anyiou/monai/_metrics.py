@@ -49,7 +49,8 @@ class _Cumulative:
         xp = get_namespace(y_pred=y_pred, y=y)
         if y_pred.ndim < 3:
             raise ValueError(
-                f"y_pred should have at least 3 dimensions (batch, channel, spatial), got {y_pred.ndim}."
+                "y_pred should have at least 3 dimensions (batch, channel, spatial), "
+                f"got {y_pred.ndim}."
             )
         scores = self._compute(xp, y_pred, y)
         self._buffer.append(scores)

@@ -44,10 +44,13 @@ def check_reduction(reduction: Any, allowed: tuple[str, ...] = LOSS_REDUCTIONS) 
 def check_activation(sigmoid: bool, softmax: bool, other_act: Callable | None) -> None:
     """MONAI's checks: ``other_act`` callable, at most one activation."""
     if other_act is not None and not callable(other_act):
-        raise TypeError(f"other_act must be None or callable but is {type(other_act).__name__}.")
+        raise TypeError(
+            f"other_act must be None or callable but is {type(other_act).__name__}."
+        )
     if int(bool(sigmoid)) + int(bool(softmax)) + int(other_act is not None) > 1:
         raise ValueError(
-            "Incompatible values: more than 1 of [sigmoid=True, softmax=True, other_act is not None]."
+            "Incompatible values: more than 1 of [sigmoid=True, softmax=True, "
+            "other_act is not None]."
         )
 
 

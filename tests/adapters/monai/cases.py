@@ -7,10 +7,9 @@ activation named in ``act`` is built for each library (`make_act`)."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
-
-import zlib
 
 import numpy as np
 
