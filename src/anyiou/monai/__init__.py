@@ -1,8 +1,8 @@
 """anyiou.monai: MONAI 1.6.1's Dice-family losses and Dice/IoU metrics on any array library.
 
 A drop-in for ``monai.losses.DiceLoss``, ``GeneralizedDiceLoss``, ``TverskyLoss`` and
-``monai.metrics.DiceMetric``, ``MeanIoU`` (with ``compute_dice``, ``compute_iou``): the same arguments and values, on NumPy,
-PyTorch, JAX, Dask, CuPy and array-api-strict arrays. Labels with ``to_onehot_y=True``
+``monai.metrics.DiceMetric``, ``MeanIoU`` (``compute_dice``, ``compute_iou``): the same
+arguments and values, on NumPy, PyTorch, JAX, Dask, CuPy and array-api-strict arrays. Labels with ``to_onehot_y=True``
 are never turned into a one-hot. Written against the array API: importing this package
 imports no framework (and never the real ``monai``).
 """
