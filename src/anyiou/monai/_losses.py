@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from anyiou._lib._namespace import device_of
+from anyiou.losses._generalized import generalized_dice_score
 
 from ._prepare import as_weight, check_activation, check_reduction, loss_statistics
 
@@ -61,6 +61,10 @@ class _MonaiLoss:
 
     def __call__(self, input: Any, target: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def to(self, *args: Any, **kwargs: Any) -> _MonaiLoss:
+        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
+        return self
 
 
 def _broadcast_shape(xp: Any, f: Any, ndim: int) -> Any:
@@ -222,13 +226,16 @@ class GeneralizedDiceLoss(_MonaiLoss):
     per sample (``batch=True``: once), with ``w_c = 1 / g_c ** 2`` (``"square"``),
     ``1 / g_c`` (``"simple"``) or 1 (``"uniform"``) of the target sum ``g_c``; a class
     absent from the target takes the largest weight of the present ones (0 if none).
-    Shapes and the shared parameters as in `DiceLoss` (no ``ignore_index``);
-    ``reduction="none"`` returns (N, 1, 1, ..., 1) (``batch=True``: (1, 1, ..., 1)).
+    Shapes and the shared parameters as in `DiceLoss`; ``reduction="none"`` returns
+    (N, 1, 1, ..., 1) (``batch=True``: (1, 1, ..., 1)).
 
     Parameters
     ----------
     w_type : {"square", "simple", "uniform"}
         How the target sum becomes the class weight.
+    ignore_index : int or None
+        Beyond MONAI (whose GeneralizedDiceLoss has no such option): pixels left out as
+        in `DiceLoss`; None (the default) is MONAI's loss.
     """
 
     def __init__(
@@ -244,34 +251,22 @@ class GeneralizedDiceLoss(_MonaiLoss):
         smooth_dr: float = 1e-5,
         batch: bool = False,
         soft_label: bool = False,
+        ignore_index: int | None = None,
     ) -> None:
         super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
-                         reduction, smooth_nr, smooth_dr, batch, soft_label, None)
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
         value = getattr(w_type, "value", w_type)
         if value not in W_TYPES:
             raise ValueError(f"w_type must be one of {list(W_TYPES)}, got {w_type!r}")
         self.w_type = value
 
-    def _weights(self, xp: Any, ground: Any) -> Any:
-        if self.w_type == "uniform":
-            return xp.ones_like(ground)
-        g = ground if self.w_type == "simple" else ground * ground
-        zero = g == 0
-        one = xp.ones((), dtype=g.dtype, device=device_of(g))
-        w = xp.where(zero, xp.zeros_like(g), one / xp.where(zero, one, g))
-        inf = zero | xp.isinf(w)
-        w = xp.where(inf, xp.zeros_like(w), w)
-        if self.batch:
-            top = xp.max(w)
-        else:
-            top = xp.max(w, axis=1, keepdims=True)
-        return xp.where(inf, top, w)
-
     def __call__(self, input: Any, target: Any) -> Any:
-        xp, (tp, fp, fn, ground) = loss_statistics(self, input, target, ignore=False)
-        w = self._weights(xp, ground)
-        axis = 0 if self.batch else 1
-        numer = 2.0 * xp.sum(tp * w, axis=axis, keepdims=True) + self.smooth_nr
-        denom = xp.sum((2 * tp + fp + fn) * w, axis=axis, keepdims=True) + self.smooth_dr
-        f = 1.0 - numer / denom
+        xp, (tp, fp, fn, _) = loss_statistics(self, input, target)
+        # the core's score takes the halved (Tversky) sums: MONAI's smoothing halved
+        score = generalized_dice_score(
+            xp, tp, tp + fp, tp + fn, weight_type=self.w_type,
+            smooth_nr=self.smooth_nr / 2, smooth_dr=self.smooth_dr / 2, eps=0.0,
+            absent="max", empty_one=False,
+        )
+        f = 1.0 - xp.reshape(score, (1,) if self.batch else (-1, 1))
         return _reduce(xp, f, self.reduction, input.ndim, keep=True)

@@ -73,17 +73,16 @@ def dense_ignore_mask(xp: Any, t: Any, ignore_index: int, dtype: Any) -> Any:
 
 
 def loss_statistics(
-    loss: Any, input: Any, target: Any, *, squared: bool = False, ignore: bool = True
+    loss: Any, input: Any, target: Any, *, squared: bool = False
 ) -> tuple[Any, ClassStats]:
     """``(xp, stats)``: MONAI's ``(tp, fp, fn)`` of one call of ``loss`` (its options
     read from the attributes), each (N, C') or, with ``batch``, (C'); C' drops the
-    background with ``include_background=False``. ``ignore``: whether the loss masks
-    ``ignore_index`` (GeneralizedDiceLoss has no such option)."""
+    background with ``include_background=False``."""
     xp = get_namespace(input=input, target=target)
     if input.ndim < 2:
         raise ValueError(f"input must have the shape (N, C, *S), got {tuple(input.shape)}")
     n, c = input.shape[0], input.shape[1]
-    ignore_index = loss.ignore_index if ignore else None
+    ignore_index = loss.ignore_index
     x = input
     if loss.sigmoid:
         x = kernels.sigmoid(xp, x)
