@@ -19,12 +19,12 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import boundary, cpu, evaluate
+from . import boundary, cpu, evaluate, monai
 from .paths import DOC, DOC_IMG, DOC_JSON, ROOT
 from .report import before_after_table, checks_table, fmt_ms, scaling_stamp, scaling_table
 
 BLOCKS = ("headline", "results", "checks", "summary", "before-after", "scaling-classes",
-          "scaling-pixels", "scaling-summary", "evaluate", "boundary")
+          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "monai")
 
 
 def _span(values: Sequence[float], fmt: str = "{:.2f}", unit: str = "x") -> str:
@@ -193,6 +193,8 @@ def render_page(text: str, results: dict) -> str:
         text = replace_block(text, "evaluate", evaluate.markdown(results["evaluate"]))
     if results.get("boundary"):
         text = replace_block(text, "boundary", boundary.markdown(results["boundary"]))
+    if results.get("monai"):
+        text = replace_block(text, "monai", monai.markdown(results["monai"]))
     return text
 
 

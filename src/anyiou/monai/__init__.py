@@ -3,8 +3,8 @@
 A drop-in for ``monai.losses.DiceLoss``, ``GeneralizedDiceLoss``, ``TverskyLoss`` and
 ``monai.metrics.DiceMetric``, ``MeanIoU`` (``compute_dice``, ``compute_iou``): the same
 arguments and values, on NumPy, PyTorch, JAX, Dask, CuPy and array-api-strict arrays.
-Labels with ``to_onehot_y=True`` are never turned into a one-hot. Written against the array API: importing this package
-imports no framework (and never the real ``monai``).
+Labels with ``to_onehot_y=True`` are never turned into a one-hot. Written against the
+array API: importing this package imports no framework (and never the real ``monai``).
 """
 
 from __future__ import annotations

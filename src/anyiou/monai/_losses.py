@@ -56,7 +56,7 @@ class _MonaiLoss:
         self.ignore_index = ignore_index
 
     def forward(self, input: Any, target: Any) -> Any:
-        """The loss of ``input`` against ``target`` (see the class); as ``__call__``."""
+        """The loss of ``input`` against ``target`` (see the class), as a call does."""
         return self(input, target)
 
     def __call__(self, input: Any, target: Any) -> Any:  # pragma: no cover - abstract
@@ -96,8 +96,11 @@ class DiceLoss(_MonaiLoss):
         If False, channel 0 is left out (ignored, with a warning, for one channel).
     to_onehot_y : bool
         ``target`` holds labels (N, 1, *S) in [0, C).
-    sigmoid, softmax : bool
-        Activation of ``input``: the sigmoid, or the softmax over the channels.
+    sigmoid : bool
+        Apply the sigmoid to ``input``.
+    softmax : bool
+        Apply the softmax over the channels to ``input`` (ignored, with a warning, for
+        one channel).
     other_act : callable or None
         Another activation, called on ``input`` (an array of its library).
     squared_pred : bool
@@ -105,8 +108,10 @@ class DiceLoss(_MonaiLoss):
     jaccard : bool
         The soft Jaccard (IoU) loss instead of the Dice loss.
     reduction : {"mean", "sum", "none"}
-    smooth_nr, smooth_dr : float
-        Added to the numerator and the denominator.
+    smooth_nr : float
+        Added to the numerator.
+    smooth_dr : float
+        Added to the denominator.
     batch : bool
         Sum the statistics over the batch before the ratio.
     weight : float, sequence of floats or None
@@ -183,13 +188,10 @@ class TverskyLoss(_MonaiLoss):
     """MONAI's ``TverskyLoss`` (``monai.losses.TverskyLoss``, 1.6.1) on any array library.
 
     ``1 - (tp + smooth_nr) / (tp + alpha fp + beta fn + smooth_dr)`` per sample and
-    class. Shapes and the shared parameters as in `DiceLoss`; ``reduction="none"``
-    returns (N, C') (``batch=True``: (C')).
-
-    Parameters
-    ----------
-    alpha, beta : float
-        Weights of the false positives and of the false negatives.
+    class. Shapes as in `DiceLoss`; ``reduction="none"`` returns (N, C')
+    (``batch=True``: (C')). The parameters are those of `DiceLoss`, with ``alpha``
+    (the weight of the false positives, default 0.5) and ``beta`` (of the false
+    negatives, default 0.5).
     """
 
     def __init__(
@@ -226,16 +228,11 @@ class GeneralizedDiceLoss(_MonaiLoss):
     per sample (``batch=True``: once), with ``w_c = 1 / g_c ** 2`` (``"square"``),
     ``1 / g_c`` (``"simple"``) or 1 (``"uniform"``) of the target sum ``g_c``; a class
     absent from the target takes the largest weight of the present ones (0 if none).
-    Shapes and the shared parameters as in `DiceLoss`; ``reduction="none"`` returns
-    (N, 1, 1, ..., 1) (``batch=True``: (1, 1, ..., 1)).
-
-    Parameters
-    ----------
-    w_type : {"square", "simple", "uniform"}
-        How the target sum becomes the class weight.
-    ignore_index : int or None
-        Beyond MONAI (whose GeneralizedDiceLoss has no such option): pixels left out as
-        in `DiceLoss`; None (the default) is MONAI's loss.
+    Shapes as in `DiceLoss`; ``reduction="none"`` returns (N, 1, 1, ..., 1)
+    (``batch=True``: (1, 1, ..., 1)). The parameters are those of `DiceLoss`, with
+    ``w_type`` (``"square"``, ``"simple"`` or ``"uniform"``: how the target sum becomes
+    the class weight). ``ignore_index`` goes beyond MONAI, whose GeneralizedDiceLoss has
+    no such option: pixels are left out as in `DiceLoss`.
     """
 
     def __init__(

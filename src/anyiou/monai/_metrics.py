@@ -118,6 +118,8 @@ class DiceMetric(_Cumulative):
         The number of classes of label inputs (default ``y_pred.shape[1]``).
     return_with_label : bool or list of str
         With ``reduction="mean_batch"``, `aggregate` returns a dict of per-class floats.
+    per_component : bool
+        MONAI's connected-component Dice: not supported (True raises ``ValueError``).
     ignore_index : int or None
         Pixels to leave out (MONAI's ``create_ignore_mask`` of ``y``).
     """
@@ -204,13 +206,9 @@ class MeanIoU(_Cumulative):
     (float64 for float64 inputs), with ``I = sum(y_pred * y)``; a class absent from
     ``y`` scores NaN with ``ignore_empty``, else 1 where the union is empty.
 
-    Parameters
-    ----------
-    include_background, reduction, get_not_nans, ignore_empty
-        As in `DiceMetric`.
-    ignore_index : int or None
-        A class index zeroes that class (its score is then NaN or 1); any other value
-        leaves out the pixels whose ``y`` is 0 in every channel (MONAI's rule).
+    The parameters are those of `DiceMetric`, but ``ignore_index`` follows MONAI's
+    ``compute_iou``: a class index zeroes that class (its score is then NaN or 1), any
+    other value leaves out the pixels whose ``y`` is 0 in every channel.
     """
 
     def __init__(
@@ -264,8 +262,9 @@ def compute_dice(
     num_classes: int | None = None,
     ignore_index: int | None = None,
 ) -> Any:
-    """MONAI's ``compute_dice``: the (N, C') scores of `DiceMetric` for one batch,
-    without a buffer (a pure function: ``jax.jit`` traces it)."""
+    """MONAI's ``compute_dice``: the (N, C') scores of `DiceMetric` for one batch
+    ``y_pred``, ``y``, without a buffer (a pure function: ``jax.jit`` traces it).
+    The other parameters are those of `DiceMetric`."""
     metric = DiceMetric(include_background, "none", False, ignore_empty, num_classes,
                         ignore_index=ignore_index)
     return metric._compute(get_namespace(y_pred=y_pred, y=y), y_pred, y)
@@ -278,7 +277,8 @@ def compute_iou(
     ignore_empty: bool = True,
     ignore_index: int | None = None,
 ) -> Any:
-    """MONAI's ``compute_iou``: the (N, C') scores of `MeanIoU` for one batch, without
-    a buffer (a pure function)."""
+    """MONAI's ``compute_iou``: the (N, C') scores of `MeanIoU` for one batch
+    ``y_pred``, ``y``, without a buffer (a pure function). The other parameters are
+    those of `DiceMetric` (``ignore_index`` as in `MeanIoU`)."""
     metric = MeanIoU(include_background, "none", False, ignore_empty, ignore_index)
     return metric._compute(get_namespace(y_pred=y_pred, y=y), y_pred, y)
