@@ -322,3 +322,21 @@ def test_bad_options_are_refused(backend, kwargs, error, match):
     if "weight_type" not in kwargs and "sync" not in kwargs:
         with pytest.raises(error, match=match):
             anyiou.DiceLoss("multiclass", **kwargs)
+
+
+@pytest.mark.only_backends("numpy", "torch")
+@pytest.mark.parametrize("name", ["GeneralizedDiceLoss", "DiceLoss"])
+def test_sync_sums_the_squared_statistics(backend, name):
+    """Two workers holding the same batch (an all-reduce that doubles the (5, C)
+    statistics) give the loss of that batch twice over, computed by the reference."""
+    x, labels = _multiclass(13)
+    loss = getattr(anyiou, name)("multiclass", squared_pred=True, smooth_nr=0.1,
+                                 smooth_dr=0.2, sync=lambda s: s * 2)
+    got = float(loss(backend.asarray(x), backend.asarray(labels)))
+    p2 = np.concatenate([np_softmax(x)] * 2).reshape(4, 3, -1)
+    t2 = np.concatenate([np_onehot(labels, 3)] * 2).reshape(4, 3, -1)
+    if name == "DiceLoss":
+        want = _np_overlap(p2, t2, 0.5, 0.5, squared=True, nr=0.1, dr=0.2)
+    else:
+        want = _np_generalized(p2, t2, "square", per_image=False, squared=True, nr=0.2, dr=0.4)
+    assert got == pytest.approx(want, rel=1e-10)

@@ -344,8 +344,45 @@ def generalized_dice_loss(
     \qquad w_c = 1/T_c^2,\ 1/T_c \text{ or } 1.
     $$
 
-    Parameters, shapes and output are those of `GeneralizedDiceLoss` (every option
-    keyword-only, ``mode`` required).
+    Parameters
+    ----------
+    y_pred : array
+        Float logits (or probabilities with ``from_logits=False``), as in `jaccard_loss`.
+    y_true : array
+        Labels or targets, as in `jaccard_loss`.
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (required).
+    classes : sequence of int, optional
+        The channels that enter the score (default: all).
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to the (halved) numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels, as in `jaccard_loss`.
+    eps : float, default 0.0
+        Lower bound of the (halved) denominator.
+    weight_type : str, default "square"
+        One of ``"square"``, ``"simple"``, ``"uniform"``.
+    per_image : bool, default False
+        One score per sample (its own weights), averaged; else one score of the batch.
+    reduction : str, default "mean"
+        ``"mean"``, ``"sum"`` or ``"none"`` of the per-sample losses.
+    class_axis : int, default 1
+        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    sync : callable, optional
+        All-reduce of the (3, C) or (5, C) statistics (``per_image=False``).
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares in the denominator.
+
+    Returns
+    -------
+    array
+        0-d (or (N,) for ``reduction="none"`` with ``per_image``), as `GeneralizedDiceLoss`.
 
     Examples
     --------
