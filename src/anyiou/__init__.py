@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing here would cost start-up time
 if TYPE_CHECKING:  # what the names are, for type checkers and the API pages
-    from . import distributed, losses, metrics
+    from . import distributed, losses, metrics, optax
     from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
@@ -24,9 +24,10 @@ __all__ = [
     "distributed",
     "losses",
     "metrics",
+    "optax",
 ]
 
-_SUBMODULES = ("distributed", "losses", "metrics")
+_SUBMODULES = ("distributed", "losses", "metrics", "optax")
 _LOSSES = ("DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
 
 
