@@ -212,3 +212,22 @@ def test_anyiou_optax_does_not_shadow_optax(backend, optax):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.split() == ["optax", "False"]
+
+
+def test_generalized_dice_volumes_do_not_overflow(backend, optax):
+    """optax squares integer class volumes in their dtype: past 46340 pixels of a class,
+    int32 one-hot targets wrap around (JAX's default, without x64) and change the
+    weights; anyiou's volumes are float sums, so int32 targets give the loss of float32
+    ones."""
+    import jax
+
+    rng = np.random.default_rng(19)
+    logits = rng.normal(size=(1, 256, 256, 2)).astype(np.float32)
+    onehot = np.eye(2, dtype=np.int32)[(rng.random((1, 256, 256)) > 0.1).astype(np.int32)]
+    with jax.enable_x64(False):  # the session enables x64; optax's users mostly do not
+        x, t_int, t_float = _jnp(logits, onehot, onehot.astype(np.float32))
+        right = float(optax.losses.multiclass_generalized_dice_loss(x, t_float))
+        wrapped = float(optax.losses.multiclass_generalized_dice_loss(x, t_int))
+        ours = float(anyiou_optax.multiclass_generalized_dice_loss(x, t_int))
+    assert abs(wrapped - right) > 1e-2
+    assert ours == pytest.approx(right, rel=RTOL)
