@@ -160,7 +160,7 @@ def dice_loss(
     >>> labels = np.array([[0, 1, 1], [1, 0, 0]])
     >>> logits = np.zeros((2, 3, 2), dtype=np.float32)
     >>> dice_loss(logits, labels).round(4)  # labels without a one-hot
-    array([0.2188, 0.2188], dtype=float32)
+    array([0.303, 0.303], dtype=float32)
     """
     _check_reduction(reduction)
     xp = get_namespace(predictions=predictions, targets=targets)
@@ -208,7 +208,7 @@ def binary_dice_loss(
     >>> from anyiou.optax import binary_dice_loss
     >>> logits = np.zeros((2, 4, 4), dtype=np.float32)
     >>> binary_dice_loss(logits, np.ones((2, 4, 4), dtype=np.float32)).round(4)
-    array([0.3143, 0.3143], dtype=float32)
+    array([0.3077, 0.3077], dtype=float32)
     """
     if predictions.ndim == targets.ndim and predictions.shape[-1] != 1:
         predictions, targets = predictions[..., None], targets[..., None]
