@@ -62,6 +62,22 @@ def test_dice_loss_values_and_gradients(backend, optax, case):
                                rtol=RTOL, atol=ATOL)
 
 
+def test_numpy_targets(backend, optax):
+    """NumPy targets beside JAX logits, as optax takes them (also under jit)."""
+    import jax
+
+    logits, labels = multiclass(20)
+    onehot = np.eye(3, dtype=np.float32)[labels]
+    (x,) = _jnp(logits)
+    expected = optax.losses.dice_loss(x, onehot)
+    np.testing.assert_allclose(anyiou_optax.dice_loss(x, onehot), expected, rtol=RTOL)
+    np.testing.assert_allclose(jax.jit(lambda z: anyiou_optax.dice_loss(z, onehot))(x),
+                               expected, rtol=RTOL)
+    np.testing.assert_allclose(anyiou_optax.multiclass_generalized_dice_loss(x, labels),
+                               optax.losses.multiclass_generalized_dice_loss(x, onehot),
+                               rtol=RTOL)
+
+
 def test_jit_and_vmap(backend, optax):
     """optax's jit and vmap tests, and a jitted gradient."""
     import jax

@@ -7,9 +7,9 @@ from typing import Any
 
 import array_api_compat as aac
 
-from .._lib._namespace import device_of, get_namespace, is_floating
+from .._lib._namespace import device_of, is_floating
 from ..losses._class_losses import as_array, tversky_score
-from ._statistics import align, is_labels, statistics
+from ._statistics import align, is_labels, namespace, statistics
 
 __all__ = ["binary_dice_loss", "class_losses", "dice_loss", "reduce_classes"]
 
@@ -163,7 +163,7 @@ def dice_loss(
     array([0.303, 0.303], dtype=float32)
     """
     _check_reduction(reduction)
-    xp = get_namespace(predictions=predictions, targets=targets)
+    xp, targets = namespace(predictions, targets)
     loss, _, channels = class_losses(
         xp, predictions, targets, smooth=smooth, alpha=alpha, beta=beta,
         apply_softmax=apply_softmax, axis=axis, ignore_index=ignore_index,

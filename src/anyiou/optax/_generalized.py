@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._lib._namespace import get_namespace
 from ..losses._class_losses import as_array
 from ..losses._generalized import generalized_weights
 from ._dice import class_losses
-from ._statistics import is_labels
+from ._statistics import is_labels, namespace
 
 __all__ = ["multiclass_generalized_dice_loss"]
 
@@ -84,7 +83,7 @@ def multiclass_generalized_dice_loss(
     >>> print(f"{float(multiclass_generalized_dice_loss(logits, labels)):.4f}")
     0.3886
     """
-    xp = get_namespace(predictions=predictions, targets=targets)
+    xp, targets = namespace(predictions, targets)
     if not is_labels(xp, predictions, targets) and tuple(predictions.shape) != tuple(
         targets.shape
     ):

@@ -14,12 +14,31 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import array_api_compat as aac
+
 from .._lib import kernels
-from .._lib._namespace import accumulation_dtype, is_floating, is_integral, values_checkable
+from .._lib._namespace import (
+    accumulation_dtype,
+    device_of,
+    get_namespace,
+    is_floating,
+    is_integral,
+    values_checkable,
+)
 from .._lib._options import MULTICLASS_MODE
 from ..losses._statistics import OverlapStats, overlap_statistics
 
-__all__ = ["align", "check_probabilities", "normalised_axes", "statistics"]
+__all__ = ["align", "check_probabilities", "namespace", "normalised_axes", "statistics"]
+
+
+def namespace(predictions: Any, targets: Any) -> tuple[Any, Any]:
+    """The predictions' namespace and the targets in it: NumPy targets beside arrays of
+    another library (JAX's functions take them, so optax's losses do) are converted to
+    the predictions' library and device; any other mix is a `TypeError`."""
+    if aac.is_numpy_array(targets) and not aac.is_numpy_array(predictions):
+        xp = get_namespace(predictions=predictions)
+        return xp, xp.asarray(targets, device=device_of(predictions))
+    return get_namespace(predictions=predictions, targets=targets), targets
 
 
 def align(predictions: Any, targets: Any) -> tuple[Any, Any]:
