@@ -8,6 +8,7 @@ from typing import Any
 import array_api_compat as aac
 
 from .._lib._namespace import device_of, is_floating
+from .._lib._types import ArrayT, LossReduction
 from ..losses._class_losses import as_array, tversky_score
 from ._statistics import align, is_labels, namespace, statistics
 
@@ -83,7 +84,7 @@ def reduce_classes(xp: Any, loss: Any, reduction: str) -> Any:
 
 
 def dice_loss(
-    predictions: Any,
+    predictions: ArrayT,
     targets: Any,
     *,
     class_weights: Any | None = None,
@@ -91,11 +92,11 @@ def dice_loss(
     alpha: Any = 0.5,
     beta: Any = 0.5,
     apply_softmax: bool = True,
-    reduction: str = "mean",
+    reduction: LossReduction = "mean",
     ignore_background: bool = False,
     axis: int | Sequence[int] | None = None,
     ignore_index: int | None = None,
-) -> Any:
+) -> ArrayT:
     r"""optax's Dice (Tversky) loss of channels-last logits, one loss per example.
 
     The same arguments, values and gradients as ``optax.losses.dice_loss`` (optax
@@ -176,12 +177,12 @@ def dice_loss(
 
 
 def binary_dice_loss(
-    predictions: Any,
+    predictions: ArrayT,
     targets: Any,
     *,
     smooth: Any = 1.0,
     apply_sigmoid: bool = True,
-) -> Any:
+) -> ArrayT:
     """optax's binary Dice loss: `dice_loss` of one channel, mean reduction.
 
     Parameters

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._lib._types import ArrayT
 from ..losses._class_losses import as_array
 from ..losses._generalized import generalized_weights
 from ._dice import class_losses
@@ -25,14 +26,14 @@ OFFSET = 1e-7
 
 
 def multiclass_generalized_dice_loss(
-    predictions: Any,
+    predictions: ArrayT,
     targets: Any,
     *,
     smooth: Any = 1.0,
     apply_softmax: bool = True,
     ignore_background: bool = False,
     ignore_index: int | None = None,
-) -> Any:
+) -> ArrayT:
     r"""optax's Generalized Dice loss: per-class Dice losses weighted by the inverse
     squared class volumes of the batch, averaged.
 
