@@ -164,6 +164,14 @@ def test_errors(backend):
         dice_loss(x, onehot, ignore_index=0)
     with pytest.raises(ValueError, match="out of range"):
         dice_loss(x, onehot, axis=4)
+    with pytest.raises(ValueError, match="repeat"):
+        dice_loss(x, onehot, axis=(1, -3))
+    with pytest.raises(TypeError, match="axis must be None, an int or a sequence"):
+        dice_loss(x, onehot, axis=1.0)
+    # NumPy integers are axes too (jnp.sum takes them)
+    np.testing.assert_allclose(backend.to_numpy(dice_loss(x, onehot, axis=(np.int64(1),))),
+                               ref.dice_loss(logits, ref.one_hot(labels, 3), axis=(1,)),
+                               rtol=RTOL, atol=ATOL)
     with pytest.raises(ValueError, match="Shape mismatch"):
         multiclass_generalized_dice_loss(x, onehot[..., :2])
 

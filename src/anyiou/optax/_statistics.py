@@ -11,6 +11,7 @@ multiclass label path, which builds no one-hot.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,8 +68,14 @@ def normalised_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, .
     """``axis`` as sorted non-negative axes; None: every axis but the first and last."""
     if axis is None:
         return tuple(range(1, ndim - 1))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    if not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+    try:  # Python or NumPy integers, as jnp.sum takes them
+        axes = (operator.index(axis),) if not isinstance(axis, Sequence) else tuple(
+            operator.index(a) for a in axis if not isinstance(a, bool))
+    except TypeError:
+        axes = None
+    if axes is None or isinstance(axis, bool) or (
+        isinstance(axis, Sequence) and len(axes) != len(axis)
+    ):
         raise TypeError(f"axis must be None, an int or a sequence of ints; got {axis!r}")
     if any(not -ndim <= a < ndim for a in axes):
         raise ValueError(f"axis {axis!r} is out of range for arrays of {ndim} dimensions")
