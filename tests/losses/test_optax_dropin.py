@@ -94,6 +94,37 @@ def test_labels_are_their_one_hot(backend, ignore_index):
     np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=RTOL, atol=ATOL)
 
 
+def test_mask(backend):
+    """anyiou's addition: masked pixels count in neither prediction nor target, for
+    one-hot targets, labels (where it agrees with ignore_index), binary targets and the
+    Generalized Dice's class volumes."""
+    logits, labels = multiclass(9, classes=3)
+    keep = np.random.default_rng(9).random(labels.shape) > 0.3
+    onehot = ref.one_hot(labels, 3)
+    x, m = backend.asarray(logits), backend.asarray(keep)
+    expected = ref.dice_loss(logits, onehot, reduction="none", valid=keep.astype(float))
+    for targets in (backend.asarray(onehot.astype(np.float32)), backend.asarray(labels)):
+        got = dice_loss(x, targets, reduction="none", mask=m)
+        np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=RTOL, atol=ATOL)
+    as_label = np.where(keep, labels, 7)
+    got = dice_loss(x, backend.asarray(as_label), reduction="none", ignore_index=7)
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=RTOL, atol=ATOL)
+    got = multiclass_generalized_dice_loss(x, backend.asarray(labels), mask=m)
+    np.testing.assert_allclose(backend.to_numpy(got),
+                               ref.generalized_dice_loss(logits, onehot,
+                                                         valid=keep.astype(float)),
+                               rtol=RTOL, atol=ATOL)
+    binary = logits[..., :1]
+    got = dice_loss(backend.asarray(binary), backend.asarray(labels == 1), mask=m)
+    np.testing.assert_allclose(backend.to_numpy(got),
+                               ref.dice_loss(binary, labels == 1, valid=keep.astype(float)),
+                               rtol=RTOL, atol=ATOL)
+    with pytest.raises(ValueError, match="mask must have"):
+        dice_loss(x, backend.asarray(labels), mask=m[:1, ...])
+    with pytest.raises(TypeError, match="mask must be a boolean"):
+        dice_loss(x, backend.asarray(labels), mask=backend.asarray(keep.astype(np.int32)))
+
+
 @pytest.mark.parametrize("ignore_background", [False, True])
 def test_generalized_dice_is_optax_formula(backend, ignore_background):
     rng = np.random.default_rng(5)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from anyiou import optax as anyiou_optax
+from tests.losses import optax_reference as ref
 from tests.losses.test_optax_dropin import CASES, multiclass
 
 pytestmark = pytest.mark.only_backends("jax")
@@ -77,6 +78,23 @@ def test_numpy_targets(backend, optax):
     np.testing.assert_allclose(anyiou_optax.multiclass_generalized_dice_loss(x, labels),
                                optax.losses.multiclass_generalized_dice_loss(x, onehot),
                                rtol=RTOL)
+
+
+def test_mask_under_jit(backend, optax):
+    """anyiou's mask (no optax counterpart: the float64 reference) as a traced argument,
+    with labels and with one-hot targets, and its gradient."""
+    import jax
+
+    logits, labels = multiclass(21)
+    keep = np.random.default_rng(21).random(labels.shape) > 0.3
+    x, y, m = _jnp(logits, labels, keep)
+    onehot = np.eye(3, dtype=np.float32)[labels]
+    expected = ref.dice_loss(logits, onehot, valid=keep.astype(float))
+    for t in (y, _jnp(onehot)[0]):
+        got = jax.jit(lambda z, mm, t=t: anyiou_optax.dice_loss(z, t, mask=mm))(x, m)
+        np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+    g = jax.jit(jax.grad(lambda z: anyiou_optax.dice_loss(z, y, mask=m).sum()))(x)
+    assert not np.asarray(g)[~keep].any()  # masked pixels get no gradient
 
 
 def test_jit_and_vmap(backend, optax):

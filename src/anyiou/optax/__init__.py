@@ -6,7 +6,8 @@ arguments and give optax's values and gradients: channels-last logits, one-hot (
 targets of their shape, sums over the spatial axes of each example, one loss per example.
 They run on NumPy, PyTorch, JAX (``jit``, ``vmap``, ``grad``), Dask, CuPy and
 array-api-strict arrays; this module imports no framework (nor optax). Additions: integer
-class labels in place of a one-hot target, with an optional ``ignore_index``.
+class labels in place of a one-hot target, with an optional ``ignore_index``, and a
+boolean ``mask`` of the pixels that count.
 
 Replace ``from optax.losses import dice_loss`` by ``from anyiou.optax import dice_loss``;
 see ``docs/migrating_optax.md`` for what differs, and when anyiou's own

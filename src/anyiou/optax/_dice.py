@@ -56,6 +56,7 @@ def class_losses(
     apply_softmax: bool,
     axis: Any,
     ignore_index: int | None,
+    mask: Any | None = None,
 ) -> tuple[Any, Any, int]:
     """optax's per-class losses ``1 - dice`` (kept axes, classes last) before weights and
     background, the per-class target sums, and the number of channels of the input."""
@@ -63,7 +64,7 @@ def class_losses(
         predictions, targets = align(predictions, targets)
     stats = statistics(
         xp, predictions, targets, apply_softmax=apply_softmax, axis=axis,
-        ignore_index=ignore_index,
+        ignore_index=ignore_index, mask=mask,
     )
     # eps = 0: optax's plain ratio, except that 0 / 0 (smooth = 0, an empty class with no
     # prediction) scores 0 with a zero gradient instead of NaN
@@ -96,6 +97,7 @@ def dice_loss(
     ignore_background: bool = False,
     axis: int | Sequence[int] | None = None,
     ignore_index: int | None = None,
+    mask: Any | None = None,
 ) -> ArrayT:
     r"""optax's Dice (Tversky) loss of channels-last logits, one loss per example.
 
@@ -142,6 +144,10 @@ def dice_loss(
     ignore_index : int, optional
         anyiou's addition, for integer labels only: pixels with this label count in
         neither prediction nor target.
+    mask : array, optional
+        anyiou's addition: a boolean array of the pixels' shape (the predictions' shape
+        without the channel axis, after optax's shape rule); pixels where it is False
+        count in neither prediction nor target, for one-hot targets and labels alike.
 
     Returns
     -------
@@ -167,7 +173,7 @@ def dice_loss(
     xp, targets = namespace(predictions, targets)
     loss, _, channels = class_losses(
         xp, predictions, targets, smooth=smooth, alpha=alpha, beta=beta,
-        apply_softmax=apply_softmax, axis=axis, ignore_index=ignore_index,
+        apply_softmax=apply_softmax, axis=axis, ignore_index=ignore_index, mask=mask,
     )
     if class_weights is not None:
         loss = loss * _weights(xp, class_weights, loss)

@@ -33,6 +33,7 @@ def multiclass_generalized_dice_loss(
     apply_softmax: bool = True,
     ignore_background: bool = False,
     ignore_index: int | None = None,
+    mask: Any | None = None,
 ) -> ArrayT:
     r"""optax's Generalized Dice loss: per-class Dice losses weighted by the inverse
     squared class volumes of the batch, averaged.
@@ -69,6 +70,10 @@ def multiclass_generalized_dice_loss(
     ignore_index : int, optional
         anyiou's addition, for integer labels only: pixels with this label count in
         neither prediction nor target (nor the class volumes).
+    mask : array, optional
+        anyiou's addition: a boolean array of shape (N, ...) (the predictions' shape
+        without the channel axis); pixels where it is False count in neither prediction
+        nor target (nor the class volumes).
 
     Returns
     -------
@@ -95,7 +100,7 @@ def multiclass_generalized_dice_loss(
         )
     loss, target_sum, channels = class_losses(
         xp, predictions, targets, smooth=smooth, alpha=0.5, beta=0.5,
-        apply_softmax=apply_softmax, axis=None, ignore_index=ignore_index,
+        apply_softmax=apply_softmax, axis=None, ignore_index=ignore_index, mask=mask,
     )
     volumes = xp.sum(target_sum, axis=tuple(range(target_sum.ndim - 1)))  # (C,)
     raw = generalized_weights(xp, volumes, "square", absent="offset", offset=OFFSET)

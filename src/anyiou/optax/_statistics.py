@@ -136,6 +136,23 @@ def _to_rows(xp: Any, x: Any, axes: tuple[int, ...]) -> Any:
     return xp.reshape(moved, (math.prod(shape[i] for i in kept), 1, reduced))
 
 
+def _checked_mask(xp: Any, mask: Any, predictions: Any) -> Any:
+    """``mask`` as a boolean array of the predictions' library (NumPy converted) and of
+    their pixels' shape (without the channel axis)."""
+    if aac.is_numpy_array(mask) and not aac.is_numpy_array(predictions):
+        mask = xp.asarray(mask, device=device_of(predictions))
+    get_namespace(predictions=predictions, mask=mask)
+    if not xp.isdtype(mask.dtype, "bool"):
+        raise TypeError(f"mask must be a boolean array; got dtype {mask.dtype}")
+    pixels = tuple(predictions.shape[:-1])
+    if tuple(mask.shape) != pixels:
+        raise ValueError(
+            f"mask must have the predictions' shape without the channel axis, {pixels}; "
+            f"got {tuple(mask.shape)}"
+        )
+    return mask
+
+
 def statistics(
     xp: Any,
     predictions: Any,
@@ -144,11 +161,21 @@ def statistics(
     apply_softmax: bool,
     axis: int | Sequence[int] | None,
     ignore_index: int | None = None,
+    mask: Any | None = None,
 ) -> OverlapStats:
     """``(sum(p * t), sum(p), sum(t))`` over ``axis`` of aligned, same-shape arrays (or
     of integer labels, `is_labels`), each in the kept axes' shape and the accumulation
-    dtype (float32 or float64). ``p`` is optax's activation of ``predictions``."""
+    dtype (float32 or float64). ``p`` is optax's activation of ``predictions``; pixels
+    where the boolean ``mask`` (the predictions' shape without the channel axis) is
+    False count in no sum."""
+    if mask is not None:
+        mask = _checked_mask(xp, mask, predictions)
     if is_labels(xp, predictions, targets):
+        if mask is not None:  # masked pixels become ignored labels
+            fill = predictions.shape[-1] if ignore_index is None else ignore_index
+            targets = xp.where(mask, targets, xp.asarray(fill, dtype=targets.dtype,
+                                                         device=device_of(targets)))
+            ignore_index = fill
         if axis is not None and normalised_axes(axis, predictions.ndim) != tuple(
             range(1, predictions.ndim - 1)
         ):
@@ -185,8 +212,11 @@ def statistics(
     probs = activate(xp, x, apply_softmax)
     kept = tuple(s for i, s in enumerate(probs.shape) if i not in axes)
     acc = accumulation_dtype(xp, probs.dtype)
+    valid = None
+    if mask is not None:
+        valid = _to_rows(xp, xp.broadcast_to(mask[..., None], probs.shape), axes)
     # optax's product form sum(p * t) for every target (soft ones too): hard=True
     sums = kernels.probs_dense_stats(
-        xp, _to_rows(xp, probs, axes), _to_rows(xp, targets, axes), None, True, acc
+        xp, _to_rows(xp, probs, axes), _to_rows(xp, targets, axes), valid, True, acc
     )
     return OverlapStats(*(xp.reshape(s, kept) for s in sums))
