@@ -1,5 +1,5 @@
 """`anyiou.optax` on every backend against optax's formulas restated in float64 NumPy
-(tests/losses/optax_reference.py), with the cases of optax's own tests
+(tests/support/optax_reference.py), with the cases of optax's own tests
 (``optax/losses/_segmentation_test.py``) and the documented divergences
 (docs/migrating_optax.md). optax itself is the oracle on JAX in test_optax_oracle.py."""
 
@@ -13,7 +13,7 @@ import pytest
 
 from anyiou.optax import binary_dice_loss, dice_loss, multiclass_generalized_dice_loss
 from tests.docs.test_pages import _sessions
-from tests.losses import optax_reference as ref
+from tests.support import optax_reference as ref
 
 RTOL, ATOL = 1e-5, 1e-6
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from anyiou import optax as anyiou_optax
-from tests.losses import optax_reference as ref
 from tests.losses.test_optax_dropin import CASES, multiclass
+from tests.support import optax_reference as ref
 
 pytestmark = pytest.mark.only_backends("jax")
 
