@@ -11,12 +11,13 @@ from __future__ import annotations
 TYPE_CHECKING = False  # not typing's: importing typing here would cost start-up time
 if TYPE_CHECKING:  # what the names are, for type checkers and the API pages
     from . import distributed, losses, metrics, optax
-    from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
+    from .losses import DiceLoss, GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
 __all__ = [
     "DiceLoss",
+    "GeneralizedDiceLoss",
     "JaccardLoss",
     "LovaszLoss",
     "TverskyLoss",
@@ -28,7 +29,7 @@ __all__ = [
 ]
 
 _SUBMODULES = ("distributed", "losses", "metrics", "optax")
-_LOSSES = ("DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
+_LOSSES = ("DiceLoss", "GeneralizedDiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
 
 
 def __getattr__(name: str) -> object:
