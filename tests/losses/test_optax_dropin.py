@@ -175,6 +175,11 @@ def test_zero_smooth_empty_class_scores_one_not_nan(backend):
         assert np.isnan(ref.dice_loss(logits, targets, smooth=0.0)).all()
     got = dice_loss(backend.asarray(logits), backend.asarray(targets), smooth=0.0)
     np.testing.assert_array_equal(backend.to_numpy(got), [1.0])
+    # any other ratio is optax's, a negative denominator too (no lower bound)
+    got = dice_loss(backend.asarray(logits), backend.asarray(targets), smooth=-1.0)
+    with np.errstate(over="ignore"):
+        expected = ref.dice_loss(logits, targets, smooth=-1.0)
+    np.testing.assert_array_equal(backend.to_numpy(got), expected)
 
 
 def test_errors(backend):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,11 +67,12 @@ def class_losses(
         xp, predictions, targets, apply_softmax=apply_softmax, axis=axis,
         ignore_index=ignore_index, mask=mask,
     )
-    # eps = 0: optax's plain ratio, except that 0 / 0 (smooth = 0, an empty class with no
-    # prediction) scores 0 with a zero gradient instead of NaN
+    # eps = -inf: optax's plain ratio (no lower bound, a negative denominator too),
+    # except that 0 / 0 (smooth = 0, an empty class with no prediction) scores 0 with a
+    # zero gradient instead of NaN
     score = tversky_score(
-        xp, stats.intersection, stats.pred_sum, stats.target_sum, alpha, beta, smooth, 0.0,
-        for_loss=False,
+        xp, stats.intersection, stats.pred_sum, stats.target_sum, alpha, beta, smooth,
+        -math.inf, for_loss=False,
     )
     return 1.0 - score, stats.target_sum, predictions.shape[-1]
 
