@@ -10,7 +10,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing here would cost start-up time
 if TYPE_CHECKING:  # what the names are, for type checkers and the API pages
-    from . import distributed, losses, metrics, monai
+    from . import distributed, losses, metrics, monai, optax
     from .losses import DiceLoss, GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
@@ -26,9 +26,10 @@ __all__ = [
     "losses",
     "metrics",
     "monai",
+    "optax",
 ]
 
-_SUBMODULES = ("distributed", "losses", "metrics", "monai")
+_SUBMODULES = ("distributed", "losses", "metrics", "monai", "optax")
 _LOSSES = ("DiceLoss", "GeneralizedDiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
 
 

@@ -24,6 +24,7 @@ LAYERS = (
     ("anyiou.keras", 3),
     ("anyiou.distributed", 3),
     ("anyiou.monai", 3),
+    ("anyiou.optax", 3),
 )
 TOP = 3
 

@@ -32,6 +32,7 @@ MODULES = (
     "anyiou.torch",
     "anyiou.keras",
     "anyiou.monai",
+    "anyiou.optax",
 )
 
 # "Parameters and returns are those of `iou_score`", "Other parameters, ... are those of `X`"
