@@ -1,7 +1,7 @@
 """A GPU cost model of one forward + backward pass, without a GPU: kernel launches and
-bytes moved, against cross-entropy and smp on the same inputs.
+bytes moved, against cross-entropy and smp (MONAI) on the same inputs.
 
-    python -m benchmarks.costmodel            # the four cases below, torch and JAX
+    python -m benchmarks.costmodel            # the cases below, torch and JAX
     python -m benchmarks.costmodel --no-jax   # torch only (seconds)
 
 (also part of ``python -m benchmarks.run --costmodel``). On a GPU a segmentation loss is
@@ -19,6 +19,13 @@ bound by memory traffic and by launch latency, both of which can be counted on a
 * **JAX**: XLA's own estimate, ``cost_analysis()["bytes accessed"]`` of the compiled
   ``jax.jit(jax.value_and_grad(loss))`` (lowered from shapes alone), for anyiou's loss
   and optax's cross-entropy; XLA fuses, so only its bytes are compared.
+
+The MONAI case (`MONAI_CASE`, torch only) compares ``anyiou.monai.DiceLoss`` with MONAI
+1.6.1's ``DiceLoss``, both ``to_onehot_y=True, softmax=True``, on logits (N, C, *S) and
+labels (N, 1, *S); cross-entropy of the same input is its baseline too. MONAI's one-hot
+(``zeros`` + ``scatter_``) runs on ``meta`` tensors, so it is counted like the rest.
+anyiou.monai reaches the fused statistics kernels (``softmax_label_stats``), not the
+fused layer's whole-loss path (``overlap_loss``, the Jaccard/Dice losses' only).
 
 The modelled time on an H100 is ``bytes / 3.35e12 B/s + 5 us x launches``. The numbers are
 a model: a fused elementwise chain on a real GPU, caches and launch overlap are not in
@@ -66,6 +73,11 @@ CASES = [
     CostCase("multiclass-N2-C4-64^3", "multiclass", 2, 4, (64, 64, 64)),
     CostCase("binary-N16-512x512", "binary", 16, 1, (512, 512)),
 ]
+#: MONAI's DiceLoss(to_onehot_y=True, softmax=True) on labels (N, 1, *S): the
+#: implementations, MONAI's first (the reference of the ratios), and its targets.
+MONAI_CASE = CostCase("monai-dice-N2-C14-64^3", "monai", 2, 14, (64, 64, 64))
+MONAI_IMPLS = ("monai-dice", "anyiou-monai-dice")
+MONAI_TARGET = 0.5
 
 #: aten operations that launch nothing: views (free) and allocations.
 VIEWS = frozenset({
@@ -147,8 +159,9 @@ def _inputs(case: CostCase) -> tuple[Any, Any, Any]:
 
     shape = (case.n, case.c, *case.spatial)
     x = torch.empty(shape, device="meta").requires_grad_(True)
-    if case.mode == "multiclass":
-        return x, torch.empty((case.n, *case.spatial), dtype=torch.int64, device="meta"), None
+    if case.mode in ("multiclass", "monai"):
+        labels = (case.n, 1, *case.spatial) if case.mode == "monai" else (case.n, *case.spatial)
+        return x, torch.empty(labels, dtype=torch.int64, device="meta"), None
     y = torch.empty(shape, dtype=torch.int64, device="meta")
     return x, y, torch.empty(shape, device="meta")
 
@@ -156,6 +169,8 @@ def _inputs(case: CostCase) -> tuple[Any, Any, Any]:
 def _torch_fn(impl: str, case: CostCase, yf: Any) -> Any:
     import torch.nn.functional as F
 
+    if case.mode == "monai":
+        return _monai_fn(impl)
     ignore = {} if case.ignore_index is None else {"ignore_index": case.ignore_index}
     if impl == "cross-entropy":
         if case.mode == "multiclass":
@@ -166,6 +181,19 @@ def _torch_fn(impl: str, case: CostCase, yf: Any) -> Any:
     import anyiou
 
     return anyiou.JaccardLoss(case.mode, **ignore)
+
+
+def _monai_fn(impl: str) -> Any:
+    """cross-entropy of labels (N, 1, *S), MONAI's or anyiou.monai's DiceLoss."""
+    import torch.nn.functional as F
+
+    if impl == "cross-entropy":
+        return lambda x, y: F.cross_entropy(x, y[:, 0])
+    if impl == "monai-dice":
+        from monai.losses import DiceLoss
+    else:
+        from anyiou.monai import DiceLoss
+    return DiceLoss(to_onehot_y=True, softmax=True)
 
 
 @dataclass
@@ -202,7 +230,8 @@ class _Fused:
 
 def torch_costs(case: CostCase, impl: str) -> dict:
     """Launches and bytes of ``impl`` (cross-entropy, smp-jaccard, anyiou-jaccard,
-    anyiou-jaccard-fused) for one forward + backward on ``case``."""
+    anyiou-jaccard-fused; on `MONAI_CASE` monai-dice, anyiou-monai-dice,
+    anyiou-monai-dice-fused) for one forward + backward on ``case``."""
     import torch
 
     x, y, yf = _inputs(case)
@@ -267,9 +296,10 @@ def jax_costs(case: CostCase, impl: str) -> dict:
 
 
 def measure(fused: bool | None = None, with_jax: bool = True,
-            cases: list[CostCase] | None = None) -> dict:
-    """Every case's costs and ratios; the dict ``benchmarks.run --costmodel`` stores.
-    ``fused``: also the fused Triton path (default: where ``_triton`` imports)."""
+            cases: list[CostCase] | None = None, with_monai: bool = True) -> dict:
+    """Every case's costs and ratios; the dict ``benchmarks.run --costmodel`` stores
+    (the MONAI case under ``"monai"``, ``with_monai``). ``fused``: also the fused Triton
+    path (default: where ``_triton`` imports)."""
     fused = _fused_available() if fused is None else fused
     impls = ["cross-entropy", "smp-jaccard", "anyiou-jaccard"]
     impls += ["anyiou-jaccard-fused"] if fused else []
@@ -287,7 +317,20 @@ def measure(fused: bool | None = None, with_jax: bool = True,
                 jax_rows["anyiou-jaccard"]["bytes"] / jax_rows["optax-ce"]["bytes"])
             entry["jax"] = jax_rows
         out["cases"].append(entry)
+    if with_monai:
+        out["monai"] = measure_monai(fused)
     return out
+
+
+def measure_monai(fused: bool, case: CostCase = MONAI_CASE) -> dict:
+    """The MONAI case's torch costs: cross-entropy, MONAI, anyiou.monai (and its fused
+    path), with ratios to cross-entropy (``vs_ce``) and to MONAI (``vs_monai``)."""
+    impls = ["cross-entropy", *MONAI_IMPLS] + (["anyiou-monai-dice-fused"] if fused else [])
+    rows = {impl: torch_costs(case, impl) for impl in impls}
+    for row in rows.values():
+        for key, ref in (("vs_ce", "cross-entropy"), ("vs_monai", "monai-dice")):
+            row[key] = {k: row[k] / rows[ref][k] for k in ("launches", "bytes", "h100_us")}
+    return {"case": asdict(case), "torch": rows}
 
 
 def markdown(result: dict) -> str:
@@ -314,6 +357,29 @@ def markdown(result: dict) -> str:
                 ce, ours = entry["jax"]["optax-ce"], entry["jax"]["anyiou-jaccard"]
                 lines.append(f"| {entry['case']['name']} | {ce['logits_passes']:.1f} | "
                              f"{ours['logits_passes']:.1f} | {ours['bytes_vs_ce']:.2f}x |")
+    if result.get("monai"):
+        lines += ["", "torch, MONAI's DiceLoss(to_onehot_y=True, softmax=True), one forward + "
+                  "backward", "", monai_table(result["monai"])]
+    return "\n".join(lines)
+
+
+def monai_table(entry: dict) -> str:
+    """The MONAI case: launches, bytes and modelled time of cross-entropy, MONAI and
+    anyiou.monai (composable, fused), and anyiou's ratios to MONAI against the targets."""
+    lines = [f"| case | implementation | launches | MB moved | logits-passes | H100 us | "
+             f"time / CE | bytes / MONAI (<= {MONAI_TARGET:g}x) | "
+             f"time / MONAI (<= {MONAI_TARGET:g}x) |",
+             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |"]
+    for impl, r in entry["torch"].items():
+        cells = [entry["case"]["name"], impl, str(r["launches"]), f"{r['bytes'] / 1e6:.0f}",
+                 f"{r['logits_passes']:.1f}", f"{r['h100_us']:.0f}",
+                 f"{r['vs_ce']['h100_us']:.2f}x"]
+        for key in ("bytes", "h100_us"):
+            ratio = r["vs_monai"][key]
+            verdict = "" if not impl.startswith("anyiou") else (
+                " PASS" if ratio <= MONAI_TARGET else " MISS")
+            cells.append(f"{ratio:.2f}x{verdict}")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -324,7 +390,8 @@ LAUNCH_TARGET, BYTES_TARGET = 2.0, 0.75
 def page_table(result: dict) -> str:
     """The benchmarks page's cost-model table: per case, cross-entropy (BCE), smp, anyiou's
     composable accelerator path (before) and the fused Triton path (after), launches and
-    logits-passes, with the fused path's ratios to cross-entropy against the targets."""
+    logits-passes, with the fused path's ratios to cross-entropy against the targets; then
+    the MONAI case's table (`monai_table`)."""
     lines = [
         "| case | CE launches | CE passes | smp launches | smp passes | before: launches | "
         f"before: passes | after: launches | after: passes | after / CE launches (<= "
@@ -346,6 +413,8 @@ def page_table(result: dict) -> str:
                       f"{launches:.2f}x {'PASS' if launches <= LAUNCH_TARGET else 'MISS'}",
                       f"{moved:.2f}x {'PASS' if moved <= BYTES_TARGET else 'MISS'}"]
         lines.append("| " + " | ".join(cells) + " |")
+    if result.get("monai"):
+        lines += ["", monai_table(result["monai"])]
     return "\n".join(lines)
 
 
