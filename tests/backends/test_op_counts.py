@@ -38,7 +38,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import anyiou
 from anyiou._lib import _values
-from anyiou._lib.kernels import _chunks, _torch
+from anyiou._lib.kernels import _chunks, _torch, _torch_host
 from anyiou.losses import _statistics
 from tests.support.cases import Case
 from tests.support.oracles import smp_value_and_grad
@@ -139,6 +139,7 @@ def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
     """Control: on the CPU path, with small chunks, the count grows (the counter sees the
     loops the accelerator path does not have)."""
     monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 64)
+    monkeypatch.setattr(_torch_host, "HOST_ELEMENTS", 0)  # not the host lane
     small, *_ = _count("JaccardLoss", _case(variant, SMALL, {}))
     large, *_ = _count("JaccardLoss", _case(variant, LARGE, {}))
     assert large > small

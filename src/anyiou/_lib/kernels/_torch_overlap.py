@@ -35,6 +35,7 @@ from torch.autograd import forward_ad as _forward_ad
 from . import _chunks, _torch
 from . import _torch_batch as _batch
 from . import _torch_epilogue as _epilogue
+from . import _torch_host as _host
 
 __all__ = ["overlap_loss"]
 
@@ -290,15 +291,25 @@ class _OverlapLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
+        if _host.serves(loss, inputs, t):  # tiny CPU inputs: the epilogue on the host
+            out, state = _host.forward(loss, inputs, t, ctx is not None)
+            if ctx is not None:
+                ctx.save_for_backward(x, t)
+                ctx.loss, ctx.inputs, ctx.host = loss, inputs, state
+            return out
         inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
         out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
         if ctx is not None:
             ctx.save_for_backward(x, t)
             ctx.loss, ctx.inputs, ctx.parts, ctx.buffers = loss, inputs, parts, (p, aux)
+            ctx.host = None
         return out
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
+        host = ctx.host
+        if host is not None and not torch.is_grad_enabled() and _plain(g):
+            return _host.backward(ctx.loss, host, g), None, None, None
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
         need_t = ctx.needs_input_grad[1]
