@@ -30,7 +30,7 @@ import torch
 
 from . import _torch
 
-__all__ = ["HOST_CELLS", "HOST_ELEMENTS", "backward", "forward", "serves"]
+__all__ = ["HOST_CELLS", "HOST_ELEMENTS", "Done", "State", "backward", "forward", "serves"]
 
 #: the most logits (N * C * P) the host lane takes
 HOST_ELEMENTS = 1 << 14
@@ -41,14 +41,13 @@ HOST_CELLS = 256
 _aranges: dict[tuple, Any] = {}
 
 
-def serves(loss: Any, inputs: Any, t: Any) -> bool:
-    """Whether the host lane serves these prepared inputs (`_torch_overlap._Inputs`)."""
-    x = inputs.x
-    n, c, _ = x.shape
-    return (
-        not _torch._accelerator(x) and not t.requires_grad and x.numel() <= HOST_ELEMENTS
-        and (n * c if loss.per_image else c) <= HOST_CELLS
-    )
+def serves(loss: Any, x: Any, t: Any) -> bool:
+    """Whether the host lane serves the logits ``x`` (N, C, *S) and targets ``t``
+    (non-empty plain tensors, checked by the caller)."""
+    if _torch._accelerator(x) or t.requires_grad or x.numel() > HOST_ELEMENTS:
+        return False
+    c = 1 if loss.mode == "binary" else x.shape[1]
+    return (x.shape[0] * c if loss.per_image else c) <= HOST_CELLS
 
 
 def _class_index(c: int, device: Any) -> Any:
@@ -71,7 +70,7 @@ def _tensor(values: list, dtype: Any) -> Any:
 
 class State(NamedTuple):
     """What the backward pass takes: the activation, the gradient's weight ``w``, the
-    host statistics (rows of ``[first, Sp, St]``) and the layout."""
+    epilogue's cells and the layout."""
 
     p: Any
     w: Any  # the targets (float, one-hot) or p - t (soft targets: its sign)
@@ -80,12 +79,27 @@ class State(NamedTuple):
     soft: bool
     shape: tuple  # (rows, C) of the coefficients
     dtype: Any  # the logits' dtype (the gradient's)
+    xshape: Any  # the logits' shape (the gradient's)
 
 
-def forward(loss: Any, inputs: Any, t: Any, keep: bool) -> tuple[Any, State | None]:
+class Done(NamedTuple):
+    """A forward pass: the prepared inputs, the loss and its gradient's `State`."""
+
+    inputs: Any
+    out: Any
+    state: State | None
+
+
+def forward(loss: Any, inputs: Any, keep: bool, xshape: Any) -> Done | None:
     """The loss (a tensor in the accumulation dtype) and, with ``keep``, the `State`
-    of its gradient."""
-    x, valid, acc = inputs.x, inputs.valid, inputs.acc
+    of its gradient with respect to the logits of shape ``xshape``; None where the
+    targets are out of range: labels without ``ignore_index`` and integer targets,
+    which `_torch_overlap` leaves to the checks here (the counts of the one-hot labels
+    must add up to the pixels; ``sum t^2 == sum t`` per class holds for integers
+    exactly where every ``t`` is 0 or 1, and the float32 sums of at most
+    `HOST_ELEMENTS` such values are exact).
+    """
+    x, t, valid, acc = inputs.x, inputs.t, inputs.valid, inputs.acc
     n, c, _ = x.shape
     softmax = inputs.safe is not None
     if softmax:
@@ -107,10 +121,20 @@ def forward(loss: Any, inputs: Any, t: Any, keep: bool) -> tuple[Any, State | No
         first = w.abs()
     else:
         w, first = tf, p * tf
+    rows_in = [first, p, tf]
+    squares = not softmax and inputs.hard and t.dtype != torch.bool
+    if squares:
+        rows_in.append(tf * tf)
     dims = 3 if loss.per_image else (1, 3)
-    stats = torch.stack([first, p, tf]).sum(dim=dims).tolist()
+    stats = torch.stack(rows_in).sum(dim=dims).tolist()
     if not loss.per_image:
         stats = [[row] for row in stats]
+    if squares:
+        if stats.pop() != stats[2]:
+            return None
+    elif softmax and loss.ignore_index is None:
+        if sum(sum(row) for row in stats[2]) != x.numel() // c:
+            return None
     rows = n if loss.per_image else 1
     cells = _cells(loss, stats, soft)
     value = _reduce(loss, cells, rows, c)
@@ -121,8 +145,9 @@ def forward(loss: Any, inputs: Any, t: Any, keep: bool) -> tuple[Any, State | No
     else:
         out = torch.scalar_tensor(value, dtype=acc)
     if not keep:
-        return out, None
-    return out, State(p, w, cells, softmax, soft, (rows, c), x.dtype)
+        return Done(inputs, out, None)
+    return Done(inputs, out, State(p, w, cells, softmax, soft, (rows, c), x.dtype,
+                                   xshape))
 
 
 def _cells(loss: Any, stats: list, soft: bool) -> list:
@@ -235,4 +260,5 @@ def backward(loss: Any, state: State, g: Any) -> Any:
         grad = torch._softmax_backward_data(grad, p, 1, p.dtype)
     else:
         grad = torch.ops.aten.sigmoid_backward(grad, p)
+    grad = grad.view(state.xshape)
     return grad if grad.dtype == state.dtype else grad.to(state.dtype)
