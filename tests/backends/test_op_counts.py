@@ -38,7 +38,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import anyiou
 from anyiou._lib import _values
-from anyiou._lib.kernels import _chunks, _torch
+from anyiou._lib.kernels import _chunks, _torch, _torch_host
 from anyiou.losses import _statistics
 from tests.support.cases import Case
 from tests.support.oracles import smp_value_and_grad
@@ -139,6 +139,7 @@ def test_cpu_path_chunks_grow_with_the_input(backend, monkeypatch, variant):
     """Control: on the CPU path, with small chunks, the count grows (the counter sees the
     loops the accelerator path does not have)."""
     monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 64)
+    monkeypatch.setattr(_torch_host, "HOST_ELEMENTS", 0)  # not the host lane
     small, *_ = _count("JaccardLoss", _case(variant, SMALL, {}))
     large, *_ = _count("JaccardLoss", _case(variant, LARGE, {}))
     assert large > small
@@ -168,3 +169,28 @@ def test_environment_switch_forces_the_accelerator_path(backend, accelerator_pat
     assert out[:2] == ["True", "False"], out
     expected = [_count("JaccardLoss", _case(VARIANTS[i], LARGE, {}))[0] for i in (1, 5)]
     assert [int(n) for n in out[2:]] == expected
+
+
+#: The most operations one forward + backward of the host lane (`_torch_host`: tiny CPU
+#: inputs) may launch: measured 18 (binary, multilabel), 19 (multiclass), 21 (soft
+#: targets); with ignore_index 23 (dense) and 42 (multiclass: its labels' range check).
+MAX_HOST_OPS, MAX_HOST_OPS_IGNORE = 22, 45
+
+HOST_VARIANTS = [v for v in VARIANTS if not v[6]]  # logits
+
+
+@pytest.mark.skipif(_torch.FORCE_ACCELERATOR_PATH,
+                    reason="ANYIOU_ACCELERATOR_PATH=1: this run has no host lane")
+@pytest.mark.parametrize("variant", HOST_VARIANTS, ids=[v[0] for v in HOST_VARIANTS])
+def test_host_lane_operations(backend, variant):
+    """Tiny CPU inputs take the host lane: few operations, smp's value and gradient."""
+    case = _case(variant, SMALL, {})
+    _count("DiceLoss", case)  # fills the lane's constant cache
+    count, value, grad, ops = _count("DiceLoss", case)
+    limit = MAX_HOST_OPS_IGNORE if variant[5] is not None else MAX_HOST_OPS
+    assert count <= limit, dict(ops)
+    y_pred, y_true = case.make()
+    expected, expected_grad = smp_value_and_grad("DiceLoss", case.smp_args, y_pred, y_true)
+    np.testing.assert_allclose(value, expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-4, atol=1e-5 * scale)

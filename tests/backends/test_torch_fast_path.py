@@ -1,11 +1,12 @@
 """The torch fast path of the overlap losses (one autograd node per call) against smp.
 
 Eager torch tensors with the usual options take `_torch_overlap` (the rest of the suite
-checks it on the oracle cases); here its two statistics paths are forced on the same
-inputs: the whole-batch kernels (inputs of at most ``CHUNK_ELEMENTS`` values, the
-default on these sizes) and `_torch`'s per-sample kernels (``CHUNK_ELEMENTS`` patched
-small), each against smp 0.6.0's value and gradient, and a second backward pass
-(``retain_graph=True``), which recomputes the consumed buffers.
+checks it on the oracle cases); here its three statistics paths are forced on the same
+inputs: the host lane (`_torch_host`: CPU inputs of at most ``HOST_ELEMENTS`` values, the
+default on these sizes), the whole-batch kernels (``HOST_ELEMENTS`` patched to 0) and
+`_torch`'s per-sample kernels (``CHUNK_ELEMENTS`` patched small as well), each against
+smp 0.6.0's value and gradient, and a second backward pass (``retain_graph=True``),
+which recomputes the consumed buffers.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import anyiou
-from anyiou._lib.kernels import _chunks
+from anyiou._lib.kernels import _chunks, _torch_host
 from tests.support.cases import Case
 from tests.support.oracles import smp_value_and_grad
 
@@ -58,14 +59,24 @@ CASE_OPTIONS = [
 ]
 
 
-@pytest.mark.parametrize("per_sample", [False, True], ids=["whole-batch", "per-sample"])
+PATHS = ["host", "whole-batch", "per-sample"]
+
+
+def _force(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Route the calls below to ``path`` (the host lane is the default here)."""
+    if path != "host":
+        monkeypatch.setattr(_torch_host, "HOST_ELEMENTS", 0)
+    if path == "per-sample":
+        monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 16)
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("case", "options"), CASE_OPTIONS)
 @pytest.mark.parametrize("loss_name", ["JaccardLoss", "DiceLoss"])
-def test_fast_path_equals_smp(backend, monkeypatch, loss_name, case, options, per_sample):
+def test_fast_path_equals_smp(backend, monkeypatch, loss_name, case, options, path):
     import torch
 
-    if per_sample:
-        monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 16)
+    _force(monkeypatch, path)
     args = {**case.smp_args, **options}
     if "class_weights" in args:
         args["class_weights"] = [float(k) for k in range(case.pred_shape[1])]
@@ -84,15 +95,14 @@ def test_fast_path_equals_smp(backend, monkeypatch, loss_name, case, options, pe
         np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-4, atol=1e-5 * scale)
 
 
-@pytest.mark.parametrize("per_sample", [False, True], ids=["whole-batch", "per-sample"])
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("case", [CASES[0], CASES[1], CASES[8], CASES[11]],
                          ids=lambda c: c.id)
-def test_fast_path_without_grad_equals_smp(backend, monkeypatch, case, per_sample):
+def test_fast_path_without_grad_equals_smp(backend, monkeypatch, case, path):
     """No gradient wanted: the statistics and epilogue run without the Function."""
     import torch
 
-    if per_sample:
-        monkeypatch.setattr(_chunks, "CHUNK_ELEMENTS", 16)
+    _force(monkeypatch, path)
     y_pred, y_true = case.make(seed=4)
     expected, _ = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
     with torch.no_grad():

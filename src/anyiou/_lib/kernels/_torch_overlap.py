@@ -36,6 +36,7 @@ from torch.autograd import forward_ad as _forward_ad
 from . import _chunks, _torch
 from . import _torch_batch as _batch
 from . import _torch_epilogue as _epilogue
+from . import _torch_host as _host
 
 __all__ = ["overlap_loss"]
 
@@ -102,6 +103,9 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
         return None
     if y_pred.numel() == 0:
         return None
+    if loss.sync is None and _forward_ad._current_level < 0 and _host.serves(loss, y_pred,
+                                                                               y_true):
+        return _host_loss(loss, y_pred, y_true)
     if loss.mode == "multiclass":
         inputs = _multiclass(loss, y_pred, y_true)
     else:
@@ -115,6 +119,23 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     if not (torch.is_grad_enabled() and (x.requires_grad or t.requires_grad)):
         return _OverlapLoss.forward(None, x, t, loss, inputs)
     return _apply_loss(x, t, loss, inputs)
+
+
+def _host_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
+    """`overlap_loss` by the host lane (`_torch_host`): the statistics of the detached
+    logits, and one autograd node on ``y_pred`` that returns the precomputed loss."""
+    keep = torch.is_grad_enabled() and y_pred.requires_grad
+    x = y_pred.detach() if keep else y_pred
+    if loss.mode == "multiclass":
+        inputs = _multiclass(loss, x, y_true, host=True)
+    else:
+        inputs = _dense(loss, x, y_true, host=True)
+    if inputs is None or not _fits(loss, inputs.x.shape[1]):
+        return None
+    done = _host.forward(loss, inputs, keep, y_pred.shape)
+    if done is None or not keep:  # None: values out of range (the generic path raises)
+        return None if done is None else done.out
+    return _apply_loss(y_pred, inputs.t, loss, done)
 
 
 def _fits(loss: Any, num_classes: int) -> bool:
@@ -143,9 +164,10 @@ class _Inputs(NamedTuple):
     hard: bool = False
 
 
-def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
+def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | None:
     """`_statistics._multiclass_statistics` of softmax logits (N, C, *S), up to the
-    kernel: the labels and their masks."""
+    kernel: the labels and their masks. ``host``: without ``ignore_index`` the labels'
+    range is left to the host lane's check."""
     pshape, tshape = x.shape, raw.shape
     n, c = pshape[0], pshape[1]
     if raw.dtype not in _LABEL_DTYPES or not (
@@ -159,7 +181,9 @@ def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
     ignored = _ignored(raw, ignore_index)
     labels = raw.to(torch.int64)
     in_range = False
-    if not _torch._accelerator(labels):  # values_checkable, given `_plain`
+    if host and ignore_index is None:
+        in_range = True  # `_torch_host.forward` counts the labels in range
+    elif not _torch._accelerator(labels):  # values_checkable, given `_plain`
         lo, hi = (v.item() for v in torch.aminmax(labels))
         if lo >= 0 and hi < c:
             in_range = True
@@ -183,10 +207,11 @@ def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
                    binned)
 
 
-def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
+def _dense(loss: Any, x: Any, t: Any, host: bool = False) -> _Inputs | None:
     """`_statistics._dense_statistics` of sigmoid logits, up to the kernel: binary
     (N, *S) or (N, 1, *S) against targets of that shape or without the channel;
-    multilabel (N, C, *S) both."""
+    multilabel (N, C, *S) both. ``host``: the range of integer targets is left to the
+    host lane's check."""
     pshape, tshape = x.shape, t.shape
     n = pshape[0]
     if loss.mode == "binary":
@@ -208,7 +233,7 @@ def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
     checkable = not _torch._accelerator(t)  # values_checkable, given `_plain`
     hard = checkable and not t.dtype.is_floating_point
     ignored = _ignored(t, loss.ignore_index)
-    if checkable and t.dtype != torch.bool:
+    if checkable and t.dtype != torch.bool and not (host and hard):
         lo, hi = (v.item() for v in torch.aminmax(t))
         if not (lo >= 0 and hi <= 1):  # also NaN
             if math.isnan(lo) or math.isnan(hi):
@@ -292,15 +317,23 @@ class _OverlapLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
+        if type(inputs) is _host.Done:  # `_host_loss`: computed; x is y_pred
+            ctx.save_for_backward(x, t)
+            ctx.loss, ctx.inputs, ctx.host = loss, inputs.inputs, inputs.state
+            return inputs.out
         inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
         out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
         if ctx is not None:
             ctx.save_for_backward(x, t)
             ctx.loss, ctx.inputs, ctx.parts, ctx.buffers = loss, inputs, parts, (p, aux)
+            ctx.host = None
         return out
 
     @staticmethod
     def backward(ctx, g):  # type: ignore[override]
+        host = ctx.host
+        if host is not None and not torch.is_grad_enabled() and _plain(g):
+            return _host.backward(ctx.loss, host, g), None, None, None
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
         need_t = ctx.needs_input_grad[1]
@@ -308,7 +341,8 @@ class _OverlapLoss(torch.autograd.Function):
         if differentiable or not _plain(g):  # or a batched gradient (gradcheck's vmap)
             wrt = (x, t) if need_t else (x,)
             with torch.enable_grad():
-                out = _composed(loss, inputs._replace(x=x, t=t))
+                flat = x if x.shape == inputs.x.shape else x.reshape(inputs.x.shape)
+                out = _composed(loss, inputs._replace(x=flat, t=t))
             grads = torch.autograd.grad(out, wrt, g, create_graph=differentiable,
                                         allow_unused=True)
             return grads[0], grads[1] if need_t else None, None, None
