@@ -151,7 +151,10 @@ class DiceLoss(_MonaiLoss):
     def __call__(self, input: Any, target: Any) -> Any:
         core = core_loss(self, input, target)
         if core is not None:
-            return core(input, target)
+            try:
+                return core(input, target)
+            except ValueError:  # bad values (labels out of range): MONAI's own message
+                pass
         xp, (tp, fp, fn, _) = loss_statistics(self, input, target, squared=self.squared_pred)
         if not self.jaccard:
             fp = fp * 0.5
