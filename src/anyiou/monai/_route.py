@@ -8,8 +8,10 @@ beta T + (1 - alpha - beta) I + s_dr, eps)`` with ``s_nr = nr / 2``, ``s_dr = dr
 class absent from the target (``empty="keep"``), averages the (N, C') losses
 (``batch=False``: ``per_image=True``) or the (C') losses of the batch's sums, and drops
 the background with ``include_background=False`` after the activation (the core's
-``classes``). The mapping then serves the whole-loss paths of the backends (the fused
-Triton loss among them).
+``classes``). `DiceLoss` hands that core loss to the backends' whole-loss paths
+(``kernels.overlap_loss``: the fused Triton loss, three launches); where none serves the
+call it keeps MONAI's composition, which on an accelerator takes fewer launches than
+the core's composable path, and raises MONAI's errors.
 
 Mapped: ``softmax`` with labels (``to_onehot_y``, integer dtype) or with dense targets
 and ``soft_label=True`` (the core's dense statistics are MONAI's norm form), ``sigmoid``
