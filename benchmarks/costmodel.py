@@ -24,8 +24,9 @@ The MONAI case (`MONAI_CASE`, torch only) compares ``anyiou.monai.DiceLoss`` wit
 1.6.1's ``DiceLoss``, both ``to_onehot_y=True, softmax=True``, on logits (N, C, *S) and
 labels (N, 1, *S); cross-entropy of the same input is its baseline too. MONAI's one-hot
 (``zeros`` + ``scatter_``) runs on ``meta`` tensors, so it is counted like the rest.
-anyiou.monai reaches the fused statistics kernels (``softmax_label_stats``), not the
-fused layer's whole-loss path (``overlap_loss``, the Jaccard/Dice losses' only).
+With the fused layer anyiou.monai maps this configuration onto the core Dice loss
+(``empty="keep"``, ``per_image=True``, halved smoothing) and takes its whole-loss path
+(``overlap_loss``: three launches); without it, MONAI's composition on the kernels.
 
 The modelled time on an H100 is ``bytes / 3.35e12 B/s + 5 us x launches``. The numbers are
 a model: a fused elementwise chain on a real GPU, caches and launch overlap are not in

@@ -233,7 +233,8 @@ def _reference(y_pred: np.ndarray, y_true: np.ndarray, mode: str, opts: dict,
         p, t = np_sigmoid(y_pred.astype(np.float64)), y_true.astype(np.float64)
     losses, present = np_tversky_losses(p, t, alpha, beta, per_image=opts.get("per_image",
                                                                                  False))
-    losses = losses * present
+    if opts.get("empty") != "keep":
+        losses = losses * present
     classes = opts.get("classes") or list(range(c))
     weights = np.asarray(opts.get("class_weights") or [1.0] * c)[classes]
     losses, present = losses[..., classes], present[..., classes]
@@ -251,12 +252,14 @@ TAIL_CASES = [
     ("multiclass", {"per_image": True, "empty": "exclude", "classes": [3, 0, 2]},
      0.3, 0.7, 0.5),
     ("multilabel", {"reduction": "sum", "classes": [1, 2]}, 0.5, 0.5, 2.0),
+    ("multiclass", {"per_image": True, "empty": "keep", "classes": [2, 1]}, 0.5, 0.5, 1.0),
 ]
 
 
 @pytest.mark.parametrize("tail", TAIL_CASES, ids=["sum-exclude-weights",
                                                   "per-image-exclude-classes-gamma",
-                                                  "ml-sum-classes-gamma"])
+                                                  "ml-sum-classes-gamma",
+                                                  "per-image-keep-classes"])
 def test_tail_options_match_float64_reference(backend, launches, tail):
     """The tail kernel's reductions smp lacks against float64 NumPy (the value) and
     finite differences (the gradient, float64)."""
@@ -343,3 +346,37 @@ def test_cost_model_targets(backend):
         assert set(fused["by_op"]) == {"ones_like", *(f"triton:{k}" for k in kernels)}
         assert fused["launches"] <= 2 * ce["launches"], (case.name, fused["by_op"])
         assert fused["bytes"] <= 0.75 * ce["bytes"], (case.name, fused["by_op"])
+
+
+MONAI_ROUTED = [
+    ({"softmax": True, "to_onehot_y": True}, "labels"),
+    ({"softmax": True, "to_onehot_y": True, "jaccard": True, "include_background": False,
+      "batch": True, "reduction": "sum", "smooth_nr": 1e-3, "smooth_dr": 1e-3}, "labels"),
+    ({"sigmoid": True, "soft_label": True}, "soft"),
+]
+
+
+@pytest.mark.parametrize("options,target", MONAI_ROUTED, ids=["softmax-labels",
+                                                              "jaccard-nobg-batch-sum",
+                                                              "sigmoid-soft"])
+def test_monai_dice_takes_the_whole_fused_loss(backend, launches, options, target):
+    """anyiou.monai's DiceLoss maps its common configurations onto the core loss, which
+    the whole fused loss serves (three launches), with MONAI's value and gradient (a
+    class absent from the target keeps MONAI's loss)."""
+    from monai.losses import DiceLoss as MonaiDice
+
+    from anyiou.monai import DiceLoss
+
+    mode = "multiclass" if target == "labels" else "multilabel"
+    case = Case("monai", mode, (2, 4, 3, 3), target, absent=2)
+    y_pred, y_true = case.make(dtype=np.float64)
+    t = torch.from_numpy(y_true[:, None] if target == "labels" else y_true)
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = DiceLoss(**options)(x, t)
+    (grad,) = torch.autograd.grad(value, x)
+    assert launches == (WHOLE_SOFTMAX if target == "labels" else WHOLE_SIGMOID)
+    xm = torch.from_numpy(y_pred).requires_grad_(True)
+    expected = MonaiDice(**options)(xm, t)
+    (expected_grad,) = torch.autograd.grad(expected, xm)
+    np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-10)
+    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-8, atol=1e-12)

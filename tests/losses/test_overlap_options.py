@@ -48,7 +48,8 @@ def _reference(mode, logits, y, alpha, beta, *, per_image=False, classes=None, w
             valid = y != ignore_index
             p, t = p * valid, t * valid
     loss, present = np_tversky_losses(p, t, alpha, beta, per_image=per_image, log_loss=log_loss)
-    loss = loss * present
+    if empty != "keep":  # "keep": the computed loss of an absent class stays
+        loss = loss * present
     c = loss.shape[-1]
     w = np.ones(c) if weights is None else np.asarray(weights, np.float64)
     sel = list(range(c)) if classes is None else list(classes)
@@ -101,6 +102,24 @@ def test_per_image_matches_monai(backend, loss_name, mode):
     np.testing.assert_allclose(mean, expected.mean(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("jaccard", [False, True])
+def test_empty_keep_matches_monai(backend, jaccard):
+    """``empty="keep"`` with halved smoothing is MONAI's DiceLoss (``batch=False``) on
+    images where a class is absent: its loss ``1 - s_nr / (P + s_dr)`` counts."""
+    import torch
+    from monai.losses import DiceLoss as MonaiDice
+
+    case = Case("x", "multiclass", (3, 4, 5, 6), "labels", absent=2)
+    y_pred, y = case.make(seed=5)
+    y[0, 0, 0] = 2  # class 2 present in image 0 only
+    expected = MonaiDice(softmax=True, to_onehot_y=True, jaccard=jaccard, smooth_nr=1e-3,
+                         smooth_dr=1e-3)(torch.from_numpy(y_pred), torch.from_numpy(y[:, None]))
+    loss = _make("JaccardLoss" if jaccard else "DiceLoss", "multiclass", per_image=True,
+                 empty="keep", smooth=5e-4)
+    got = backend.to_numpy(loss(backend.asarray(y_pred), backend.asarray(y)))
+    np.testing.assert_allclose(got, expected.item(), rtol=2e-6, atol=2e-6)
+
+
 OPTION_SETS = [
     {"reduction": "none"},
     {"reduction": "sum"},
@@ -112,6 +131,9 @@ OPTION_SETS = [
     {"empty": "exclude", "per_image": True},
     {"empty": "exclude", "per_image": True, "reduction": "none"},
     {"reduction": "none", "classes": [2, 1], "ignore_index": 255},
+    {"empty": "keep"},
+    {"empty": "keep", "per_image": True, "reduction": "sum", "classes": [2, 1]},
+    {"empty": "keep", "per_image": True, "reduction": "none"},
     {"per_image": True, "log_loss": True, "ignore_index": 255},
 ]
 

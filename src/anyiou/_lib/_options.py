@@ -49,7 +49,7 @@ MODES: tuple[Mode, ...] = (BINARY_MODE, MULTICLASS_MODE, MULTILABEL_MODE)
 #: ``reduction`` of the losses (``JaccardLoss``, ``DiceLoss``, ``TverskyLoss``).
 LOSS_REDUCTIONS: tuple[LossReduction, ...] = ("mean", "sum", "none")
 #: ``empty`` of the losses: classes without target pixels.
-EMPTY_RULES: tuple[EmptyRule, ...] = ("zero", "exclude")
+EMPTY_RULES: tuple[EmptyRule, ...] = ("zero", "exclude", "keep")
 #: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).
 SCORE_REDUCTIONS: tuple[ScoreReduction, ...] = (
     "micro",

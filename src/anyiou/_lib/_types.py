@@ -33,7 +33,7 @@ LossReduction = Literal["mean", "sum", "none"]
 #: ``classes`` of ``LovaszLoss`` as a string (a sequence of class ids is the other form).
 LovaszClasses = Literal["present", "all"]
 #: ``empty`` of the losses: classes without target pixels.
-EmptyRule = Literal["zero", "exclude"]
+EmptyRule = Literal["zero", "exclude", "keep"]
 #: ``weight_type`` of ``GeneralizedDiceLoss``: the class weights from the target volumes.
 WeightType = Literal["square", "simple", "uniform"]
 #: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).

@@ -120,7 +120,7 @@ class JaccardLoss(_OverlapKerasLoss):
         as in smp). True: each sample's loss, shape (N,), which Keras' ``reduction`` and
         ``sample_weight`` then reduce.
     empty : str, default "zero"
-        One of ``"zero"``, ``"exclude"``.
+        One of ``"zero"``, ``"exclude"``, ``"keep"``.
         As in `anyiou.JaccardLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.

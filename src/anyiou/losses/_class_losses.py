@@ -97,7 +97,8 @@ def reduce_class_losses(
     """Reduce per-class losses of shape (C,) or (N, C) to the requested output.
 
     * ``empty="zero"`` (smp): classes with no target pixels get loss 0 and still count
-      in the mean; ``"exclude"``: they are left out of the mean (0 if none is present).
+      in the mean; ``"exclude"``: they are left out of the mean (0 if none is present);
+      ``"keep"`` (MONAI): their computed loss is kept, in the mean too.
     * ``classes`` selects channels; ``class_weights`` (length C) gives ``sum(w*l)/sum(w)``.
     * ``reduction``: ``"mean"`` -> 0-d, ``"sum"`` -> 0-d (weighted sum), ``"none"`` ->
       the per-class losses, shape (len(classes),) or (N, len(classes)).
@@ -107,7 +108,8 @@ def reduce_class_losses(
     num_classes = loss.shape[-1]
     dev = device_of(loss)
     present_f = xp.astype(present, loss.dtype)
-    loss = loss * present_f
+    if empty != "keep":
+        loss = loss * present_f
     weights = None
     if class_weights is not None:
         check_class_weights_length(class_weights, num_classes)

@@ -51,9 +51,10 @@ class JaccardLoss(OverlapLoss):
         ``"none"`` returns the per-class losses, (len(classes),) or with ``per_image``
         (N, len(classes)), unweighted.
     empty : str, default "zero"
-        One of ``"zero"``, ``"exclude"``.
-        Classes without target pixels: loss 0 and counted in the mean (smp), or left out
-        of the mean (0 if no class is present).
+        One of ``"zero"``, ``"exclude"``, ``"keep"``.
+        Classes without target pixels: loss 0 and counted in the mean (smp), left out
+        of the mean (0 if no class is present), or their computed loss kept, in the
+        mean too (MONAI: ``1 - smooth_nr / (sum(p) + smooth_dr)``).
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
     sync : callable, optional

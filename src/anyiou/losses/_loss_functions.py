@@ -101,8 +101,9 @@ def jaccard_loss(
         One of ``"mean"``, ``"sum"``, ``"none"``.
         How the per-class losses are reduced (see *Returns*).
     empty : str
-        One of ``"zero"``, ``"exclude"``.
-        Classes without target pixels: loss 0 and counted (smp), or left out of the mean.
+        One of ``"zero"``, ``"exclude"``, ``"keep"``.
+        Classes without target pixels: loss 0 and counted (smp), left out of the mean,
+        or their computed loss kept (MONAI).
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
     sync : callable, optional

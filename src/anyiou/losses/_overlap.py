@@ -116,7 +116,7 @@ class OverlapLoss:
         )
         score = tversky_score(
             xp, intersection, pred_den, target_den, self.alpha, self.beta, self.smooth_dr,
-            self.eps, smooth_nr=self.smooth_nr,
+            self.eps, for_loss=self.empty != "keep", smooth_nr=self.smooth_nr,
         )
         if self.log_loss:
             loss = -xp.log(clip_below(xp, score, self.eps))

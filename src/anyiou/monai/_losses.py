@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from anyiou._lib import kernels
 from anyiou.losses._generalized import generalized_dice_score
 
 from ._prepare import as_weight, check_activation, check_reduction, loss_statistics
+from ._route import core_loss, enable
 
 __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss"]
 
@@ -145,8 +147,14 @@ class DiceLoss(_MonaiLoss):
         self.squared_pred = squared_pred
         self.jaccard = jaccard
         self.weight, self._scalar_weight = _check_weight(weight)
+        enable(self)  # the core loss where the options map (`_route`)
 
     def __call__(self, input: Any, target: Any) -> Any:
+        core = core_loss(self, input, target)
+        if core is not None:  # a backend's whole-loss path of the equal core loss
+            fast = kernels.overlap_loss(core, input, target)
+            if fast is not None:
+                return fast
         xp, (tp, fp, fn, _) = loss_statistics(self, input, target, squared=self.squared_pred)
         if not self.jaccard:
             fp = fp * 0.5

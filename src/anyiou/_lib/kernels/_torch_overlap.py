@@ -97,6 +97,7 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     if (
         not loss.from_logits or loss.eps <= 0 or loss.gamma != 1.0 or loss.class_axis != 1
         or loss.squared_pred or loss.smooth_nr != loss.smooth or loss.smooth_dr != loss.smooth
+        or loss.empty == "keep"
         or type(y_true) not in _PLAIN or y_pred.dtype not in _FLOATS or y_pred.ndim < 2
         or y_pred.device != y_true.device or not _plain(y_pred, y_true)
     ):

@@ -7,10 +7,10 @@ launches for one forward + backward pass.
    (``ignore_index``, labels outside ``[0, C)``) is applied inside it, so no label
    preparation runs;
 2. `_loss_tail_kernel`, one program, adds the partials (per sample or over the batch)
-   and computes the Tversky score, the per-class loss (``log_loss``), the empty rule,
-   the class selection and weights, the reduction and ``gamma``: it writes the loss and
-   the gradient of the loss with respect to the statistics, ``(2, rows, C)`` and a
-   scale;
+   and computes the Tversky score, the per-class loss (``log_loss``), the empty rule
+   (``"keep"`` included), the class selection and weights, the reduction and
+   ``gamma``: it writes the loss and the gradient of the loss with respect to the
+   statistics, ``(2, rows, C)`` and a scale;
 3. in the backward pass the statistics' gradient kernel multiplies those by the output's
    gradient in its prologue and writes dL/dlogits.
 
@@ -74,7 +74,7 @@ _ALLOWED = {
     "class_weights": lambda v: v is None or all(_real(w) for w in v),
     "per_image": lambda v: v in (True, False),
     "reduction": lambda v: v in ("mean", "sum"),
-    "empty": lambda v: v in ("zero", "exclude"),
+    "empty": lambda v: v in ("zero", "exclude", "keep"),
     "class_axis": _int,
     "sync": lambda v: v is None,
     "alpha": _real,
@@ -199,8 +199,8 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
                       s_j, s_c, alpha_hi, alpha_lo, beta_hi, beta_lo, smooth_hi, smooth_lo,
                       eps_hi, eps_lo, gamma_hi, gamma_lo, zero_pow, HAS_W: tl.constexpr,
                       DENSE: tl.constexpr, LOG: tl.constexpr, EXCLUDE: tl.constexpr,
-                      MEAN: tl.constexpr, POW: tl.constexpr, BLOCK_C: tl.constexpr,
-                      BLOCK_J: tl.constexpr, ACC: tl.constexpr):
+                      KEEP: tl.constexpr, MEAN: tl.constexpr, POW: tl.constexpr,
+                      BLOCK_C: tl.constexpr, BLOCK_J: tl.constexpr, ACC: tl.constexpr):
     """The loss from partial sums ``part`` of (I, Sp, St), sample n, program j, class c
     at ``k s_k + n s_n + j s_j + c s_c`` (DENSE: the first is sum|p - t|). The scalars
     come as float32 pairs ``hi + lo`` (float64 sums keep their precision); ``w`` holds
@@ -239,7 +239,10 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
         den = alpha * pred + beta * target + k * inter + smooth
         clamped = tl.maximum(den, eps)
         score = (inter + smooth) / clamped
-        present = tl.where((target > 0) & cmask, 1.0, 0.0).to(ACC)
+        if KEEP:  # every class's computed loss counts
+            present = tl.where(cmask, 1.0, 0.0).to(ACC)
+        else:
+            present = tl.where((target > 0) & cmask, 1.0, 0.0).to(ACC)
         if LOG:
             per_class = -tl.log(tl.maximum(score, eps))
         else:
@@ -340,6 +343,7 @@ def _forward(plan: _Plan, x: Any, t: Any) -> tuple[Any, Any]:
                     coef, programs, c, rows, per_row, *strides, *scalars,
                     0.0 ** float(loss.gamma), HAS_W=weights is not None, DENSE=plan.dense,
                     LOG=loss.log_loss, EXCLUDE=loss.empty == "exclude",
+                    KEEP=loss.empty == "keep",
                     MEAN=loss.reduction == "mean", POW=loss.gamma != 1.0, BLOCK_C=block_c,
                     BLOCK_J=max(1, _triton.TILE_ELEMENTS // block_c),
                     ACC=_triton._ACC[plan.acc])
