@@ -13,7 +13,6 @@ subprocess or torch.compile tests; docs/architecture.md), CI runs everything.
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -68,14 +67,6 @@ def _check_report(session: nox.Session, report: Path, backend: str) -> None:
     session.log(f"{backend}: {passed} tests passed")
 
 
-#: XLA without LLVM's optimization passes: the suite's JAX programs are tiny and compiled
-#: once each, so compiling dominates their run time (a jit of a loss's Hessian compiled
-#: 35-55 % faster here; eager op-by-op calls gain less). Fast-math stays off; results may
-#: differ in the last bits, far inside the tests' tolerances. Tests never assert a time;
-#: the benchmarks run without it.
-XLA_TEST_FLAGS = "--xla_backend_optimization_level=0"
-
-
 def _run_tests(
     session: nox.Session, backend: str, *paths: str, keras_backend: str = "",
     env: dict[str, str] | None = None,
@@ -90,7 +81,6 @@ def _run_tests(
         *paths,
         *session.posargs,
         env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend,
-             "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {XLA_TEST_FLAGS}".strip(),
              **(env or {})},
     )
     _check_report(session, report, backend)
