@@ -219,10 +219,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
       parametrization as one skip per combination of its other parameters;
     * ``lazy_subset`` marks: a full parameter product on eager backends, a
       representative part of it on lazy ones (each lazy call builds and runs a graph);
-    * a backend-independent test outside its one session (:func:`_runs_here`);
-    * ``skip_backends`` on one parameter set (``pytest.param(..., marks=...)``), which
-      the generation of the ``backend`` parameter does not see: that set is left out
-      on those backends (a grid trimmed where a backend would repeat one code path)."""
+    * a backend-independent test outside its one session (:func:`_runs_here`)."""
     keep, drop = [], []
     requested = _requested()
     for item in items:
@@ -237,12 +234,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             drop.append(item)
             continue
         backend = params.get("backend")
-        chosen = backend if backend is not None else params.get("ad_backend")
-        if chosen is not None and any(
-            chosen.name in m.args for m in item.iter_markers("skip_backends")
-        ):
-            drop.append(item)
-            continue
         if mark is not None and backend is not None and backend.lazy:
             param, values = mark.args
             if params.get(param) not in values:

@@ -26,25 +26,9 @@ LOSS_CASES = (
     + [("TverskyLoss", c) for c in PARITY_CASES[::4] + TVERSKY_CASES]
 )
 IDS = [f"{name}-{c.id}" for name, c in LOSS_CASES]
-# On JAX the three losses share one code path (the kernel's custom JVP rule, whatever the
-# formula's weights) and every new case costs compilations: Dice and Tversky keep there
-# one case per mode and option of theirs, Jaccard and the other backends the whole grid.
-ON_JAX = {
-    "JaccardLoss": {c.id for c in PARITY_CASES},
-    "DiceLoss": {"mc-default", "mc-uint8-labels-255", "mc-probs", "mc-everything",
-                 "mc-absent-log", "bin-soft", "bin-log-smooth", "bin-empty-target",
-                 "ml-soft-log", "ml-classes-weights", "ml-bool-target"},
-    "TverskyLoss": {"mc-everything", "bin-probs", "ml-ignore-255",
-                    *(c.id for c in TVERSKY_CASES)},
-}
-LOSS_ROWS = [
-    pytest.param(name, c, id=i, marks=() if c.id in ON_JAX[name] else
-                 pytest.mark.skip_backends("jax"))
-    for (name, c), i in zip(LOSS_CASES, IDS, strict=True)
-]
 
 
-@pytest.mark.parametrize(("loss_name", "case"), LOSS_ROWS)
+@pytest.mark.parametrize(("loss_name", "case"), LOSS_CASES, ids=IDS)
 def test_value_matches_smp(backend, loss_name: str, case: Case):
     y_pred, y_true = case.make()
     expected, _ = smp_value_and_grad(loss_name, case.smp_args, y_pred, y_true)
@@ -56,7 +40,7 @@ def test_value_matches_smp(backend, loss_name: str, case: Case):
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize(("loss_name", "case"), LOSS_ROWS)
+@pytest.mark.parametrize(("loss_name", "case"), LOSS_CASES, ids=IDS)
 def test_gradient_matches_smp(ad_backend, loss_name: str, case: Case):
     y_pred, y_true = case.make()
     expected_value, expected_grad = smp_value_and_grad(loss_name, case.smp_args, y_pred, y_true)
