@@ -8,6 +8,11 @@ list of names from :data:`BACKEND_NAMES` or ``all``.
 * set: exactly those backends; one that cannot be imported, or a GPU backend without a
   GPU, makes the run **fail** (so CI can never silently test NumPy alone).
 
+A test that takes neither fixture is backend-independent: with ``ANYIOU_BACKENDS`` set
+it runs only where NumPy is selected (the nox ``numpy`` session), or, when it carries
+``only_backends`` marks, only where one of their backends is; so it runs once in a
+``nox`` run, not once per session (see :func:`_runs_here`).
+
 JAX runs with ``jax_enable_x64`` so float64 references can be compared exactly; tests
 that need float32 ask for it explicitly.
 """
@@ -158,9 +163,43 @@ def pytest_configure(config: pytest.Config) -> None:
         "lazy_subset(param, values): on lazy backends keep only the tests whose parameter "
         "`param` is in `values` (the others are deselected, not skipped)",
     )
+    config.addinivalue_line(
+        "markers",
+        "own_session: the module picks the sessions the test runs in itself (the pages "
+        "of tests/docs/test_pages.py); the one-session rule of backend-independent tests "
+        "leaves it alone",
+    )
 
 
 BACKEND_FIXTURES = ("backend", "ad_backend")
+#: The backend whose session runs the backend-independent tests
+HOME_BACKEND = "numpy"
+
+
+def _requested() -> set[str] | None:
+    """The backends ``ANYIOU_BACKENDS`` names, or None when it leaves the choice open."""
+    raw = os.environ.get(ENV_VAR, "").strip()
+    if raw in ("", "auto", "all"):
+        return None
+    return {s.strip() for s in raw.split(",") if s.strip()}
+
+
+def _runs_here(item: pytest.Item, requested: set[str] | None) -> bool:
+    """Whether a test that takes no backend fixture runs in this session. It does the
+    same whatever ``ANYIOU_BACKENDS`` says (a CLI subprocess, a package check), so a nox
+    run needs it once: in the session of ``HOME_BACKEND``, or, when the test carries
+    ``only_backends`` marks (a torch-only module's DDP test), in the sessions they name.
+    Tests under tests/adapters/keras run in the keras sessions, which collect them alone;
+    ``own_session`` modules choose for themselves. Without ``ANYIOU_BACKENDS`` all run."""
+    if requested is None or item.get_closest_marker("own_session") is not None:
+        return True
+    if "adapters/keras/" in item.nodeid:
+        return True
+    marks = list(item.iter_markers("only_backends"))
+    names = {HOME_BACKEND} if not marks else set.intersection(*(set(m.args) for m in marks))
+    for mark in item.iter_markers("skip_backends"):
+        names -= set(mark.args)
+    return bool(names & requested)
 
 
 def _placeholder(params: dict[str, Any]) -> bool:
@@ -179,12 +218,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
       ``ad_backend`` with no autodiff backend): pytest would report its empty
       parametrization as one skip per combination of its other parameters;
     * ``lazy_subset`` marks: a full parameter product on eager backends, a
-      representative part of it on lazy ones (each lazy call builds and runs a graph)."""
+      representative part of it on lazy ones (each lazy call builds and runs a graph);
+    * a backend-independent test outside its one session (:func:`_runs_here`)."""
     keep, drop = [], []
+    requested = _requested()
     for item in items:
         mark = item.get_closest_marker("lazy_subset")
         params = getattr(getattr(item, "callspec", None), "params", {})
         if _placeholder(params):
+            drop.append(item)
+            continue
+        if not any(name in params for name in BACKEND_FIXTURES) and not _runs_here(
+            item, requested
+        ):
             drop.append(item)
             continue
         backend = params.get("backend")

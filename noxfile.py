@@ -2,7 +2,9 @@
 
 Each ``tests`` session installs anyiou with its test oracles plus one backend's extra,
 then runs the whole suite on that backend alone (``ANYIOU_BACKENDS``), so a backend
-that fails to install fails the session instead of being skipped. The Python examples
+that fails to install fails the session instead of being skipped. A test without the
+``backend`` fixture runs in one session only: numpy's, or the one its ``only_backends``
+marks name (conftest.py; docs/architecture.md, "Running the tests"). The Python examples
 of README.md and docs/ run in the session each page names (``tests/docs``). torch is pinned by
 ``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build). Arguments after ``--``
 go to pytest: ``nox -s tests keras -- -m "not slow"`` is the fast lane for local work (no

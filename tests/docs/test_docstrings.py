@@ -42,6 +42,7 @@ def _modules() -> list[str]:
 MODULES = _modules()
 
 
+@pytest.mark.own_session  # MODULES holds this session's modules
 def _check_module(name: str) -> None:
     module = importlib.import_module(name)
     finder = doctest.DocTestFinder(exclude_empty=True)

@@ -42,6 +42,7 @@ def test_every_page_declares_a_known_session() -> None:
 
 
 @pytest.mark.slow  # a Python subprocess per page
+@pytest.mark.own_session  # PAGES holds this session's pages
 def _check_page(page, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     env.pop("JAX_ENABLE_X64", None)
