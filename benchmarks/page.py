@@ -21,15 +21,17 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import boundary, costmodel, cpu, evaluate, host
+from . import boundary, costmodel, cpu, evaluate, host, monai
 from .paths import DOC, DOC_IMG, DOC_JSON, ROOT
 from .report import before_after_table, checks_table, fmt_ms, scaling_stamp, scaling_table
 
 BLOCKS = ("headline", "results", "checks", "summary", "before-after", "scaling-classes",
-          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "costmodel", "host")
-#: results of the suites run on their own (``benchmarks.costmodel``, ``benchmarks.host``),
+          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "costmodel", "host",
+          "monai")
+#: results of the suites run on their own (``benchmarks.costmodel``, ``benchmarks.host``,
+#: ``benchmarks.monai``),
 #: kept in docs/benchmarks.json when a run without them updates the page
-STANDALONE = ("costmodel", "host")
+STANDALONE = ("costmodel", "host", "monai")
 
 
 def _span(values: Sequence[float], fmt: str = "{:.2f}", unit: str = "x") -> str:
@@ -204,6 +206,8 @@ def render_page(text: str, results: dict) -> str:
         note = results["host"].get("note")
         text = replace_block(text, "host", host.markdown(results["host"])
                              + (f"\n\n{note}" if note else ""))
+    if results.get("monai"):
+        text = replace_block(text, "monai", monai.markdown(results["monai"]))
     return text
 
 

@@ -38,7 +38,7 @@ from dataclasses import asdict, replace
 from importlib import metadata
 from pathlib import Path
 
-from . import boundary, costmodel, cpu, evaluate, host, page, report
+from . import boundary, costmodel, cpu, evaluate, host, monai, page, report
 from . import cases as _cases
 from .impls import FAMILIES
 from .paths import DOC, DOC_IMG, RESULTS, ROOT
@@ -127,6 +127,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "the docs beside this run's")
     ap.add_argument("--boundary", action="store_true",
                     help="also run the Boundary IoU benchmark (benchmarks/boundary.py)")
+    ap.add_argument("--monai", action="store_true",
+                    help="also run anyiou.monai.DiceLoss against MONAI's (benchmarks/monai.py)")
     ap.add_argument("--costmodel", action="store_true",
                     help="also the GPU cost model: launches and bytes of one "
                          "forward+backward (benchmarks/costmodel.py)")
@@ -188,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.boundary:
         _log("boundary_iou vs confusion_matrix and the OpenCV per-mask loop")
         results["boundary"] = boundary.measure(quick=args.quick, threads=args.threads)
+    if args.monai:
+        _log("anyiou.monai.DiceLoss vs MONAI's DiceLoss (torch CPU)")
+        results["monai"] = monai.measure(quick=args.quick, threads=args.threads)
     if args.costmodel:
         _log("GPU cost model: launches and bytes against cross-entropy and smp")
         results["costmodel"] = costmodel.measure()
@@ -222,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     if results.get("boundary"):
         print()
         print(boundary.markdown(results["boundary"]))
+    if results.get("monai"):
+        print()
+        print(monai.markdown(results["monai"]))
     if results.get("costmodel"):
         print()
         print(costmodel.markdown(results["costmodel"]))

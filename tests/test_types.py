@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 import anyiou.torch
-from anyiou import JaccardLoss, LovaszLoss, TverskyLoss
+from anyiou import GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from anyiou.losses import dice_loss
 from anyiou.metrics import MeanIoU, get_stats, iou_score, jaccard_index
 
@@ -40,6 +40,7 @@ JaccardLoss("multiclas")  # error
 JaccardLoss("multiclass", reduction="avg")  # error
 TverskyLoss("binary", empty="skip")  # error
 LovaszLoss(mode="multi")  # error
+GeneralizedDiceLoss("multiclass", weight_type="squared")  # error
 dice_loss(x, labels, mode="multiclass", reduction="meen")  # error
 anyiou.torch.DiceLoss("Binary")  # error
 jaccard_index(np.zeros((2, 2), dtype=np.int64), np.zeros((2, 2), dtype=np.int64),
@@ -56,7 +57,7 @@ import numpy as np
 import torch
 
 import anyiou.torch
-from anyiou import JaccardLoss, LovaszLoss, TverskyLoss
+from anyiou import GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from anyiou.losses import dice_loss, soft_jaccard_score
 from anyiou.metrics import MeanIoU, get_stats, iou_score, jaccard_index
 
@@ -66,6 +67,7 @@ loss = JaccardLoss("multiclass", reduction="none", empty="exclude")
 reveal_type(loss(x, labels))  # Tensor
 reveal_type(TverskyLoss("binary", alpha=0.3)(x[:, :1], labels))  # Tensor
 reveal_type(LovaszLoss(mode="multiclass")(x, labels))  # Tensor
+reveal_type(GeneralizedDiceLoss("multiclass", weight_type="simple")(x, labels))  # Tensor
 reveal_type(dice_loss(x, labels, mode="multiclass", reduction="sum"))  # Tensor
 reveal_type(anyiou.torch.DiceLoss("multiclass")(x, labels))  # Tensor
 reveal_type(soft_jaccard_score(x, x))  # Tensor

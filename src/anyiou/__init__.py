@@ -10,13 +10,14 @@ from __future__ import annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing here would cost start-up time
 if TYPE_CHECKING:  # what the names are, for type checkers and the API pages
-    from . import distributed, losses, metrics
-    from .losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
+    from . import distributed, losses, metrics, monai
+    from .losses import DiceLoss, GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 
 __version__ = "0.1.0"  # the one place the version is written (pyproject.toml reads it)
 
 __all__ = [
     "DiceLoss",
+    "GeneralizedDiceLoss",
     "JaccardLoss",
     "LovaszLoss",
     "TverskyLoss",
@@ -24,10 +25,11 @@ __all__ = [
     "distributed",
     "losses",
     "metrics",
+    "monai",
 ]
 
-_SUBMODULES = ("distributed", "losses", "metrics")
-_LOSSES = ("DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
+_SUBMODULES = ("distributed", "losses", "metrics", "monai")
+_LOSSES = ("DiceLoss", "GeneralizedDiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss")
 
 
 def __getattr__(name: str) -> object:

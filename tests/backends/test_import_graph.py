@@ -23,6 +23,7 @@ LAYERS = (
     ("anyiou.torch", 3),
     ("anyiou.keras", 3),
     ("anyiou.distributed", 3),
+    ("anyiou.monai", 3),
 )
 TOP = 3
 

@@ -31,6 +31,7 @@ MODULES = (
     "anyiou.distributed",
     "anyiou.torch",
     "anyiou.keras",
+    "anyiou.monai",
 )
 
 # "Parameters and returns are those of `iou_score`", "Other parameters, ... are those of `X`"

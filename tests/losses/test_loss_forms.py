@@ -44,7 +44,8 @@ def test_core_classes_share_one_signature():
     """Hand-written: smp 0.6.0's positional constructor, then anyiou's keyword-only options."""
     smp_positional = ["mode", "classes", "log_loss", "from_logits", "smooth", "ignore_index",
                       "eps"]
-    keyword_only = ["per_image", "reduction", "empty", "class_axis", "sync"]
+    keyword_only = ["per_image", "reduction", "empty", "class_axis", "sync", "smooth_nr",
+                    "smooth_dr", "squared_pred"]
     overlap = smp_positional + ["class_weights"] + keyword_only
     tversky = smp_positional + ["alpha", "beta", "gamma", "class_weights"] + keyword_only
     for loss, names in (("JaccardLoss", overlap), ("DiceLoss", overlap),

@@ -13,12 +13,13 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
-LOSSES = ("JaccardLoss", "DiceLoss", "TverskyLoss", "LovaszLoss")
+LOSSES = ("JaccardLoss", "DiceLoss", "TverskyLoss", "LovaszLoss", "GeneralizedDiceLoss")
 FUNCTIONS = {
     "JaccardLoss": "jaccard_loss",
     "DiceLoss": "dice_loss",
     "TverskyLoss": "tversky_loss",
     "LovaszLoss": "lovasz_loss",
+    "GeneralizedDiceLoss": "generalized_dice_loss",
 }
 POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
 KW = inspect.Parameter.KEYWORD_ONLY

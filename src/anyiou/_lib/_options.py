@@ -36,6 +36,7 @@ __all__ = [
     "check_nonnegative",
     "check_num_classes",
     "check_optional_choice",
+    "check_smoothing",
     "check_threshold",
     "check_zero_division",
 ]
@@ -201,6 +202,15 @@ def check_nonnegative(name: str, value: Any) -> float:
     if not math.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be a finite non-negative number; got {value!r}")
     return v
+
+
+def check_smoothing(
+    smooth: float, smooth_nr: Any, smooth_dr: Any
+) -> tuple[float, float]:
+    """``(smooth_nr, smooth_dr)``, each a non-negative number or None (``smooth``)."""
+    nr = smooth if smooth_nr is None else check_nonnegative("smooth_nr", smooth_nr)
+    dr = smooth if smooth_dr is None else check_nonnegative("smooth_dr", smooth_dr)
+    return nr, dr
 
 
 def check_classes(classes: Any, mode: str) -> tuple[int, ...] | None:

@@ -22,6 +22,7 @@ __all__ = [
     "Mode",
     "ScalarAverage",
     "ScoreReduction",
+    "WeightType",
     "ZeroDivision",
 ]
 
@@ -33,6 +34,8 @@ LossReduction = Literal["mean", "sum", "none"]
 LovaszClasses = Literal["present", "all"]
 #: ``empty`` of the losses: classes without target pixels.
 EmptyRule = Literal["zero", "exclude"]
+#: ``weight_type`` of ``GeneralizedDiceLoss``: the class weights from the target volumes.
+WeightType = Literal["square", "simple", "uniform"]
 #: ``reduction`` of the smp-style score functions (``iou_score``, ``f1_score``, ...).
 ScoreReduction = Literal[
     "micro",

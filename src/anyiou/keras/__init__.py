@@ -1,4 +1,4 @@
-"""anyiou for Keras 3 (``pip install anyiou[keras]``): the four losses as
+"""anyiou for Keras 3 (``pip install anyiou[keras]``): the five losses as
 ``keras.losses.Loss`` and a streaming ``MeanIoU`` as ``keras.metrics.Metric``.
 
 Works with ``KERAS_BACKEND=jax`` and ``KERAS_BACKEND=torch`` (Keras hands anyiou its
@@ -30,7 +30,20 @@ if int(_keras.__version__.split(".")[0]) < 3:
         f"anyiou.keras needs Keras 3 (KERAS_BACKEND=jax or torch); found keras {_keras.__version__}"
     )
 
-from ._losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss  # noqa: E402
+from ._losses import (  # noqa: E402
+    DiceLoss,
+    GeneralizedDiceLoss,
+    JaccardLoss,
+    LovaszLoss,
+    TverskyLoss,
+)
 from ._metric import MeanIoU  # noqa: E402
 
-__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "MeanIoU", "TverskyLoss"]
+__all__ = [
+    "DiceLoss",
+    "GeneralizedDiceLoss",
+    "JaccardLoss",
+    "LovaszLoss",
+    "MeanIoU",
+    "TverskyLoss",
+]

@@ -1,4 +1,4 @@
-"""The four losses as ``keras.losses.Loss`` subclasses.
+"""The five losses as ``keras.losses.Loss`` subclasses.
 
 Each holds one anyiou loss object and calls it in ``call(y_true, y_pred)`` (Keras' order).
 Two reductions stack:
@@ -20,10 +20,10 @@ import keras
 from keras import ops
 
 from .. import losses as _core
-from .._lib._types import EmptyRule, IgnoreIndex, KerasReduction, LovaszClasses, Mode
+from .._lib._types import EmptyRule, IgnoreIndex, KerasReduction, LovaszClasses, Mode, WeightType
 from ._backend import check_keras_backend
 
-__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
+__all__ = ["DiceLoss", "GeneralizedDiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
 _KERAS_KEYS = ("name", "reduction", "dtype")
 
@@ -124,6 +124,12 @@ class JaccardLoss(_OverlapKerasLoss):
         As in `anyiou.JaccardLoss`.
     class_axis : int, default -1
         Channels-last, as Keras models produce; ``1`` for channels-first.
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares in the denominator, as in `anyiou.JaccardLoss`.
     reduction : str or None
         Keras' reduction (``"sum_over_batch_size"``, ``"sum"``, ``None``, ...); it acts on
         what ``call`` returns.
@@ -156,6 +162,9 @@ class JaccardLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "jaccard_loss",
         dtype: Any = None,
@@ -163,7 +172,8 @@ class JaccardLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps,
                        class_weights=class_weights, per_image=per_image, empty=empty,
-                       class_axis=class_axis)
+                       class_axis=class_axis, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                       squared_pred=squared_pred)
         super().__init__(_core.JaccardLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 
@@ -190,6 +200,9 @@ class DiceLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "dice_loss",
         dtype: Any = None,
@@ -197,7 +210,8 @@ class DiceLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps,
                        class_weights=class_weights, per_image=per_image, empty=empty,
-                       class_axis=class_axis)
+                       class_axis=class_axis, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+                       squared_pred=squared_pred)
         super().__init__(_core.DiceLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 
@@ -229,6 +243,9 @@ class TverskyLoss(_OverlapKerasLoss):
         per_image: bool = False,
         empty: EmptyRule = "zero",
         class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
         reduction: KerasReduction | None = "sum_over_batch_size",
         name: str = "tversky_loss",
         dtype: Any = None,
@@ -236,8 +253,47 @@ class TverskyLoss(_OverlapKerasLoss):
         options = dict(mode=mode, classes=classes, log_loss=log_loss, from_logits=from_logits,
                        smooth=smooth, ignore_index=ignore_index, eps=eps, alpha=alpha,
                        beta=beta, gamma=gamma, class_weights=class_weights,
-                       per_image=per_image, empty=empty, class_axis=class_axis)
+                       per_image=per_image, empty=empty, class_axis=class_axis,
+                       smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred)
         super().__init__(_core.TverskyLoss(**options), options, reduction=reduction,
+                         name=name, dtype=dtype)
+
+
+@keras.saving.register_keras_serializable(package="anyiou")
+class GeneralizedDiceLoss(_OverlapKerasLoss):
+    """Generalized Dice loss (`anyiou.GeneralizedDiceLoss`) as a ``keras.losses.Loss``.
+
+    Parameters are those of `anyiou.GeneralizedDiceLoss` without ``reduction`` and
+    ``sync`` (``class_axis`` -1 by default), then Keras' ``reduction``, ``name``
+    (default ``"generalized_dice_loss"``) and ``dtype``; notes and the two reductions as
+    in `anyiou.keras.JaccardLoss` (``per_image=True``: one loss per sample, each with
+    its own weights).
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        classes: Sequence[int] | None = None,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 0.0,
+        *,
+        weight_type: WeightType = "square",
+        per_image: bool = False,
+        class_axis: int = -1,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
+        reduction: KerasReduction | None = "sum_over_batch_size",
+        name: str = "generalized_dice_loss",
+        dtype: Any = None,
+    ) -> None:
+        options = dict(mode=mode, classes=classes, from_logits=from_logits, smooth=smooth,
+                       ignore_index=ignore_index, eps=eps, weight_type=weight_type,
+                       per_image=per_image, class_axis=class_axis, smooth_nr=smooth_nr,
+                       smooth_dr=smooth_dr, squared_pred=squared_pred)
+        super().__init__(_core.GeneralizedDiceLoss(**options), options, reduction=reduction,
                          name=name, dtype=dtype)
 
 

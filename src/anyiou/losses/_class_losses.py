@@ -48,8 +48,12 @@ def tversky_score(
     eps: float,
     *,
     for_loss: bool = True,
+    smooth_nr: float | None = None,
 ) -> Any:
-    """``(I + smooth) / max(I + alpha*FP + beta*FN + smooth, eps)``, elementwise.
+    """``(I + smooth_nr) / max(I + alpha*FP + beta*FN + smooth, eps)``, elementwise.
+
+    ``smooth_nr`` (default ``smooth``) is the numerator's smoothing, ``smooth`` the
+    denominator's.
 
     ``FP = pred_sum - I`` and ``FN = target_sum - I`` (Tversky 2017; Salehi et al. 2017).
     Jaccard is alpha = beta = 1, Dice alpha = beta = 0.5. With ``eps > 0`` the
@@ -66,7 +70,7 @@ def tversky_score(
     """
     fp = pred_sum - intersection
     fn = target_sum - intersection
-    num = intersection + smooth
+    num = intersection + (smooth if smooth_nr is None else smooth_nr)
     den = clip_below(xp, intersection + alpha * fp + beta * fn + smooth, eps)
     if eps > 0:
         return num / den

@@ -25,7 +25,10 @@ class DiceLoss(OverlapLoss):
 
     Parameters, shapes, output and options are those of `JaccardLoss`
     (``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights``
-    positionally, then keyword-only ``per_image, reduction, empty, class_axis, sync``).
+    positionally, then keyword-only ``per_image, reduction, empty, class_axis, sync,
+    smooth_nr, smooth_dr, squared_pred``). MONAI's ``DiceLoss(smooth_nr=a, smooth_dr=b)``
+    is ``smooth_nr=a/2, smooth_dr=b/2`` here (MONAI adds them to ``2 I`` and
+    ``sum p + sum t``).
 
     Examples
     --------

@@ -61,6 +61,16 @@ class JaccardLoss(OverlapLoss):
         all-reduce). The per-class statistics, shape (3, C), pass through it before the
         ratio, so every worker gets the loss of the global batch. Needs
         ``per_image=False``.
+    smooth_nr : float, optional
+        Added to the numerator in place of ``smooth`` (default: ``smooth``), as MONAI's
+        ``smooth_nr``; the score is ``(I + smooth_nr) / max(den + smooth_dr, eps)``.
+    smooth_dr : float, optional
+        Added to the denominator in place of ``smooth`` (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares in the denominator (MONAI's ``squared_pred``): ``sum p**2`` and
+        ``sum t**2`` take the place of ``sum p`` and ``sum t`` (so ``FP = sum p**2 - I``,
+        ``FN = sum t**2 - I``); ``I`` stays. Integer labels give ``sum t**2 = sum t``
+        (no one-hot is built). ``sync`` then sums (5, C) statistics.
 
     Notes
     -----

@@ -11,13 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, LovaszClasses, Mode
+from .._lib._types import (
+    ArrayT,
+    EmptyRule,
+    IgnoreIndex,
+    LossReduction,
+    LovaszClasses,
+    Mode,
+    WeightType,
+)
 from ._dice import DiceLoss
+from ._generalized_loss import GeneralizedDiceLoss
 from ._jaccard import JaccardLoss
 from ._lovasz import LovaszLoss
 from ._tversky import TverskyLoss
 
-__all__ = ["dice_loss", "jaccard_loss", "lovasz_loss", "tversky_loss"]
+__all__ = [
+    "dice_loss",
+    "generalized_dice_loss",
+    "jaccard_loss",
+    "lovasz_loss",
+    "tversky_loss",
+]
 
 
 def jaccard_loss(
@@ -37,6 +52,9 @@ def jaccard_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Soft Jaccard (IoU) loss of one batch; the function form of `JaccardLoss`.
 
@@ -88,7 +106,14 @@ def jaccard_loss(
     class_axis : int, default 1
         Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
     sync : callable, optional
-        All-reduce of the (3, C) statistics for distributed training (``per_image=False``).
+        All-reduce of the (3, C) statistics for distributed training (``per_image=False``;
+        (5, C) with ``squared_pred``).
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares ``sum p**2``, ``sum t**2`` in the denominator (MONAI's option).
 
     Returns
     -------
@@ -120,6 +145,7 @@ def jaccard_loss(
     loss = JaccardLoss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
         per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 
@@ -141,6 +167,9 @@ def dice_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Soft Dice (F1) loss of one batch; the function form of `DiceLoss`.
 
@@ -168,6 +197,7 @@ def dice_loss(
     loss = DiceLoss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
         per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 
@@ -192,6 +222,9 @@ def tversky_loss(
     empty: EmptyRule = "zero",
     class_axis: int = 1,
     sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
 ) -> ArrayT:
     r"""Tversky (and focal Tversky) loss of one batch; the function form of `TverskyLoss`.
 
@@ -219,6 +252,7 @@ def tversky_loss(
         mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha, beta, gamma,
         class_weights, per_image=per_image, reduction=reduction, empty=empty,
         class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
     )
     return loss(y_pred, y_true)
 
@@ -288,4 +322,89 @@ def lovasz_loss(
     """
     loss = LovaszLoss(mode, per_image, ignore_index, from_logits, class_axis=class_axis,
                       classes=classes, class_weights=class_weights)
+    return loss(y_pred, y_true)
+
+
+def generalized_dice_loss(
+    y_pred: ArrayT,
+    y_true: Any,
+    *,
+    mode: Mode,
+    classes: Sequence[int] | None = None,
+    from_logits: bool = True,
+    smooth: float = 0.0,
+    ignore_index: int | None = None,
+    eps: float = 0.0,
+    weight_type: WeightType = "square",
+    per_image: bool = False,
+    reduction: LossReduction = "mean",
+    class_axis: int = 1,
+    sync: Callable[[Any], Any] | None = None,
+    smooth_nr: float | None = None,
+    smooth_dr: float | None = None,
+    squared_pred: bool = False,
+) -> ArrayT:
+    r"""Generalized Dice loss of one batch; the function form of `GeneralizedDiceLoss`.
+
+    $$
+    GD = \frac{\sum_c w_c I_c + s_{nr}}
+    {\max\big(\tfrac12 \sum_c w_c (P_c + T_c) + s_{dr},\ \varepsilon\big)},
+    \qquad w_c = 1/T_c^2,\ 1/T_c \text{ or } 1.
+    $$
+
+    Parameters
+    ----------
+    y_pred : array
+        Float logits (or probabilities with ``from_logits=False``), as in `jaccard_loss`.
+    y_true : array
+        Labels or targets, as in `jaccard_loss`.
+    mode : str
+        ``"binary"``, ``"multiclass"`` or ``"multilabel"`` (required).
+    classes : sequence of int, optional
+        The channels that enter the score (default: all).
+    from_logits : bool, default True
+        Apply softmax (multiclass) or sigmoid (binary, multilabel) to ``y_pred`` first.
+    smooth : float, default 0.0
+        Added to the (halved) numerator and denominator.
+    ignore_index : int, optional
+        Target value of void pixels, as in `jaccard_loss`.
+    eps : float, default 0.0
+        Lower bound of the (halved) denominator.
+    weight_type : str, default "square"
+        One of ``"square"``, ``"simple"``, ``"uniform"``.
+    per_image : bool, default False
+        One score per sample (its own weights), averaged; else one score of the batch.
+    reduction : str, default "mean"
+        ``"mean"``, ``"sum"`` or ``"none"`` of the per-sample losses.
+    class_axis : int, default 1
+        Axis of ``y_pred`` holding the classes; ``-1`` for channels-last arrays.
+    sync : callable, optional
+        All-reduce of the (3, C) or (5, C) statistics (``per_image=False``).
+    smooth_nr : float, optional
+        The smoothing of the numerator (default: ``smooth``).
+    smooth_dr : float, optional
+        The smoothing of the denominator (default: ``smooth``).
+    squared_pred : bool, default False
+        Sums of squares in the denominator.
+
+    Returns
+    -------
+    array
+        0-d (or (N,) for ``reduction="none"`` with ``per_image``), as `GeneralizedDiceLoss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from anyiou.losses import generalized_dice_loss
+    >>> p = np.array([[[0.9, 0.8, 0.7, 0.6, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]]])
+    >>> t = np.array([[0, 0, 0, 0, 1]])
+    >>> loss = generalized_dice_loss(p, t, mode="multiclass", from_logits=False)
+    >>> round(float(loss), 6)
+    0.536842
+    """
+    loss = GeneralizedDiceLoss(
+        mode, classes, from_logits, smooth, ignore_index, eps, weight_type=weight_type,
+        per_image=per_image, reduction=reduction, class_axis=class_axis, sync=sync,
+        smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
+    )
     return loss(y_pred, y_true)

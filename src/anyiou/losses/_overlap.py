@@ -23,12 +23,14 @@ from .._lib._options import (
     check_flag,
     check_ignore_index,
     check_nonnegative,
+    check_smoothing,
     check_sync,
     refuse_torchscript,
 )
 from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, Mode
 from ._class_losses import reduce_class_losses, tversky_score
-from ._statistics import OverlapStats, overlap_statistics
+from ._pooling import pooled_statistics, statistics_of
+from ._statistics import OverlapStats
 
 __all__ = ["OverlapLoss"]
 
@@ -56,6 +58,9 @@ class OverlapLoss:
     empty: EmptyRule
     class_axis: int
     sync: Callable[[Any], Any] | None
+    smooth_nr: float
+    smooth_dr: float
+    squared_pred: bool
 
     def __init__(
         self,
@@ -73,6 +78,9 @@ class OverlapLoss:
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         """smp's positional arguments, then the keyword-only options beyond smp."""
         self.mode = check_choice("mode", mode, MODES)
@@ -91,32 +99,24 @@ class OverlapLoss:
         if sync is not None and per_image:
             raise ValueError("sync sums batch statistics over workers; it needs per_image=False")
         self.sync = sync
+        self.smooth_nr, self.smooth_dr = check_smoothing(self.smooth, smooth_nr, smooth_dr)
+        self.squared_pred = check_flag("squared_pred", squared_pred)
 
     # -- the pipeline -----------------------------------------------------------------
     def statistics(self, y_pred: Any, y_true: Any) -> OverlapStats:
-        """Per-sample, per-class ``(intersection, pred_sum, target_sum)``, each (N, C)."""
+        """Per-sample, per-class ``(intersection, pred_sum, target_sum)``, each (N, C);
+        with ``squared_pred`` the sums of squares too (`SquaredStats`)."""
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
-        return overlap_statistics(
-            xp,
-            y_pred,
-            y_true,
-            mode=self.mode,
-            from_logits=self.from_logits,
-            ignore_index=self.ignore_index,
-            class_axis=self.class_axis,
-        )
+        return statistics_of(xp, self, y_pred, y_true)
 
     def loss_from_statistics(self, xp: Any, stats: OverlapStats) -> Any:
         """Reduce (N, C) statistics to the loss (see the class docstring for shapes)."""
-        intersection, pred_sum, target_sum = stats
-        if not self.per_image:
-            stacked = xp.sum(xp.stack([intersection, pred_sum, target_sum]), axis=1)  # (3, C)
-            if self.sync is not None:
-                # Global batch: sum the statistics over workers before the ratio.
-                stacked = self.sync(stacked)
-            intersection, pred_sum, target_sum = stacked[0, ...], stacked[1, ...], stacked[2, ...]
+        intersection, _, target_sum, pred_den, target_den = pooled_statistics(
+            xp, stats, per_image=self.per_image, sync=self.sync
+        )
         score = tversky_score(
-            xp, intersection, pred_sum, target_sum, self.alpha, self.beta, self.smooth, self.eps
+            xp, intersection, pred_den, target_den, self.alpha, self.beta, self.smooth_dr,
+            self.eps, smooth_nr=self.smooth_nr,
         )
         if self.log_loss:
             loss = -xp.log(clip_below(xp, score, self.eps))

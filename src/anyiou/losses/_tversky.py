@@ -69,6 +69,9 @@ class TverskyLoss(OverlapLoss):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(
             mode,
@@ -84,6 +87,9 @@ class TverskyLoss(OverlapLoss):
             empty=empty,
             class_axis=class_axis,
             sync=sync,
+            smooth_nr=smooth_nr,
+            smooth_dr=smooth_dr,
+            squared_pred=squared_pred,
         )
         self.alpha = check_nonnegative("alpha", alpha)
         self.beta = check_nonnegative("beta", beta)

@@ -1,4 +1,4 @@
-"""anyiou as ``torch.nn.Module``\\ s: the four losses, and ``MeanIoU`` and ``BoundaryIoU`` as
+"""anyiou as ``torch.nn.Module``\\ s: the five losses, and ``MeanIoU`` and ``BoundaryIoU`` as
 ``torchmetrics.Metric``\\ s.
 
 A drop-in for ``segmentation_models_pytorch.losses`` (same constructor, same numbers, the
@@ -22,7 +22,7 @@ except ImportError as _exc:  # pragma: no cover - torch and torchmetrics are tes
 
 from .._lib import _options
 from ._boundary_metric import BoundaryIoU
-from ._losses import DiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
+from ._losses import DiceLoss, GeneralizedDiceLoss, JaccardLoss, LovaszLoss, TverskyLoss
 from ._metric import MeanIoU
 
 BINARY_MODE = _options.BINARY_MODE
@@ -38,6 +38,7 @@ __all__ = [
     "MULTILABEL_MODE",
     "BoundaryIoU",
     "DiceLoss",
+    "GeneralizedDiceLoss",
     "JaccardLoss",
     "LovaszLoss",
     "MeanIoU",

@@ -1,4 +1,4 @@
-"""The four losses as ``torch.nn.Module``\\ s, with smp 0.6.0's constructors.
+"""The five losses as ``torch.nn.Module``\\ s, with smp 0.6.0's constructors.
 
 Each module holds one anyiou loss (``anyiou.JaccardLoss``, ...) and calls it in
 ``forward``: one pipeline, checked options, the same numbers on every backend. The
@@ -16,9 +16,9 @@ from torch import nn
 
 from .. import losses as _core
 from .._lib._options import refuse_torchscript
-from .._lib._types import EmptyRule, IgnoreIndex, LossReduction, LovaszClasses, Mode
+from .._lib._types import EmptyRule, IgnoreIndex, LossReduction, LovaszClasses, Mode, WeightType
 
-__all__ = ["DiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
+__all__ = ["DiceLoss", "GeneralizedDiceLoss", "JaccardLoss", "LovaszLoss", "TverskyLoss"]
 
 
 class _LossModule(nn.Module):
@@ -69,7 +69,8 @@ class JaccardLoss(_LossModule):
 
     Parameters, formula, shapes and outputs are those of `anyiou.JaccardLoss`: smp's
     positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps,
-    class_weights``, then keyword-only ``per_image, reduction, empty, class_axis, sync``.
+    class_weights``, then keyword-only ``per_image, reduction, empty, class_axis, sync,
+    smooth_nr, smooth_dr, squared_pred``.
     ``forward(y_pred, y_true)`` returns a tensor on ``y_pred``'s device.
 
     Examples
@@ -100,11 +101,14 @@ class JaccardLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.JaccardLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
             per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis,
-            sync=sync,
+            sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
         ))
 
 
@@ -139,11 +143,14 @@ class DiceLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.DiceLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, class_weights,
             per_image=per_image, reduction=reduction, empty=empty, class_axis=class_axis,
-            sync=sync,
+            sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
         ))
 
 
@@ -153,7 +160,7 @@ class TverskyLoss(_LossModule):
     Parameters, formula, shapes and outputs are those of `anyiou.TverskyLoss`: smp's
     positional ``mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha,
     beta, gamma, class_weights``, then keyword-only ``per_image, reduction, empty,
-    class_axis, sync``.
+    class_axis, sync, smooth_nr, smooth_dr, squared_pred``.
 
     Examples
     --------
@@ -184,11 +191,58 @@ class TverskyLoss(_LossModule):
         empty: EmptyRule = "zero",
         class_axis: int = 1,
         sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
     ) -> None:
         super().__init__(_core.TverskyLoss(
             mode, classes, log_loss, from_logits, smooth, ignore_index, eps, alpha, beta,
             gamma, class_weights, per_image=per_image, reduction=reduction, empty=empty,
-            class_axis=class_axis, sync=sync,
+            class_axis=class_axis, sync=sync, smooth_nr=smooth_nr, smooth_dr=smooth_dr,
+            squared_pred=squared_pred,
+        ))
+
+
+class GeneralizedDiceLoss(_LossModule):
+    """Generalized Dice loss as a ``torch.nn.Module``.
+
+    Parameters, formula, shapes and outputs are those of `anyiou.GeneralizedDiceLoss`:
+    positional ``mode, classes, from_logits, smooth, ignore_index, eps``, then
+    keyword-only ``weight_type, per_image, reduction, class_axis, sync, smooth_nr,
+    smooth_dr, squared_pred``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from anyiou.torch import GeneralizedDiceLoss
+    >>> p = torch.tensor([[[0.9, 0.8, 0.7, 0.6, 0.5], [0.1, 0.2, 0.3, 0.4, 0.5]]])
+    >>> t = torch.tensor([[0, 0, 0, 0, 1]])
+    >>> round(GeneralizedDiceLoss("multiclass", from_logits=False)(p, t).item(), 6)
+    0.536842
+    """
+
+    def __init__(
+        self,
+        mode: Mode,
+        classes: Sequence[int] | None = None,
+        from_logits: bool = True,
+        smooth: float = 0.0,
+        ignore_index: int | None = None,
+        eps: float = 0.0,
+        *,
+        weight_type: WeightType = "square",
+        per_image: bool = False,
+        reduction: LossReduction = "mean",
+        class_axis: int = 1,
+        sync: Callable[[Any], Any] | None = None,
+        smooth_nr: float | None = None,
+        smooth_dr: float | None = None,
+        squared_pred: bool = False,
+    ) -> None:
+        super().__init__(_core.GeneralizedDiceLoss(
+            mode, classes, from_logits, smooth, ignore_index, eps, weight_type=weight_type,
+            per_image=per_image, reduction=reduction, class_axis=class_axis, sync=sync,
+            smooth_nr=smooth_nr, smooth_dr=smooth_dr, squared_pred=squared_pred,
         ))
 
 

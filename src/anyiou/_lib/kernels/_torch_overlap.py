@@ -14,6 +14,7 @@ generic path, up to the order of float32 sums.
 It serves only the usual case and answers ``None`` for anything else, which the caller
 then computes with the generic pipeline (that also raises the errors): probabilities
 (``from_logits=False``), ``eps <= 0``, focal ``gamma != 1``, a class axis other than 1,
+sums of squares (``squared_pred``), separate ``smooth_nr``/``smooth_dr``,
 empty inputs, unusual dtypes, shapes or devices that the checks would refuse, labels or
 targets out of range (checked on eager CPU tensors with one ``aminmax``), and every
 traced or transformed call (``torch.compile``, ``torch.jit.trace``, ``torch.func``,
@@ -94,6 +95,7 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     where this path does not serve the call (see the module docstring)."""
     if (
         not loss.from_logits or loss.eps <= 0 or loss.gamma != 1.0 or loss.class_axis != 1
+        or loss.squared_pred or loss.smooth_nr != loss.smooth or loss.smooth_dr != loss.smooth
         or type(y_true) not in _PLAIN or y_pred.dtype not in _FLOATS or y_pred.ndim < 2
         or y_pred.device != y_true.device or not _plain(y_pred, y_true)
     ):
