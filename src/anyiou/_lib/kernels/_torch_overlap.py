@@ -235,7 +235,8 @@ def _small(inputs: _Inputs) -> bool:
 def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, Any, Any, Any]:
     """``(I, Sp, St, p, aux)`` after the batch sum (`_torch_epilogue.reduced`), by the
     kernels' forward passes (in place on their fresh ``p``); ``aux`` is what the
-    whole-batch gradients take besides ``p`` (None for `_torch`'s kernels)."""
+    gradients take besides ``p``: the whole-batch kernels' (`_small` inputs), ``p`` at
+    the labels for `_torch`'s softmax kernel, None for its sigmoid kernel."""
     per_image = loss.per_image
     with _torch._no_autocast(x.device):
         if _small(inputs):
@@ -245,10 +246,11 @@ def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, A
             return _batch.sigmoid_stats(x, t, inputs.valid, inputs.hard, inputs.acc,
                                         per_image)
         if inputs.safe is not None:
-            inter, pred_sum, p = _torch._softmax_forward(
+            inter, pred_sum, p, p_true = _torch._softmax_forward(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc, True
             )
             target_sum = _label_counts(inputs)
+            return (*_epilogue.reduced(loss, inter, pred_sum, target_sum), p, p_true)
         else:
             inter, pred_sum, target_sum, p = _torch._sigmoid_forward(
                 x, t, inputs.valid, inputs.hard, inputs.acc, True
@@ -272,7 +274,7 @@ def _composed(loss: Any, inputs: _Inputs) -> Any:
     x, t = inputs.x, inputs.t
     with _torch._no_autocast(x.device):
         if inputs.safe is not None:
-            inter, pred_sum, _ = _apply_softmax(
+            inter, pred_sum, *_ = _apply_softmax(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc
             )
             target_sum = _label_counts(inputs)
@@ -317,7 +319,7 @@ class _OverlapLoss(torch.autograd.Function):
         ctx.buffers = None, None  # consumed below
         if p is None:  # a second backward pass (retain_graph=True): recompute them
             p, aux = _statistics(loss, inputs, x.detach(), t.detach())[3:]
-        if aux is not None:  # the whole-batch statistics
+        if _small(inputs):  # the whole-batch statistics
             if inputs.safe is not None:
                 grad = _batch.softmax_grad(p, aux, inputs.safe, inputs.binned, inputs.valid,
                                            g_inter, g_pred)
@@ -329,11 +331,12 @@ class _OverlapLoss(torch.autograd.Function):
             n, c = x.shape[0], g_inter.shape[0]
             g_inter, g_pred = g_inter.expand(n, c), g_pred.expand(n, c)
             g_target = None if g_target is None else g_target.expand(n, c)
-        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=p, hard=inputs.hard,
+        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=p, true=aux, hard=inputs.hard,
                                      needs_input_grad=(True, need_t, False, False, False))
         if inputs.safe is not None:
             kernel_ctx.saved_tensors = (x, inputs.safe, inputs.binned, inputs.valid)
-            grad_x = _torch.SoftmaxLabelStats.backward(kernel_ctx, g_inter, g_pred, None)[0]
+            grad_x = _torch.SoftmaxLabelStats.backward(kernel_ctx, g_inter, g_pred, None,
+                                                      None)[0]
             return grad_x, None, None, None
         kernel_ctx.saved_tensors = (x, t, inputs.valid)
         grads = _torch.SigmoidDenseStats.backward(kernel_ctx, g_inter, g_pred, g_target, None)
