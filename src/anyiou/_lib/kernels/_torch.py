@@ -229,6 +229,15 @@ def _hide(a: Any, valid: Any) -> Any:
     return a.transpose(1, 2).index_put_((rows, pixels), a.new_zeros(())).transpose(1, 2)
 
 
+def _finite_cpu(*grads: Any) -> bool:
+    """Whether the incoming (N, C) gradients are finite, on a CPU (False on an
+    accelerator: no host read). p is 0 at the ignored pixels since the forward pass, so
+    with finite gradients the backward pass leaves 0 there and need not mask again."""
+    if _accelerator(grads[0]):
+        return False
+    return all(bool(torch.isfinite(g).all()) for g in grads)
+
+
 def _softmax_forward(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, inplace: bool) -> Any:
     """``(I, Sp, p, p_true)`` (``p_true`` (N, P): ``p`` at each pixel's label, which the
     lean backward pass reuses): differentiable torch ops (in place only on the fresh
@@ -312,7 +321,7 @@ class SoftmaxLabelStats(torch.autograd.Function):
             s = torch.baddbmm(pg, g_row[rows], block)  # s_i + pg_i, (., 1, L)
             block.mul_(torch.sub(g_col[rows], s, out=_like(buffer, block)))
             block.scatter_add_(1, at_label[rows, :, lo:hi], pg)
-        if valid is not None:
+        if valid is not None and not _finite_cpu(g_inter, g_pred):
             _hide(p, valid)
         return p.to(x.dtype), None, None, None, None
 

@@ -130,6 +130,13 @@ def _fits(loss: Any, num_classes: int) -> bool:
     return any(class_weights[k] > 0 for k in (classes or range(num_classes)))
 
 
+def _values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
+    """The ignored values as a tuple (none: empty)."""
+    if ignore_index is None:
+        return ()
+    return ignore_index if isinstance(ignore_index, tuple) else (ignore_index,)
+
+
 class _Inputs(NamedTuple):
     """The prepared arguments of a statistics kernel: softmax (``safe`` and ``binned``
     set; ``t`` the labels) or sigmoid (``t`` the targets)."""
@@ -158,20 +165,22 @@ def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
     ignore_index = loss.ignore_index
     ignored = _ignored(raw, ignore_index)
     labels = raw.to(torch.int64)
-    in_range = False
+    in_range = inside = None
     if not _torch._accelerator(labels):  # values_checkable, given `_plain`
         lo, hi = (v.item() for v in torch.aminmax(labels))
-        if lo >= 0 and hi < c:
-            in_range = True
-        else:
-            bad = (labels < 0) | (labels >= c)
-            if ignored is not None:
-                bad &= ~ignored
-            if bad.any():
+        in_range = lo >= 0 and hi < c
+        if not in_range:
+            inside = labels < c if lo >= 0 else (labels >= 0) & (labels < c)
+            if not bool((inside if ignored is None else inside | ignored).all()):
                 return None  # the generic path raises the error
     if in_range and ignored is None:
         valid = None
         binned = safe = labels
+    elif inside is not None and lo >= 0 and not any(0 <= v < c for v in _values(ignore_index)):
+        # every label outside [0, C) is an ignored one above C - 1 (a void label such
+        # as 255): two clamps instead of the masks' selections (``safe`` may be any
+        # class where nothing counts: p is 0 there and the label term adds 0)
+        valid, binned, safe = inside, labels.clamp(max=c), labels.clamp(max=c - 1)
     else:
         valid = ~ignored if in_range else (labels >= 0) & (labels < c)
         if ignored is not None and not in_range:
