@@ -26,11 +26,12 @@ from .paths import DOC, DOC_IMG, DOC_JSON, ROOT
 from .report import before_after_table, checks_table, fmt_ms, scaling_stamp, scaling_table
 
 BLOCKS = ("headline", "results", "checks", "summary", "before-after", "scaling-classes",
-          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "monai", "costmodel",
-          "host")
-#: results of the suites run on their own (``benchmarks.costmodel``, ``benchmarks.host``),
-#: kept in docs/benchmarks.json when a run without them updates the page
-STANDALONE = ("costmodel", "host")
+          "scaling-pixels", "scaling-summary", "evaluate", "boundary", "costmodel", "host",
+          "monai")
+#: results of the suites run on their own (``benchmarks.costmodel``, ``benchmarks.host``,
+#: ``benchmarks.monai``), kept in docs/benchmarks.json when a run without them updates
+#: the page
+STANDALONE = ("costmodel", "host", "monai")
 
 
 def _span(values: Sequence[float], fmt: str = "{:.2f}", unit: str = "x") -> str:
@@ -199,14 +200,14 @@ def render_page(text: str, results: dict) -> str:
         text = replace_block(text, "evaluate", evaluate.markdown(results["evaluate"]))
     if results.get("boundary"):
         text = replace_block(text, "boundary", boundary.markdown(results["boundary"]))
-    if results.get("monai"):
-        text = replace_block(text, "monai", monai.markdown(results["monai"]))
     if results.get("costmodel"):
         text = replace_block(text, "costmodel", costmodel.page_table(results["costmodel"]))
     if results.get("host"):
         note = results["host"].get("note")
         text = replace_block(text, "host", host.markdown(results["host"])
                              + (f"\n\n{note}" if note else ""))
+    if results.get("monai"):
+        text = replace_block(text, "monai", monai.markdown(results["monai"]))
     return text
 
 

@@ -17,7 +17,7 @@ with the usual options take the fast path (`_torch_overlap`: one autograd node, 
 whole-batch statistics of `_torch_batch` at these sizes, the epilogue's gradient by
 hand): JaccardLoss multiclass 60, with ignore_index 69; binary and multilabel 39 (soft
 targets 38), with ignore_index 44; DiceLoss 2 more. The composed path (probabilities;
-TverskyLoss with gamma != 1, 13 more): multiclass logits 128, with ignore_index 137;
+TverskyLoss with gamma != 1, 13 more): multiclass logits 111, with ignore_index 120;
 multiclass probabilities 115 / 123; binary and multilabel logits 131, with ignore_index
 147; probabilities 70 / 78. A control test checks that the CPU path, with small pixel
 chunks, does grow with the input (so the counter sees a loop).

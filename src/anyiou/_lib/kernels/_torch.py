@@ -168,9 +168,9 @@ def softmax_label_stats(
     safe, binned = safe.to(torch.int64), binned.to(torch.int64)
     with _no_autocast(logits.device):
         if torch.compiler.is_compiling():
-            inter, pred_sum, _ = _softmax_forward(logits, safe, binned, valid, acc, False)
+            inter, pred_sum, *_ = _softmax_forward(logits, safe, binned, valid, acc, False)
         else:
-            inter, pred_sum, _ = SoftmaxLabelStats.apply(logits, safe, binned, valid, acc)
+            inter, pred_sum, *_ = SoftmaxLabelStats.apply(logits, safe, binned, valid, acc)
     return inter, pred_sum
 
 
@@ -215,17 +215,38 @@ def _softmax_probs(x: Any, valid: Any, acc: Any, inplace: bool) -> Any:
     p = torch.softmax(x, dim=1, dtype=acc)
     if valid is None:
         return p
-    hide = ~valid.unsqueeze(1)
-    return p.masked_fill_(hide, 0) if inplace else p.masked_fill(hide, 0)
+    return _hide(p, valid) if inplace else p.masked_fill(~valid.unsqueeze(1), 0)
+
+
+def _hide(a: Any, valid: Any) -> Any:
+    """``a`` (N, C, P) with 0 at the ignored pixels (``valid`` (N, P) false), in place.
+    On a CPU by the indices of the ignored pixels: a ``masked_fill_`` with the (N, 1, P)
+    mask broadcast over the classes reads the mask once per class and took several
+    times a softmax's time; on an accelerator ``masked_fill_`` (no host-side shapes)."""
+    if _accelerator(a):
+        return a.masked_fill_(~valid.unsqueeze(1), 0)
+    rows, pixels = torch.nonzero(~valid, as_tuple=True)
+    return a.transpose(1, 2).index_put_((rows, pixels), a.new_zeros(())).transpose(1, 2)
+
+
+def _finite_cpu(*grads: Any) -> bool:
+    """Whether the incoming (N, C) gradients are finite, on a CPU (False on an
+    accelerator: no host read). p is 0 at the ignored pixels since the forward pass, so
+    with finite gradients the backward pass leaves 0 there and need not mask again."""
+    if _accelerator(grads[0]):
+        return False
+    return all(bool(torch.isfinite(g).all()) for g in grads)
 
 
 def _softmax_forward(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, inplace: bool) -> Any:
-    """``(I, Sp, p)``: differentiable torch ops (in place only on the fresh ``p``)."""
+    """``(I, Sp, p, p_true)`` (``p_true`` (N, P): ``p`` at each pixel's label, which the
+    lean backward pass reuses): differentiable torch ops (in place only on the fresh
+    ``p``)."""
     n, c, _ = x.shape
     p = _softmax_probs(x, valid, acc, inplace)
     p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
     inter = torch.zeros((n, c + 1), dtype=acc, device=x.device).scatter_add(1, binned, p_true)
-    return inter[:, :c], p.sum(dim=2), p
+    return inter[:, :c], p.sum(dim=2), p, p_true
 
 
 def _softmax_grad(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, g_inter: Any,
@@ -243,8 +264,9 @@ def _softmax_grad(x: Any, safe: Any, binned: Any, valid: Any, acc: Any, g_inter:
 
 
 class SoftmaxLabelStats(torch.autograd.Function):
-    """``(I, Sp, p)`` of softmax(x) and labels; ``p`` is a non-differentiable output the
-    backward pass reuses (the public wrapper drops it)."""
+    """``(I, Sp, p, p_true)`` of softmax(x) and labels; ``p`` and ``p_true`` are
+    non-differentiable outputs the backward pass reuses (the public wrapper drops
+    them)."""
 
     generate_vmap_rule = True
 
@@ -257,19 +279,21 @@ class SoftmaxLabelStats(torch.autograd.Function):
         x, safe, binned, valid, acc = inputs
         ctx.save_for_backward(x, safe, binned, valid)
         ctx.save_for_forward(x, safe, binned, valid)  # the same tuple (functorch's vmap)
-        ctx.mark_non_differentiable(output[2])
+        ctx.mark_non_differentiable(output[2], output[3])
         ctx.set_materialize_grads(False)  # no logits-sized zero gradient for p
-        # p is kept outside autograd's version tracking: the lean backward overwrites it.
-        ctx.acc, ctx.probs = acc, output[2]
+        # p and p_true are kept outside autograd's version tracking: the lean backward
+        # overwrites them.
+        ctx.acc, ctx.probs, ctx.true = acc, output[2], output[3]
 
     @staticmethod
-    def backward(ctx, g_inter, g_pred, _g_probs):  # type: ignore[override]
+    def backward(ctx, g_inter, g_pred, _g_probs, _g_true):  # type: ignore[override]
         # L depends on p = softmax(x) through Sp_c = sum_i v_i p_ci and
         # I_c = sum_i v_i p_ci [y_i = c], so dL/dp_ci = v_i (gSp_c + gI_c [y_i = c]) =: g_ci
         # and dL/dx_ci = p_ci (g_ci - s_i) with s_i = sum_k p_ki g_ki.
         x, safe, binned, valid = ctx.saved_tensors
         n, c, _ = x.shape
         p, ctx.probs = ctx.probs, None
+        p_true, ctx.true = getattr(ctx, "true", None), None
         if g_inter is None:
             g_inter = torch.zeros((n, c), dtype=ctx.acc, device=x.device)
         if g_pred is None:
@@ -279,21 +303,26 @@ class SoftmaxLabelStats(torch.autograd.Function):
             return grad.to(x.dtype), None, None, None, None
         if p is None:  # a second backward (retain_graph=True): p was consumed
             p = _softmax_probs(x, valid, ctx.acc, True)
+            p_true = None
+        if p_true is None:
+            p_true = p.gather(1, safe.unsqueeze(1)).squeeze(1)
+        # pg_i = p_i gI_{y_i} (0 when ignored: gI is padded with a 0), in place on p_true
         g_pad = torch.cat([g_inter, g_inter.new_zeros((n, 1))], dim=1)
+        pg_true = p_true.mul_(g_pad.gather(1, binned)).unsqueeze(1)  # (N, 1, P)
+        # block by block (blocks (1, C, L) of one sample on a CPU, (N, C, L) of every
+        # sample on an accelerator), so that the (g - s) temporary stays one block and a
+        # block is read from memory once: s (its matmul), p (g - s), the label term
         g_row, g_col = g_pred.unsqueeze(1), g_pred.unsqueeze(2)
-        pg_true = p.gather(1, safe.unsqueeze(1))  # (N, 1, P): p at each pixel's label
-        # block by block (blocks (C, L) of one sample on a CPU, (N, C, L) of every sample
-        # on an accelerator), so that pg_true is the only (N, P) value kept whole
+        at_label = safe.unsqueeze(1)
         blocks, buffer = _blocks(p, ctx.acc)
         for i, lo, hi in blocks:
-            block, pg = p[i, :, lo:hi], pg_true[i, :, lo:hi]
-            # times gI at the label (0 when ignored: gI is padded with a 0)
-            pg.mul_(g_pad[i].gather(-1, binned[i, lo:hi]).unsqueeze(-2))
-            s = torch.matmul(g_row[i], block).add_(pg)
-            block.mul_(torch.sub(g_col[i], s, out=_like(buffer, block)))
-        p.scatter_add_(1, safe.unsqueeze(1), pg_true)
-        if valid is not None:
-            p.masked_fill_(~valid.unsqueeze(1), 0)
+            rows = slice(i, i + 1) if isinstance(i, int) else i
+            block, pg = p[rows, :, lo:hi], pg_true[rows, :, lo:hi]
+            s = torch.baddbmm(pg, g_row[rows], block)  # s_i + pg_i, (., 1, L)
+            block.mul_(torch.sub(g_col[rows], s, out=_like(buffer, block)))
+            block.scatter_add_(1, at_label[rows, :, lo:hi], pg)
+        if valid is not None and not _finite_cpu(g_inter, g_pred):
+            _hide(p, valid)
         return p.to(x.dtype), None, None, None, None
 
     @staticmethod
@@ -302,7 +331,7 @@ class SoftmaxLabelStats(torch.autograd.Function):
         # dp_ci = p_ci (dx_ci - sum_k p_ki dx_ki), then the sums of the forward pass
         x, safe, binned, valid = ctx.saved_tensors
         p = _softmax_probs(x, valid, ctx.acc, False)
-        return softmax_tangents(p, safe, binned, valid, ctx.acc, x_t)
+        return (*softmax_tangents(p, safe, binned, valid, ctx.acc, x_t), None)
 
 
 # -- sigmoid + dense statistics -----------------------------------------------------------

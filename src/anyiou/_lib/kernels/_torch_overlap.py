@@ -152,6 +152,13 @@ def _fits(loss: Any, num_classes: int) -> bool:
     return any(class_weights[k] > 0 for k in (classes or range(num_classes)))
 
 
+def _values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
+    """The ignored values as a tuple (none: empty)."""
+    if ignore_index is None:
+        return ()
+    return ignore_index if isinstance(ignore_index, tuple) else (ignore_index,)
+
+
 class _Inputs(NamedTuple):
     """The prepared arguments of a statistics kernel: softmax (``safe`` and ``binned``
     set; ``t`` the labels) or sigmoid (``t`` the targets)."""
@@ -181,22 +188,24 @@ def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | No
     ignore_index = loss.ignore_index
     ignored = _ignored(raw, ignore_index)
     labels = raw.to(torch.int64)
-    in_range = False
+    in_range = inside = None
     if host and ignore_index is None:
         in_range = True  # `_torch_host.forward` counts the labels in range
     elif not _torch._accelerator(labels):  # values_checkable, given `_plain`
         lo, hi = (v.item() for v in torch.aminmax(labels))
-        if lo >= 0 and hi < c:
-            in_range = True
-        else:
-            bad = (labels < 0) | (labels >= c)
-            if ignored is not None:
-                bad &= ~ignored
-            if bad.any():
+        in_range = lo >= 0 and hi < c
+        if not in_range:
+            inside = labels < c if lo >= 0 else (labels >= 0) & (labels < c)
+            if not bool((inside if ignored is None else inside | ignored).all()):
                 return None  # the generic path raises the error
     if in_range and ignored is None:
         valid = None
         binned = safe = labels
+    elif inside is not None and lo >= 0 and not any(0 <= v < c for v in _values(ignore_index)):
+        # every label outside [0, C) is an ignored one above C - 1 (a void label such
+        # as 255): two clamps instead of the masks' selections (``safe`` may be any
+        # class where nothing counts: p is 0 there and the label term adds 0)
+        valid, binned, safe = inside, labels.clamp(max=c), labels.clamp(max=c - 1)
     else:
         valid = ~ignored if in_range else (labels >= 0) & (labels < c)
         if ignored is not None and not in_range:
@@ -261,7 +270,8 @@ def _small(inputs: _Inputs) -> bool:
 def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, Any, Any, Any]:
     """``(I, Sp, St, p, aux)`` after the batch sum (`_torch_epilogue.reduced`), by the
     kernels' forward passes (in place on their fresh ``p``); ``aux`` is what the
-    whole-batch gradients take besides ``p`` (None for `_torch`'s kernels)."""
+    gradients take besides ``p``: the whole-batch kernels' (`_small` inputs), ``p`` at
+    the labels for `_torch`'s softmax kernel, None for its sigmoid kernel."""
     per_image = loss.per_image
     with _torch._no_autocast(x.device):
         if _small(inputs):
@@ -271,10 +281,11 @@ def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, A
             return _batch.sigmoid_stats(x, t, inputs.valid, inputs.hard, inputs.acc,
                                         per_image)
         if inputs.safe is not None:
-            inter, pred_sum, p = _torch._softmax_forward(
+            inter, pred_sum, p, p_true = _torch._softmax_forward(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc, True
             )
             target_sum = _label_counts(inputs)
+            return (*_epilogue.reduced(loss, inter, pred_sum, target_sum), p, p_true)
         else:
             inter, pred_sum, target_sum, p = _torch._sigmoid_forward(
                 x, t, inputs.valid, inputs.hard, inputs.acc, True
@@ -298,7 +309,7 @@ def _composed(loss: Any, inputs: _Inputs) -> Any:
     x, t = inputs.x, inputs.t
     with _torch._no_autocast(x.device):
         if inputs.safe is not None:
-            inter, pred_sum, _ = _apply_softmax(
+            inter, pred_sum, *_ = _apply_softmax(
                 x, inputs.safe, inputs.binned, inputs.valid, inputs.acc
             )
             target_sum = _label_counts(inputs)
@@ -352,7 +363,7 @@ class _OverlapLoss(torch.autograd.Function):
         ctx.buffers = None, None  # consumed below
         if p is None:  # a second backward pass (retain_graph=True): recompute them
             p, aux = _statistics(loss, inputs, x.detach(), t.detach())[3:]
-        if aux is not None:  # the whole-batch statistics
+        if _small(inputs):  # the whole-batch statistics
             if inputs.safe is not None:
                 grad = _batch.softmax_grad(p, aux, inputs.safe, inputs.binned, inputs.valid,
                                            g_inter, g_pred)
@@ -364,11 +375,12 @@ class _OverlapLoss(torch.autograd.Function):
             n, c = x.shape[0], g_inter.shape[0]
             g_inter, g_pred = g_inter.expand(n, c), g_pred.expand(n, c)
             g_target = None if g_target is None else g_target.expand(n, c)
-        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=p, hard=inputs.hard,
+        kernel_ctx = SimpleNamespace(acc=inputs.acc, probs=p, true=aux, hard=inputs.hard,
                                      needs_input_grad=(True, need_t, False, False, False))
         if inputs.safe is not None:
             kernel_ctx.saved_tensors = (x, inputs.safe, inputs.binned, inputs.valid)
-            grad_x = _torch.SoftmaxLabelStats.backward(kernel_ctx, g_inter, g_pred, None)[0]
+            grad_x = _torch.SoftmaxLabelStats.backward(kernel_ctx, g_inter, g_pred, None,
+                                                      None)[0]
             return grad_x, None, None, None
         kernel_ctx.saved_tensors = (x, t, inputs.valid)
         grads = _torch.SigmoidDenseStats.backward(kernel_ctx, g_inter, g_pred, g_target, None)
