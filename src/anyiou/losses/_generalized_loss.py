@@ -17,18 +17,18 @@ from .._lib._options import (
     check_nonnegative,
     check_smoothing,
     check_sync,
-    refuse_torchscript,
 )
 from .._lib._types import ArrayT, IgnoreIndex, LossReduction, Mode, WeightType
 from ._class_losses import as_array
 from ._generalized import WEIGHT_TYPES, generalized_dice_score
+from ._loss_object import LossObject
 from ._pooling import SquaredStats, pooled_statistics, statistics_of
 from ._statistics import OverlapStats
 
 __all__ = ["GeneralizedDiceLoss"]
 
 
-class GeneralizedDiceLoss:
+class GeneralizedDiceLoss(LossObject):
     r"""Generalized Dice loss (Sudre et al. 2017, arXiv:1707.03237): one Dice score over
     all classes, each weighted by the inverse of its target volume.
 
@@ -210,15 +210,3 @@ class GeneralizedDiceLoss:
 
     forward = __call__
 
-    def to(self, *args: Any, **kwargs: Any) -> GeneralizedDiceLoss:
-        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
-        return self
-
-    def __prepare_scriptable__(self) -> Any:
-        raise refuse_torchscript(self)
-
-    def __repr__(self) -> str:
-        opts = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_")
-        )
-        return f"{type(self).__name__}({opts})"

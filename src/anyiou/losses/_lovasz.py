@@ -26,7 +26,6 @@ from .._lib._options import (
     check_classes,
     check_flag,
     check_ignore_index,
-    refuse_torchscript,
 )
 from .._lib._types import ArrayT, IgnoreIndex, LovaszClasses, Mode
 from .._lib._values import (
@@ -36,6 +35,7 @@ from .._lib._values import (
     index_labels,
     widen_unsigned,
 )
+from ._loss_object import LossObject
 
 __all__ = ["LovaszLoss"]
 
@@ -43,7 +43,7 @@ __all__ = ["LovaszLoss"]
 LOVASZ_CLASSES: Final[tuple[LovaszClasses, ...]] = ("present", "all")
 
 
-class LovaszLoss:
+class LovaszLoss(LossObject):
     r"""Lovasz hinge / Lovasz-softmax loss (Berman et al. 2018), a drop-in for smp 0.6.0.
 
     The Lovasz extension of the Jaccard loss (Berman, Triki, Blaschko, "The
@@ -303,17 +303,6 @@ class LovaszLoss:
             raise ValueError("class_weights of the selected classes must not all be zero")
         return self.classes
 
-    # -- drop-in conveniences for code written against torch.nn.Module losses ----------
-    def to(self, *args: Any, **kwargs: Any) -> LovaszLoss:
-        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
-        return self
-
-    def __prepare_scriptable__(self) -> Any:
-        raise refuse_torchscript(self)
-
-    def __repr__(self) -> str:
-        opts = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({opts})"
 
 
 def _check_lovasz_classes(classes: Any, mode: str) -> LovaszClasses | tuple[int, ...]:

@@ -25,17 +25,17 @@ from .._lib._options import (
     check_nonnegative,
     check_smoothing,
     check_sync,
-    refuse_torchscript,
 )
 from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, Mode
 from ._class_losses import reduce_class_losses, tversky_score
+from ._loss_object import LossObject
 from ._pooling import pooled_statistics, statistics_of
 from ._statistics import OverlapStats
 
 __all__ = ["OverlapLoss"]
 
 
-class OverlapLoss:
+class OverlapLoss(LossObject):
     """Base class: statistics -> Tversky score -> per-class loss -> reduction.
 
     Not meant to be instantiated directly; use `JaccardLoss`,
@@ -144,16 +144,3 @@ class OverlapLoss:
 
     forward = __call__
 
-    # -- drop-in conveniences for code written against torch.nn.Module losses ----------
-    def to(self, *args: Any, **kwargs: Any) -> OverlapLoss:
-        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
-        return self
-
-    def __prepare_scriptable__(self) -> Any:
-        raise refuse_torchscript(self)
-
-    def __repr__(self) -> str:
-        opts = ", ".join(
-            f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_")
-        )
-        return f"{type(self).__name__}({opts})"
