@@ -5,7 +5,7 @@ a few operations over all samples at once, for inputs of at most
 temporary is larger than theirs). Without ``per_image`` the statistics come out summed
 over the batch, (C,), and take (C,) gradients; with it (N, C).
 
-The formulas are those of `_torch.SoftmaxLabelStats` and `_torch.SigmoidDenseStats`
+The formulas are those of `_torch.SoftmaxLabelStats` and `_torch_sigmoid.SigmoidDenseStats`
 (see their backward passes); the gradients are written in place into the forward pass's
 probability buffer (the caller calls them once, with grad mode off).
 """
