@@ -18,7 +18,7 @@ import torch
 
 from . import _torch
 
-__all__ = ["sigmoid_grad", "sigmoid_stats", "softmax_grad", "softmax_stats"]
+__all__ = ["masked_sigmoid", "sigmoid_grad", "sigmoid_stats", "softmax_grad", "softmax_stats"]
 
 
 def softmax_stats(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
@@ -77,17 +77,24 @@ def softmax_grad(p: Any, p_true: Any, safe: Any, binned: Any, valid: Any, g_inte
     return p
 
 
-def sigmoid_stats(x: Any, t: Any, valid: Any, hard: bool, acc: Any,
-                  per_image: bool) -> tuple[Any, Any, Any, Any, Any]:
-    """``(I, Sp, St, p, tf)`` of (N, C, P) logits and targets: ``p`` the sigmoid and
-    ``tf`` the float targets (0 at ignored pixels, as ``p``); ``I`` the product sum
-    (``hard``) or smp's L1 form ``(Sp + St - sum|p - t|) / 2``."""
+def masked_sigmoid(x: Any, t: Any, valid: Any, acc: Any) -> tuple[Any, Any]:
+    """``sigmoid(x)`` (a fresh tensor) and the targets, both as ``acc`` with 0 at the
+    ignored pixels (``valid`` false)."""
     p = torch.sigmoid(x.to(acc))
     tf = t.to(acc)
     if valid is not None:
         hide = ~valid
         p.masked_fill_(hide, 0)
         tf = tf.masked_fill(hide, 0)
+    return p, tf
+
+
+def sigmoid_stats(x: Any, t: Any, valid: Any, hard: bool, acc: Any,
+                  per_image: bool) -> tuple[Any, Any, Any, Any, Any]:
+    """``(I, Sp, St, p, tf)`` of (N, C, P) logits and targets: ``p`` the sigmoid and
+    ``tf`` the float targets (0 at ignored pixels, as ``p``); ``I`` the product sum
+    (``hard``) or smp's L1 form ``(Sp + St - sum|p - t|) / 2``."""
+    p, tf = masked_sigmoid(x, t, valid, acc)
     dims: Any = 2 if per_image else (0, 2)
     pred_sum, target_sum = p.sum(dim=dims), tf.sum(dim=dims)
     if hard:

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import _torch
+from . import _torch_batch as _batch
 
 __all__ = ["HOST_CELLS", "HOST_ELEMENTS", "Done", "State", "backward", "forward", "serves"]
 
@@ -109,12 +110,7 @@ def forward(loss: Any, inputs: Any, keep: bool, xshape: Any) -> Done | None:
         # ``binned`` is C where not counted: no class matches it
         tf = (inputs.binned.unsqueeze(1) == _class_index(c, x.device)).to(acc)
     else:
-        p = torch.sigmoid(x.to(acc))
-        tf = t.to(acc)
-        if valid is not None:
-            hide = ~valid
-            p.masked_fill_(hide, 0)
-            tf = tf.masked_fill(hide, 0)
+        p, tf = _batch.masked_sigmoid(x, t, valid, acc)
     soft = not softmax and not inputs.hard
     if soft:
         w = p - tf
