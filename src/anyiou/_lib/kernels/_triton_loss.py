@@ -38,7 +38,7 @@ import triton
 import triton.language as tl
 from torch.autograd import forward_ad as _forward_ad
 
-from . import _triton
+from . import _torch, _triton
 
 __all__ = ["overlap_loss"]
 
@@ -369,7 +369,7 @@ class FusedOverlapLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y_pred, y_true, plan):  # type: ignore[override]
         x, t = _views(plan, y_pred, y_true)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             out, coef = _forward(plan, x, t)
         ctx.save_for_backward(y_pred, y_true)
         ctx.plan, ctx.coef = plan, coef
@@ -379,7 +379,7 @@ class FusedOverlapLoss(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         y_pred, y_true = ctx.saved_tensors
         plan, coef = ctx.plan, ctx.coef
-        if not _triton._torch._lean(y_pred, g):  # create_graph, vmap: the composable path
+        if not _torch._lean(y_pred, g):  # create_graph, vmap: the composable path
             differentiable = torch.is_grad_enabled()
             with torch.enable_grad(), _declined():
                 out = plan.loss(y_pred, y_true)
@@ -392,7 +392,7 @@ class FusedOverlapLoss(torch.autograd.Function):
         scale = (g.to(plan.acc), coef[2 * rows * c])
         stride = c if plan.loss.per_image else 0
         grad, view = _grad_out(y_pred, plan)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             if plan.dense:
                 _triton.sigmoid_grad(x, t, None, plan.ignore, False, plan.acc, g_inter, g_pred,
                                      stride, scale, view)
@@ -400,10 +400,6 @@ class FusedOverlapLoss(torch.autograd.Function):
                 _triton.softmax_grad(x, t, plan.loss.ignore_index is not None, plan.ignore,
                                      plan.acc, g_inter, g_pred, stride, scale, view)
         return grad, None, None
-
-
-def _torch_no_autocast(device: Any) -> Any:
-    return _triton._torch._no_autocast(device)
 
 
 def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
@@ -414,6 +410,6 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
         return None
     if not (torch.is_grad_enabled() and y_pred.requires_grad):
         x, t = _views(plan, y_pred, y_true)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             return _forward(plan, x, t)[0]
     return FusedOverlapLoss.apply(y_pred, y_true, plan)
