@@ -39,6 +39,7 @@ import triton.language as tl
 from torch.autograd import forward_ad as _forward_ad
 
 from . import _torch, _triton
+from . import _torch_epilogue as _epilogue
 
 __all__ = ["overlap_loss"]
 
@@ -280,10 +281,6 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
     tl.store(coef_ptr + 2 * ROWS * C, scale)
 
 
-#: the classes' reduction weights as tensors, per (values, device, dtype)
-_weights: dict[tuple, Any] = {}
-
-
 def _class_weights(plan: _Plan, device: Any) -> Any | None:
     """The reduction weight of each class (that of each selected class, counted as often
     as it is selected; 0 for the others), or None: every class weighs 1."""
@@ -293,13 +290,7 @@ def _class_weights(plan: _Plan, device: Any) -> Any | None:
     values = [0.0] * c
     for k in loss.classes if loss.classes is not None else range(c):
         values[k] += 1.0 if loss.class_weights is None else float(loss.class_weights[k])
-    key = (tuple(values), device, plan.acc)
-    out = _weights.get(key)
-    if out is None:
-        if len(_weights) > 64:
-            _weights.clear()
-        out = _weights[key] = torch.tensor(values, dtype=plan.acc, device=device)
-    return out
+    return _epilogue._constant(tuple(values), device, plan.acc)
 
 
 def _split(v: float) -> tuple[float, float]:
