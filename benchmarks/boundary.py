@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from .memory import peak_extra
-from .paths import ROOT
+from .memory import memory_in_module, peak_extra, set_threads
 
 C = 21
 SHAPE = (8, 512, 512)
@@ -123,35 +121,18 @@ def memory_of(library: str, impl: str, shape: tuple[int, ...]) -> dict:
     return result
 
 
-def _memory_isolated(library: str, impl: str, shape: tuple[int, ...],
-                     threads: int | None) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.boundary", "--memory", library, impl,
-           "--shape", *map(str, shape), *(["--threads", str(threads)] if threads else [])]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
 def measure(quick: bool = False, repeats: int | None = None,
             threads: int | None = None) -> dict:
     """Times, memory and ratios; the dict ``benchmarks.run --boundary`` stores.
     ``threads``: torch's intra-op threads (default: torch's)."""
     shape = QUICK_SHAPE if quick else SHAPE
     repeats = repeats or (3 if quick else 5)
-    _set_threads(threads)
+    set_threads(threads)
     out: dict[str, Any] = {"shape": shape, "classes": C, "repeats": repeats,
                            "torch_threads": threads, "libraries": {}}
     for library in ("numpy", "torch"):
         times = time_library(library, shape, repeats)
-        mem = {impl: _memory_isolated(library, impl, shape, threads)
+        mem = {impl: memory_in_module("benchmarks.boundary", [library, impl], shape, threads)
                for impl in ("confusion_matrix", "boundary_iou")}
         ratios = {"time_vs_confusion_matrix": times["boundary_iou"] / times["confusion_matrix"]}
         if "opencv_loop" in times:
@@ -195,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shape", nargs="+", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory:
-        _set_threads(args.threads)
+        set_threads(args.threads)
         print(json.dumps(memory_of(*args.memory, tuple(args.shape or SHAPE))))
         return 0
     result = measure(args.quick, args.repeats, args.threads)

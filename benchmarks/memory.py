@@ -122,3 +122,24 @@ def run_isolated(request: dict, timeout_s: float = 900.0) -> dict:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
         return {"error": f"worker exit {proc.returncode}: {' | '.join(tail)}"}
     return json.loads(lines[-1])
+
+
+def memory_in_module(module: str, args: list[str], shape: tuple[int, ...],
+                     threads: int | None) -> dict:
+    """The JSON line that ``python -m <module> --memory <args> --shape <shape>`` prints
+    last (its peak extra memory, measured in that fresh process), or ``{"error": ...}``
+    with the last line of its stderr."""
+    cmd = [sys.executable, "-m", module, "--memory", *args,
+           "--shape", *map(str, shape), *(["--threads", str(threads)] if threads else [])]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1:]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def set_threads(threads: int | None) -> None:
+    """torch's intra-op threads (None or 0: torch's default)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)

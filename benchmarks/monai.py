@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from .memory import peak_extra
-from .paths import ROOT
+from .memory import memory_in_module, peak_extra, set_threads
 
 SHAPE = (2, 14, 64, 64, 64)
 QUICK_SHAPE = (2, 14, 16, 32, 32)
@@ -90,30 +88,15 @@ def memory_of(impl: str, shape: tuple[int, ...]) -> dict:
     return result
 
 
-def _memory_isolated(impl: str, shape: tuple[int, ...], threads: int | None) -> dict:
-    cmd = [sys.executable, "-m", "benchmarks.monai", "--memory", impl,
-           "--shape", *map(str, shape), *(["--threads", str(threads)] if threads else [])]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1:]}
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
 def measure(quick: bool = False, repeats: int | None = None,
             threads: int | None = None) -> dict:
     """Times, memory and ratios; the dict ``benchmarks.run --monai`` stores."""
     shape = QUICK_SHAPE if quick else SHAPE
     repeats = repeats or (3 if quick else 5)
-    _set_threads(threads)
+    set_threads(threads)
     seconds = time_both(shape, repeats)
-    memory = {impl: _memory_isolated(impl, shape, threads) for impl in IMPLS}
+    memory = {impl: memory_in_module("benchmarks.monai", [impl], shape, threads)
+              for impl in IMPLS}
     ratios = {"time": seconds["anyiou"] / seconds["monai"]}
     if all("bytes" in memory[i] for i in IMPLS) and memory["monai"]["bytes"] > 0:
         ratios["memory"] = memory["anyiou"]["bytes"] / memory["monai"]["bytes"]
@@ -154,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shape", nargs="+", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory:
-        _set_threads(args.threads)
+        set_threads(args.threads)
         print(json.dumps(memory_of(args.memory, tuple(args.shape or SHAPE))))
         return 0
     result = measure(args.quick, args.repeats, args.threads)

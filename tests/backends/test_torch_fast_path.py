@@ -112,3 +112,25 @@ def test_fast_path_without_grad_equals_smp(backend, monkeypatch, case, path):
         out = anyiou.JaccardLoss(**case.smp_args)(torch.from_numpy(y_pred),
                                                   torch.from_numpy(y_true))
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("path", ["host", "per-sample"])
+def test_subclass_that_replaces_a_step_takes_its_own_step(backend, monkeypatch, path):
+    """A subclass overriding ``loss_from_statistics`` gets its override, not the fast
+    path's built-in epilogue: here twice smp's value and gradient."""
+    import torch
+
+    class Doubled(anyiou.JaccardLoss):
+        def loss_from_statistics(self, xp, stats):
+            return 2 * super().loss_from_statistics(xp, stats)
+
+    _force(monkeypatch, path)
+    case = CASES[1]
+    y_pred, y_true = case.make(seed=5)
+    expected, expected_grad = smp_value_and_grad("JaccardLoss", case.smp_args, y_pred, y_true)
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    out = Doubled(**case.smp_args)(x, torch.from_numpy(y_true))
+    out.backward()
+    np.testing.assert_allclose(out.detach().numpy(), 2 * expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * expected_grad, rtol=1e-4, atol=1e-5 * scale)

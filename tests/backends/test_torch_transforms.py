@@ -259,13 +259,13 @@ def test_plain_backward_keeps_the_in_place_path(backend, case, monkeypatch):
     """``.backward()`` must not take the out-of-place (differentiable) gradient path, which
     costs logits-sized temporaries; ``create_graph=True`` must. Gradients equal smp's."""
     torch = backend.lib
-    from anyiou._lib.kernels import _torch as kernels
+    from anyiou._lib.kernels import _torch, _torch_sigmoid
 
     calls = []
-    for name in ("_softmax_grad", "_sigmoid_grads"):
-        original = getattr(kernels, name)
+    for module, name in ((_torch, "_softmax_grad"), (_torch_sigmoid, "_sigmoid_grads")):
+        original = getattr(module, name)
         monkeypatch.setattr(
-            kernels, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a)
+            module, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a)
         )
     x, y, _, ty = _pair(torch, case)
     loss, _ = _losses("JaccardLoss", {}, case)

@@ -135,12 +135,20 @@ class OverlapLoss(LossObject):
 
     def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         # a backend's fast path of the whole loss (torch: eager plain tensors, usual
-        # options), else the composition below
-        fast = kernels.overlap_loss(self, y_pred, y_true)
-        if fast is not None:
-            return fast  # type: ignore[no-any-return]
+        # options), else the composition below; a subclass that replaces a step of the
+        # composition gets its own step (the fast paths compute the built-in ones)
+        if _builtin_steps(type(self)):
+            fast = kernels.overlap_loss(self, y_pred, y_true)
+            if fast is not None:
+                return fast  # type: ignore[no-any-return]
         xp = get_namespace(y_pred=y_pred, y_true=y_true)
         return self.loss_from_statistics(xp, self.statistics(y_pred, y_true))
 
     forward = __call__
 
+
+def _builtin_steps(cls: type[OverlapLoss]) -> bool:
+    """Whether ``cls`` computes its loss with `OverlapLoss`'s own steps (``statistics``,
+    ``loss_from_statistics``), the ones a backend's whole-loss path reproduces."""
+    return (cls.statistics is OverlapLoss.statistics
+            and cls.loss_from_statistics is OverlapLoss.loss_from_statistics)

@@ -96,6 +96,12 @@ def _load_torch_overlap() -> Any:
     return module
 
 
+def _load_torch_sigmoid() -> Any:
+    from . import _torch_sigmoid as module
+
+    return module
+
+
 def _load_torch() -> Any:
     from . import _torch as module
 
@@ -152,6 +158,8 @@ BACKENDS: tuple[Backend, ...] = (
     Backend(is_torch_tensor, _load_lovasz_torch, layer=True),
     # the whole overlap loss in few operations (eager, plain tensors), a layer over _torch
     Backend(is_torch_tensor, _load_torch_overlap, layer=True),
+    # the sigmoid + dense statistics (one torch Function), a layer over _torch
+    Backend(is_torch_tensor, _load_torch_sigmoid, layer=True),
     Backend(is_torch_tensor, _load_torch),
     Backend(aac.is_jax_array, _load_lovasz_jax, layer=True),
     Backend(aac.is_jax_array, _load_jax),

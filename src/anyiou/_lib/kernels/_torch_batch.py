@@ -5,7 +5,7 @@ a few operations over all samples at once, for inputs of at most
 temporary is larger than theirs). Without ``per_image`` the statistics come out summed
 over the batch, (C,), and take (C,) gradients; with it (N, C).
 
-The formulas are those of `_torch.SoftmaxLabelStats` and `_torch.SigmoidDenseStats`
+The formulas are those of `_torch.SoftmaxLabelStats` and `_torch_sigmoid.SigmoidDenseStats`
 (see their backward passes); the gradients are written in place into the forward pass's
 probability buffer (the caller calls them once, with grad mode off).
 """
@@ -18,7 +18,7 @@ import torch
 
 from . import _torch
 
-__all__ = ["sigmoid_grad", "sigmoid_stats", "softmax_grad", "softmax_stats"]
+__all__ = ["masked_sigmoid", "sigmoid_grad", "sigmoid_stats", "softmax_grad", "softmax_stats"]
 
 
 def softmax_stats(x: Any, safe: Any, binned: Any, valid: Any, acc: Any,
@@ -77,17 +77,24 @@ def softmax_grad(p: Any, p_true: Any, safe: Any, binned: Any, valid: Any, g_inte
     return p
 
 
-def sigmoid_stats(x: Any, t: Any, valid: Any, hard: bool, acc: Any,
-                  per_image: bool) -> tuple[Any, Any, Any, Any, Any]:
-    """``(I, Sp, St, p, tf)`` of (N, C, P) logits and targets: ``p`` the sigmoid and
-    ``tf`` the float targets (0 at ignored pixels, as ``p``); ``I`` the product sum
-    (``hard``) or smp's L1 form ``(Sp + St - sum|p - t|) / 2``."""
+def masked_sigmoid(x: Any, t: Any, valid: Any, acc: Any) -> tuple[Any, Any]:
+    """``sigmoid(x)`` (a fresh tensor) and the targets, both as ``acc`` with 0 at the
+    ignored pixels (``valid`` false)."""
     p = torch.sigmoid(x.to(acc))
     tf = t.to(acc)
     if valid is not None:
         hide = ~valid
         p.masked_fill_(hide, 0)
         tf = tf.masked_fill(hide, 0)
+    return p, tf
+
+
+def sigmoid_stats(x: Any, t: Any, valid: Any, hard: bool, acc: Any,
+                  per_image: bool) -> tuple[Any, Any, Any, Any, Any]:
+    """``(I, Sp, St, p, tf)`` of (N, C, P) logits and targets: ``p`` the sigmoid and
+    ``tf`` the float targets (0 at ignored pixels, as ``p``); ``I`` the product sum
+    (``hard``) or smp's L1 form ``(Sp + St - sum|p - t|) / 2``."""
+    p, tf = masked_sigmoid(x, t, valid, acc)
     dims: Any = 2 if per_image else (0, 2)
     pred_sum, target_sum = p.sum(dim=dims), tf.sum(dim=dims)
     if hard:

@@ -13,17 +13,21 @@ import torch
 
 __all__ = ["Parts", "epilogue", "epilogue_grad", "from_reduced", "reduced"]
 
-#: class weights and class indices as tensors, per (values, device, dtype)
+#: class weights and class indices as tensors, per (values, device, dtype, shape): the
+#: torch modules' one cache of small constant tensors (at most 65 entries)
 _constants: dict[tuple, Any] = {}
 
 
-def _constant(values: tuple, device: Any, dtype: Any) -> Any:
-    key = (values, device, dtype)
+def _constant(values: tuple, device: Any, dtype: Any, shape: tuple | None = None) -> Any:
+    """``torch.tensor(values)`` on ``device`` as ``dtype`` (viewed as ``shape``), made
+    once per key."""
+    key = (values, device, dtype, shape)
     out = _constants.get(key)
     if out is None:
         if len(_constants) > 64:
             _constants.clear()
-        out = _constants[key] = torch.tensor(values, dtype=dtype, device=device)
+        out = torch.tensor(values, dtype=dtype, device=device)
+        out = _constants[key] = out if shape is None else out.view(shape)
     return out
 
 

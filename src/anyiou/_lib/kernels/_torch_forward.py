@@ -1,5 +1,5 @@
 """Forward mode of the torch kernels: the tangents that the ``jvp`` rules of
-`_torch.SoftmaxLabelStats` and `_torch.SigmoidDenseStats` return, and the test for a
+`_torch.SoftmaxLabelStats` and `_torch_sigmoid.SigmoidDenseStats` return, and the test for a
 forward-mode tangent that keeps `_lovasz_torch`'s kernel away from target tangents.
 
 The tangents are computed from differentiable out-of-place torch ops, so that forward

@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 import torch
 
 from . import _torch
+from . import _torch_batch as _batch
+from . import _torch_epilogue as _epilogue
 
 __all__ = ["HOST_CELLS", "HOST_ELEMENTS", "Done", "State", "backward", "forward", "serves"]
 
@@ -36,10 +38,6 @@ __all__ = ["HOST_CELLS", "HOST_ELEMENTS", "Done", "State", "backward", "forward"
 HOST_ELEMENTS = 1 << 14
 #: the most (sample, class) cells of the epilogue it takes (N * C with per_image, else C)
 HOST_CELLS = 256
-
-#: class indices (1, C, 1) per (C, device): the one-hot labels by one comparison
-_aranges: dict[tuple, Any] = {}
-
 
 def serves(loss: Any, x: Any, t: Any) -> bool:
     """Whether the host lane serves the logits ``x`` (N, C, *S) and targets ``t``
@@ -51,13 +49,8 @@ def serves(loss: Any, x: Any, t: Any) -> bool:
 
 
 def _class_index(c: int, device: Any) -> Any:
-    key = (c, device)
-    out = _aranges.get(key)
-    if out is None:
-        if len(_aranges) > 64:
-            _aranges.clear()
-        out = _aranges[key] = torch.arange(c, device=device).view(1, c, 1)
-    return out
+    """The class indices (1, C, 1): the one-hot labels by one comparison."""
+    return _epilogue._constant(tuple(range(c)), device, torch.int64, (1, c, 1))
 
 
 def _tensor(values: list, dtype: Any) -> Any:
@@ -109,12 +102,7 @@ def forward(loss: Any, inputs: Any, keep: bool, xshape: Any) -> Done | None:
         # ``binned`` is C where not counted: no class matches it
         tf = (inputs.binned.unsqueeze(1) == _class_index(c, x.device)).to(acc)
     else:
-        p = torch.sigmoid(x.to(acc))
-        tf = t.to(acc)
-        if valid is not None:
-            hide = ~valid
-            p.masked_fill_(hide, 0)
-            tf = tf.masked_fill(hide, 0)
+        p, tf = _batch.masked_sigmoid(x, t, valid, acc)
     soft = not softmax and not inputs.hard
     if soft:
         w = p - tf

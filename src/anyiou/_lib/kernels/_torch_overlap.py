@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd import forward_ad as _forward_ad
 
-from . import _chunks, _torch
+from . import _chunks, _torch, _torch_sigmoid
 from . import _torch_batch as _batch
 from . import _torch_epilogue as _epilogue
 from . import _torch_host as _host
@@ -44,7 +44,7 @@ __all__ = ["overlap_loss"]
 # every call before the C apply; outside functorch transforms the C apply is the same
 # call (`_plain` checks that none is active).
 _apply_softmax = super(torch.autograd.Function, _torch.SoftmaxLabelStats).apply
-_apply_sigmoid = super(torch.autograd.Function, _torch.SigmoidDenseStats).apply
+_apply_sigmoid = super(torch.autograd.Function, _torch_sigmoid.SigmoidDenseStats).apply
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 _LABEL_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
@@ -271,7 +271,7 @@ def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, A
     """``(I, Sp, St, p, aux)`` after the batch sum (`_torch_epilogue.reduced`), by the
     kernels' forward passes (in place on their fresh ``p``); ``aux`` is what the
     gradients take besides ``p``: the whole-batch kernels' (`_small` inputs), ``p`` at
-    the labels for `_torch`'s softmax kernel, None for its sigmoid kernel."""
+    the labels for `_torch`'s softmax kernel, None for `_torch_sigmoid`'s kernel."""
     per_image = loss.per_image
     with _torch._no_autocast(x.device):
         if _small(inputs):
@@ -287,7 +287,7 @@ def _statistics(loss: Any, inputs: _Inputs, x: Any, t: Any) -> tuple[Any, Any, A
             target_sum = _label_counts(inputs)
             return (*_epilogue.reduced(loss, inter, pred_sum, target_sum), p, p_true)
         else:
-            inter, pred_sum, target_sum, p = _torch._sigmoid_forward(
+            inter, pred_sum, target_sum, p = _torch_sigmoid._sigmoid_forward(
                 x, t, inputs.valid, inputs.hard, inputs.acc, True
             )
     return (*_epilogue.reduced(loss, inter, pred_sum, target_sum), p, None)
@@ -383,7 +383,8 @@ class _OverlapLoss(torch.autograd.Function):
                                                       None)[0]
             return grad_x, None, None, None
         kernel_ctx.saved_tensors = (x, t, inputs.valid)
-        grads = _torch.SigmoidDenseStats.backward(kernel_ctx, g_inter, g_pred, g_target, None)
+        grads = _torch_sigmoid.SigmoidDenseStats.backward(kernel_ctx, g_inter, g_pred, g_target,
+                                                          None)
         return grads[0], grads[1], None, None
 
 

@@ -8,12 +8,13 @@ and labels in one Triton pass that writes per-class partial sums (one small torc
 adds them), and the backward pass reads them once more and writes the gradient: no
 logits-sized temporary. Everything else comes from `_torch`.
 
-Inputs a fused kernel does not cover go to `_torch`'s kernel of the same name, which
-handles every case: a transform (``torch.compile`` tracing, ``torch.jit.trace``,
-``torch.func`` wrappers, forward-mode dual tensors), more than `MAX_CLASSES` classes, a
-dtype other than float16/bfloat16/float32/float64 logits, and soft targets that require
-a gradient. A double backward (``create_graph=True``) takes `_torch`'s differentiable
-formula in the backward pass (so do batched gradients, ``check_batched_grad``).
+Inputs a fused kernel does not cover go to the torch kernel of the same name
+(`_torch`'s, `_torch_sigmoid`'s), which handles every case: a transform
+(``torch.compile`` tracing, ``torch.jit.trace``, ``torch.func`` wrappers, forward-mode
+dual tensors), more than `MAX_CLASSES` classes, a dtype other than
+float16/bfloat16/float32/float64 logits, and soft targets that require a gradient. A
+double backward (``create_graph=True``) takes that module's differentiable formula in
+the backward pass (so do batched gradients, ``check_batched_grad``).
 
 Every launch goes through `_launch` (the cost model and the tests wrap it to count).
 """
@@ -26,7 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from . import _torch
+from . import _torch, _torch_sigmoid
 
 __all__ = ["MAX_CLASSES", "overlap_loss", "sigmoid_dense_stats", "softmax_label_stats"]
 
@@ -387,8 +388,9 @@ def _sigmoid_stats(x: Any, t: Any, valid: Any, hard: bool, acc: Any) -> tuple[An
 
 class FusedSigmoidDenseStats(torch.autograd.Function):
     """``(I, Sp, St)`` of sigmoid(x) and dense targets in one Triton pass; the backward
-    pass is one more (`_torch`'s differentiable formula under ``create_graph=True``).
-    No gradient for the targets (a target requiring one goes to `_torch`)."""
+    pass is one more (`_torch_sigmoid`'s differentiable formula under
+    ``create_graph=True``). No gradient for the targets (a target requiring one goes to
+    `_torch_sigmoid`)."""
 
     @staticmethod
     def forward(ctx, x, t, valid, hard, acc):  # type: ignore[override]
@@ -405,8 +407,8 @@ class FusedSigmoidDenseStats(torch.autograd.Function):
         g_inter = zeros if g_inter is None else g_inter.to(ctx.acc).contiguous()
         g_pred = zeros if g_pred is None else g_pred.to(ctx.acc).contiguous()
         if not _torch._lean(x, g_inter, g_pred):  # create_graph, vmap: differentiable ops
-            grad, _ = _torch._sigmoid_grads(x, t, valid, ctx.hard, ctx.acc, g_inter, g_pred,
-                                            zeros)
+            grad, _ = _torch_sigmoid._sigmoid_grads(x, t, valid, ctx.hard, ctx.acc, g_inter,
+                                                    g_pred, zeros)
             return grad.to(x.dtype), None, None, None, None
         grad = sigmoid_grad(x, t, valid, None, ctx.hard, ctx.acc, g_inter, g_pred, c)
         return grad, None, None, None, None
@@ -415,10 +417,10 @@ class FusedSigmoidDenseStats(torch.autograd.Function):
 def sigmoid_dense_stats(
     xp: Any, logits: Any, t: Any, valid: Any, hard: bool, acc: Any
 ) -> tuple[Any, Any, Any]:
-    """The router's ``sigmoid_dense_stats``: `FusedSigmoidDenseStats`, else `_torch`'s
-    (targets requiring a gradient, other dtypes, transforms)."""
+    """The router's ``sigmoid_dense_stats``: `FusedSigmoidDenseStats`, else
+    `_torch_sigmoid`'s (targets requiring a gradient, other dtypes, transforms)."""
     if (logits.numel() == 0 or logits.dtype not in _FLOATS or acc not in _ACC or t.requires_grad
             or t.dtype.is_complex or not _plain(logits, t, valid)):
-        return _torch.sigmoid_dense_stats(xp, logits, t, valid, hard, acc)
+        return _torch_sigmoid.sigmoid_dense_stats(xp, logits, t, valid, hard, acc)
     with _torch._no_autocast(logits.device):
         return FusedSigmoidDenseStats.apply(logits, t, valid, hard, acc)

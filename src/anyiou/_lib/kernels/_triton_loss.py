@@ -38,7 +38,8 @@ import triton
 import triton.language as tl
 from torch.autograd import forward_ad as _forward_ad
 
-from . import _triton
+from . import _torch, _triton
+from . import _torch_epilogue as _epilogue
 
 __all__ = ["overlap_loss"]
 
@@ -280,10 +281,6 @@ def _loss_tail_kernel(part_ptr, w_ptr, out_ptr, coef_ptr, PROG, C, ROWS, PER_ROW
     tl.store(coef_ptr + 2 * ROWS * C, scale)
 
 
-#: the classes' reduction weights as tensors, per (values, device, dtype)
-_weights: dict[tuple, Any] = {}
-
-
 def _class_weights(plan: _Plan, device: Any) -> Any | None:
     """The reduction weight of each class (that of each selected class, counted as often
     as it is selected; 0 for the others), or None: every class weighs 1."""
@@ -293,13 +290,7 @@ def _class_weights(plan: _Plan, device: Any) -> Any | None:
     values = [0.0] * c
     for k in loss.classes if loss.classes is not None else range(c):
         values[k] += 1.0 if loss.class_weights is None else float(loss.class_weights[k])
-    key = (tuple(values), device, plan.acc)
-    out = _weights.get(key)
-    if out is None:
-        if len(_weights) > 64:
-            _weights.clear()
-        out = _weights[key] = torch.tensor(values, dtype=plan.acc, device=device)
-    return out
+    return _epilogue._constant(tuple(values), device, plan.acc)
 
 
 def _split(v: float) -> tuple[float, float]:
@@ -369,7 +360,7 @@ class FusedOverlapLoss(torch.autograd.Function):
     @staticmethod
     def forward(ctx, y_pred, y_true, plan):  # type: ignore[override]
         x, t = _views(plan, y_pred, y_true)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             out, coef = _forward(plan, x, t)
         ctx.save_for_backward(y_pred, y_true)
         ctx.plan, ctx.coef = plan, coef
@@ -379,7 +370,7 @@ class FusedOverlapLoss(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         y_pred, y_true = ctx.saved_tensors
         plan, coef = ctx.plan, ctx.coef
-        if not _triton._torch._lean(y_pred, g):  # create_graph, vmap: the composable path
+        if not _torch._lean(y_pred, g):  # create_graph, vmap: the composable path
             differentiable = torch.is_grad_enabled()
             with torch.enable_grad(), _declined():
                 out = plan.loss(y_pred, y_true)
@@ -392,7 +383,7 @@ class FusedOverlapLoss(torch.autograd.Function):
         scale = (g.to(plan.acc), coef[2 * rows * c])
         stride = c if plan.loss.per_image else 0
         grad, view = _grad_out(y_pred, plan)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             if plan.dense:
                 _triton.sigmoid_grad(x, t, None, plan.ignore, False, plan.acc, g_inter, g_pred,
                                      stride, scale, view)
@@ -400,10 +391,6 @@ class FusedOverlapLoss(torch.autograd.Function):
                 _triton.softmax_grad(x, t, plan.loss.ignore_index is not None, plan.ignore,
                                      plan.acc, g_inter, g_pred, stride, scale, view)
         return grad, None, None
-
-
-def _torch_no_autocast(device: Any) -> Any:
-    return _triton._torch._no_autocast(device)
 
 
 def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
@@ -414,6 +401,6 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
         return None
     if not (torch.is_grad_enabled() and y_pred.requires_grad):
         x, t = _views(plan, y_pred, y_true)
-        with _torch_no_autocast(y_pred.device):
+        with _torch._no_autocast(y_pred.device):
             return _forward(plan, x, t)[0]
     return FusedOverlapLoss.apply(y_pred, y_true, plan)
