@@ -11,7 +11,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 
-from ._types import Average, EmptyRule, LossReduction, Mode, ScoreReduction, ZeroDivision
+from ._types import (
+    Average,
+    EmptyRule,
+    IgnoreValues,
+    LossReduction,
+    Mode,
+    ScoreReduction,
+    ZeroDivision,
+)
 
 __all__ = [
     "AVERAGES",
@@ -146,7 +154,7 @@ def _ignore_int(name: str, value: Any, expected: str) -> int:
     return value
 
 
-def check_ignore_index(ignore_index: Any) -> int | tuple[int, ...] | None:
+def check_ignore_index(ignore_index: Any) -> IgnoreValues:
     """``ignore_index``: None, one integer (see `check_ignore_value`), or a sequence of
     integers, any of which marks a void pixel.
 
@@ -174,7 +182,7 @@ def check_ignore_index(ignore_index: Any) -> int | tuple[int, ...] | None:
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def ignore_values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
+def ignore_values(ignore_index: IgnoreValues) -> tuple[int, ...]:
     """The values of a checked ``ignore_index`` as a tuple (empty for None)."""
     if ignore_index is None:
         return ()
@@ -182,7 +190,7 @@ def ignore_values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]
 
 
 def ignored_classes(
-    ignore_index: int | tuple[int, ...] | None, num_classes: int
+    ignore_index: IgnoreValues, num_classes: int
 ) -> tuple[int, ...]:
     """The values of a checked ``ignore_index`` that are class ids in [0, num_classes)."""
     return tuple(v for v in ignore_values(ignore_index) if 0 <= v < num_classes)

@@ -18,7 +18,7 @@ from .._lib._options import (
     check_smoothing,
     check_sync,
 )
-from .._lib._types import ArrayT, IgnoreIndex, LossReduction, Mode, WeightType
+from .._lib._types import ArrayT, IgnoreIndex, IgnoreValues, LossReduction, Mode, WeightType
 from ._class_losses import as_array
 from ._generalized import WEIGHT_TYPES, generalized_dice_score
 from ._loss_object import LossObject
@@ -118,7 +118,7 @@ class GeneralizedDiceLoss(LossObject):
     classes: tuple[int, ...] | None
     from_logits: bool
     smooth: float
-    ignore_index: int | None
+    ignore_index: IgnoreValues
     eps: float
     weight_type: WeightType
     per_image: bool

@@ -38,6 +38,7 @@ from .._lib._namespace import (
     values_checkable,
 )
 from .._lib._options import BINARY_MODE, MULTICLASS_MODE
+from .._lib._types import IgnoreValues
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -75,7 +76,7 @@ def overlap_statistics(
     *,
     mode: str,
     from_logits: bool,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     class_axis: int = 1,
 ) -> OverlapStats:
     """Compute `OverlapStats` for a validated mode and options.
@@ -166,7 +167,7 @@ def _multiclass_statistics(
 
 
 def _dense_statistics(
-    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+    xp: Any, x: Any, t: Any, ignore_index: IgnoreValues, from_logits: bool
 ) -> OverlapStats:
     acc = accumulation_dtype(xp, x.dtype)
     # The product sum(p * t) is smp's L1 form, value and gradient, only for targets known
@@ -186,7 +187,7 @@ def _dense_statistics(
 
 
 def _dense_multiclass_statistics(
-    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+    xp: Any, x: Any, t: Any, ignore_index: IgnoreValues, from_logits: bool
 ) -> OverlapStats:
     """Multiclass statistics of a dense (one-hot or soft) target ``t`` (N, C, P): smp's
     L1 form with ``p = softmax(x)`` over the classes (``x`` itself without
