@@ -47,7 +47,7 @@ from .._lib._values import (
     widen_unsigned,
 )
 
-__all__ = ["OverlapStats", "overlap_statistics"]
+__all__ = ["OverlapStats", "label_bins", "overlap_statistics"]
 
 
 class OverlapStats(NamedTuple):
@@ -123,6 +123,23 @@ def overlap_statistics(
     return _dense_statistics(xp, p, t, ignore_index, from_logits)
 
 
+def label_bins(
+    xp: Any, labels: Any, c: int, ignored: Any | None, in_range: bool
+) -> tuple[Any | None, Any, Any]:
+    """``(valid, binned, safe)`` of (N, P) ``labels`` in the indexing dtype: pixels that
+    are ``ignored`` (or, where ``in_range`` is False because the values were not
+    checked, out of [0, c)) go to an extra dump bin ``c`` in ``binned``, which the
+    kernels slice away, and to class 0 in ``safe`` (a gather index); ``valid`` is their
+    complement, None when every pixel counts."""
+    if in_range and ignored is None:
+        return None, labels, labels
+    valid = ~ignored if in_range else (labels >= 0) & (labels < c)
+    if ignored is not None and not in_range:
+        valid = valid & ~ignored
+    dump = xp.asarray(c, dtype=labels.dtype, device=device_of(labels))
+    return valid, xp.where(valid, labels, dump), xp.where(valid, labels, xp.zeros_like(labels))
+
+
 def _multiclass_statistics(
     xp: Any,
     x: Any,
@@ -137,18 +154,7 @@ def _multiclass_statistics(
     ignored), ``masked`` whether an ``ignore_index`` was given at all."""
     n, c, _ = x.shape
     acc = accumulation_dtype(xp, x.dtype)
-    dev = device_of(x)
-    # Pixels that are ignored (or, on arrays whose values were not checked, out of
-    # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
-    if in_range and ignored is None:
-        valid = None
-        binned = safe = labels
-    else:
-        valid = ~ignored if in_range else (labels >= 0) & (labels < c)
-        if ignored is not None and not in_range:
-            valid = valid & ~ignored
-        binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
-        safe = xp.where(valid, labels, xp.zeros_like(labels))
+    valid, binned, safe = label_bins(xp, labels, c, ignored, in_range)
     # smp masks the prediction only when ignore_index is given.
     mask = valid if masked else None
     if from_logits:
