@@ -99,7 +99,9 @@ class GeneralizedDiceLoss(LossObject):
     The result is a 0-d array (or (N,) for ``reduction="none"`` with ``per_image``) of
     ``y_pred``'s library and device, float32 for float16/bfloat16 input,
     differentiable. optax's ``multiclass_generalized_dice_loss`` is another formula (a
-    weighted mean of per-sample Dice losses); see the Generalized Dice page.
+    weighted mean of per-sample Dice losses), which
+    `anyiou.optax.multiclass_generalized_dice_loss` reproduces; see the Generalized Dice
+    page.
 
     Examples
     --------
