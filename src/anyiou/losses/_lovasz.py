@@ -304,7 +304,6 @@ class LovaszLoss(LossObject):
         return self.classes
 
 
-
 def _check_lovasz_classes(classes: Any, mode: str) -> LovaszClasses | tuple[int, ...]:
     """``classes``: ``"present"``, ``"all"`` or distinct non-negative class ids; anything
     but the default only in multiclass mode."""

@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd import forward_ad as _forward_ad
 
+from .._options import ignored_classes
 from . import _chunks, _torch
 from . import _torch_batch as _batch
 from . import _torch_epilogue as _epilogue
@@ -152,13 +153,6 @@ def _fits(loss: Any, num_classes: int) -> bool:
     return any(class_weights[k] > 0 for k in (classes or range(num_classes)))
 
 
-def _values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
-    """The ignored values as a tuple (none: empty)."""
-    if ignore_index is None:
-        return ()
-    return ignore_index if isinstance(ignore_index, tuple) else (ignore_index,)
-
-
 class _Inputs(NamedTuple):
     """The prepared arguments of a statistics kernel: softmax (``safe`` and ``binned``
     set; ``t`` the labels) or sigmoid (``t`` the targets)."""
@@ -201,7 +195,7 @@ def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | No
     if in_range and ignored is None:
         valid = None
         binned = safe = labels
-    elif inside is not None and lo >= 0 and not any(0 <= v < c for v in _values(ignore_index)):
+    elif inside is not None and lo >= 0 and not ignored_classes(ignore_index, c):
         # every label outside [0, C) is an ignored one above C - 1 (a void label such
         # as 255): two clamps instead of the masks' selections (``safe`` may be any
         # class where nothing counts: p is 0 there and the label term adds 0)
