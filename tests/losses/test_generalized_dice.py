@@ -340,3 +340,13 @@ def test_sync_sums_the_squared_statistics(backend, name):
     else:
         want = _np_generalized(p2, t2, "square", per_image=False, squared=True, nr=0.2, dr=0.4)
     assert got == pytest.approx(want, rel=1e-10)
+
+
+@pytest.mark.only_backends("numpy")
+@pytest.mark.parametrize("cls", [anyiou.GeneralizedDiceLoss, anyiou.DiceLoss])
+def test_classes_beyond_the_channels_are_refused(backend, cls):
+    """``classes`` naming a channel the prediction lacks is a ValueError at the call."""
+    x = np.zeros((1, 3, 2, 2), dtype=np.float32)
+    labels = np.zeros((1, 2, 2), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"class indices in \[0, 3\)"):
+        cls("multiclass", classes=[1, 3])(x, labels)

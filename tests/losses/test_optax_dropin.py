@@ -125,6 +125,28 @@ def test_mask(backend):
         dice_loss(x, backend.asarray(labels), mask=backend.asarray(keep.astype(np.int32)))
 
 
+def test_ignore_index_checked_and_beside_mask(backend):
+    """ignore_index is checked as the core's (a list is a sequence of void labels, a
+    float a TypeError), and a mask beside an ignore_index that int8 labels cannot hold
+    (255: it matches no label) needs no fill of that value."""
+    logits, labels = multiclass(5, classes=3)
+    labels[0, :2] = -1
+    keep = np.random.default_rng(5).random(labels.shape) > 0.3
+    valid = ((labels != -1) & keep).astype(np.float64)
+    onehot = ref.one_hot(np.where(labels < 0, 0, labels), 3)
+    expected = ref.dice_loss(logits, onehot, reduction="none", valid=valid)
+    x, y8 = backend.asarray(logits), backend.asarray(labels.astype(np.int8))
+    got = dice_loss(x, y8, reduction="none", ignore_index=[-1, 255], mask=backend.asarray(keep))
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=RTOL, atol=ATOL)
+    got = multiclass_generalized_dice_loss(x, y8, ignore_index=[255, -1],
+                                           mask=backend.asarray(keep))
+    np.testing.assert_allclose(backend.to_numpy(got),
+                               ref.generalized_dice_loss(logits, onehot, valid=valid),
+                               rtol=RTOL, atol=ATOL)
+    with pytest.raises(TypeError, match="ignore_index must be"):
+        dice_loss(x, y8, ignore_index=1.5)
+
+
 @pytest.mark.parametrize("ignore_background", [False, True])
 def test_generalized_dice_is_optax_formula(backend, ignore_background):
     rng = np.random.default_rng(5)

@@ -11,7 +11,15 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 
-from ._types import Average, EmptyRule, LossReduction, Mode, ScoreReduction, ZeroDivision
+from ._types import (
+    Average,
+    EmptyRule,
+    IgnoreValues,
+    LossReduction,
+    Mode,
+    ScoreReduction,
+    ZeroDivision,
+)
 
 __all__ = [
     "AVERAGES",
@@ -146,14 +154,15 @@ def _ignore_int(name: str, value: Any, expected: str) -> int:
     return value
 
 
-def check_ignore_index(ignore_index: Any) -> int | tuple[int, ...] | None:
+def check_ignore_index(ignore_index: Any, name: str = "ignore_index") -> IgnoreValues:
     """``ignore_index``: None, one integer (see `check_ignore_value`), or a sequence of
     integers, any of which marks a void pixel.
 
     Normalised to None, an int, or a sorted tuple of at least two distinct ints (a
     sequence of one value gives that int), so equal options compare equal. An empty
     sequence is a ``ValueError`` (pass None to ignore nothing); a string, a set, or a
-    member that is not an integer (a bool, a float, None) a ``TypeError``.
+    member that is not an integer (a bool, a float, None) a ``TypeError``; ``name``
+    is the option the messages name.
     """
     if ignore_index is None:
         return None
@@ -162,19 +171,19 @@ def check_ignore_index(ignore_index: Any) -> int | tuple[int, ...] | None:
     if isinstance(ignore_index, (str, bytes)) or not (
         isinstance(ignore_index, Sequence) or ndim >= 1
     ):
-        return _ignore_int("ignore_index", ignore_index, expected)
+        return _ignore_int(name, ignore_index, expected)
     if ndim > 1:
-        raise TypeError(f"ignore_index must be {expected}; got an array of {ndim} dimensions")
-    values = sorted({_ignore_int("ignore_index", v, expected) for v in ignore_index})
+        raise TypeError(f"{name} must be {expected}; got an array of {ndim} dimensions")
+    values = sorted({_ignore_int(name, v, expected) for v in ignore_index})
     if not values:
         raise ValueError(
-            "ignore_index must hold at least one value; got an empty sequence (pass "
+            f"{name} must hold at least one value; got an empty sequence (pass "
             "ignore_index=None to ignore nothing)"
         )
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def ignore_values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
+def ignore_values(ignore_index: IgnoreValues) -> tuple[int, ...]:
     """The values of a checked ``ignore_index`` as a tuple (empty for None)."""
     if ignore_index is None:
         return ()
@@ -182,7 +191,7 @@ def ignore_values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]
 
 
 def ignored_classes(
-    ignore_index: int | tuple[int, ...] | None, num_classes: int
+    ignore_index: IgnoreValues, num_classes: int
 ) -> tuple[int, ...]:
     """The values of a checked ``ignore_index`` that are class ids in [0, num_classes)."""
     return tuple(v for v in ignore_values(ignore_index) if 0 <= v < num_classes)

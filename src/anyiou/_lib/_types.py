@@ -16,6 +16,7 @@ __all__ = [
     "ArrayT",
     "EmptyRule",
     "IgnoreIndex",
+    "IgnoreValues",
     "KerasReduction",
     "LossReduction",
     "LovaszClasses",
@@ -54,6 +55,9 @@ ScalarAverage = Literal["micro", "macro", "weighted"]
 ZeroDivision = float | Literal["warn"]
 #: ``ignore_index``: one label value, several (any of them marks a void pixel), or None.
 IgnoreIndex = int | Sequence[int] | None
+#: ``ignore_index`` once checked (``check_ignore_index``): None, one int, or a sorted
+#: tuple of at least two ints. The internal functions take this form.
+IgnoreValues = int | tuple[int, ...] | None
 #: ``reduction`` of the Keras losses (Keras' own names).
 KerasReduction = Literal["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"]
 

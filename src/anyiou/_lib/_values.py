@@ -21,6 +21,7 @@ from typing import Any
 from array_api_compat import size as aac_size
 
 from ._namespace import device_of, index_dtype, values_checkable
+from ._types import IgnoreValues
 from .kernels import value_range
 
 __all__ = [
@@ -53,7 +54,7 @@ def _float_holds(xp: Any, dtype: Any, value: int) -> bool:
     return magnitude.bit_length() <= digits
 
 
-def ignore_mask(xp: Any, values: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
+def ignore_mask(xp: Any, values: Any, ignore_index: IgnoreValues) -> Any | None:
     """Boolean mask of the elements of ``values`` equal to ``ignore_index`` (or to any of
     its values, for a tuple), by value.
 
@@ -92,7 +93,7 @@ def _value_mask(xp: Any, values: Any, ignore_index: int | None) -> Any | None:
     return None
 
 
-def or_ignored(ignore_index: int | tuple[int, ...] | None) -> str:
+def or_ignored(ignore_index: IgnoreValues) -> str:
     """`` or equal ignore_index=...`` for messages ("" for None)."""
     if ignore_index is None:
         return ""
@@ -155,7 +156,7 @@ def check_labels_in_range(
     xp: Any,
     labels: Any,
     num_classes: int,
-    ignore_index: int | tuple[int, ...] | None,
+    ignore_index: IgnoreValues,
     ignored: Any | None,
     name: str = "y_true",
     original: Any = None,
@@ -183,7 +184,7 @@ def check_labels_in_range(
 
 
 def labels_out_of_range(
-    name: str, num_classes: int, ignore_index: int | tuple[int, ...] | None, lo: int, hi: int
+    name: str, num_classes: int, ignore_index: IgnoreValues, lo: int, hi: int
 ) -> ValueError:
     """The error for class labels outside [0, C) that are not ``ignore_index``."""
     extra = or_ignored(ignore_index)
@@ -203,7 +204,7 @@ def _reject_nan(xp: Any, x: Any, name: str, expected: str) -> tuple[float, float
 
 
 def check_targets_in_unit_interval(
-    xp: Any, y_true: Any, ignore_index: int | tuple[int, ...] | None, ignored: Any | None,
+    xp: Any, y_true: Any, ignore_index: IgnoreValues, ignored: Any | None,
     name: str = "y_true",
 ) -> None:
     """Eager arrays only: binary/multilabel targets lie in [0, 1] (NaN is rejected) or
@@ -230,7 +231,7 @@ def check_targets_in_unit_interval(
 
 
 def check_zero_one(
-    xp: Any, x: Any, counted: Any, name: str, ignore_index: int | tuple[int, ...] | None
+    xp: Any, x: Any, counted: Any, name: str, ignore_index: IgnoreValues
 ) -> None:
     """Eager arrays only: values of ``x`` are 0 or 1 wherever ``counted`` (None: all);
     NaN is rejected everywhere."""

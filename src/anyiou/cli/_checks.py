@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._lib._options import check_ignore_index as check_values
 from .._lib._options import ignore_values, ignored_classes
 from ._errors import EvaluationError
 from ._files import Pair
@@ -34,7 +35,6 @@ MAX_COUNT_BYTES = 2 * _GIB
 MAX_CLASSES = math.isqrt(MAX_COUNT_BYTES // 8)  # 16384
 #: The dtype labels are handed to the backend in (MAX_CLASSES and -1 fit).
 LABEL_DTYPE = np.dtype(np.int32)
-_INT64 = np.iinfo(np.int64)
 
 
 def _gib(x: float) -> str:
@@ -73,17 +73,11 @@ def check_ignore_index(
 ) -> int | tuple[int, ...] | None:
     """Each ``--ignore-index`` value must fit in int64 (any such value is legal: one no
     label holds simply matches nothing). Returns them as the library stores them: None,
-    an int, or a sorted tuple of several distinct values."""
-    if ignore_index is None:
-        return None
-    values = sorted({ignore_index} if isinstance(ignore_index, int) else set(ignore_index))
-    for value in values:
-        if not _INT64.min <= value <= _INT64.max:
-            raise EvaluationError(
-                f"--ignore-index {value} does not fit in a 64-bit integer "
-                f"([{_INT64.min}, {_INT64.max}])"
-            )
-    return values[0] if len(values) == 1 else tuple(values)
+    an int, or a sorted tuple of several distinct values (the library's check)."""
+    try:
+        return check_values(ignore_index, name="--ignore-index")
+    except (TypeError, ValueError) as exc:
+        raise EvaluationError(str(exc)) from None
 
 
 def flag_text(ignore_index: int | tuple[int, ...] | None) -> str:

@@ -10,7 +10,7 @@ from .._lib._namespace import device_of, index_dtype
 from .._lib._numerics import clip_below, safe_divide
 from .._lib._options import check_class_weights_length
 
-__all__ = ["as_array", "reduce_class_losses", "safe_power", "tversky_score"]
+__all__ = ["as_array", "class_index", "reduce_class_losses", "safe_power", "tversky_score"]
 
 
 def as_array(x: Any) -> Any:
@@ -83,6 +83,16 @@ def tversky_score(
     return xp.where(target_sum > 0, score, xp.ones((), dtype=score.dtype, device=dev))
 
 
+def class_index(xp: Any, classes: Sequence[int], num_classes: int, device: Any) -> Any:
+    """``classes`` (checked non-negative ints) as an index array on ``device`` for
+    ``xp.take``; a ``ValueError`` for a class id beyond ``num_classes``."""
+    if max(classes) >= num_classes:
+        raise ValueError(
+            f"classes must be class indices in [0, {num_classes}); got {list(classes)}"
+        )
+    return xp.asarray(classes, dtype=index_dtype(xp, device), device=device)
+
+
 def reduce_class_losses(
     xp: Any,
     loss: Any,
@@ -115,11 +125,7 @@ def reduce_class_losses(
         check_class_weights_length(class_weights, num_classes)
         weights = xp.asarray(class_weights, dtype=loss.dtype, device=dev)
     if classes is not None:
-        if max(classes) >= num_classes:
-            raise ValueError(
-                f"classes must be class indices in [0, {num_classes}); got {list(classes)}"
-            )
-        idx = xp.asarray(classes, dtype=index_dtype(xp, dev), device=dev)
+        idx = class_index(xp, classes, num_classes, dev)
         loss = xp.take(loss, idx, axis=-1)
         present_f = xp.take(present_f, idx, axis=-1)
         if weights is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .._lib._namespace import device_of, get_namespace, index_dtype
+from .._lib._namespace import device_of, get_namespace
 from .._lib._options import (
     LOSS_REDUCTIONS,
     MODES,
@@ -18,8 +18,8 @@ from .._lib._options import (
     check_smoothing,
     check_sync,
 )
-from .._lib._types import ArrayT, IgnoreIndex, LossReduction, Mode, WeightType
-from ._class_losses import as_array
+from .._lib._types import ArrayT, IgnoreIndex, IgnoreValues, LossReduction, Mode, WeightType
+from ._class_losses import as_array, class_index
 from ._generalized import WEIGHT_TYPES, generalized_dice_score
 from ._loss_object import LossObject
 from ._pooling import SquaredStats, pooled_statistics, statistics_of
@@ -99,7 +99,9 @@ class GeneralizedDiceLoss(LossObject):
     The result is a 0-d array (or (N,) for ``reduction="none"`` with ``per_image``) of
     ``y_pred``'s library and device, float32 for float16/bfloat16 input,
     differentiable. optax's ``multiclass_generalized_dice_loss`` is another formula (a
-    weighted mean of per-sample Dice losses); see the Generalized Dice page.
+    weighted mean of per-sample Dice losses), which
+    `anyiou.optax.multiclass_generalized_dice_loss` reproduces; see the Generalized Dice
+    page.
 
     Examples
     --------
@@ -118,7 +120,7 @@ class GeneralizedDiceLoss(LossObject):
     classes: tuple[int, ...] | None
     from_logits: bool
     smooth: float
-    ignore_index: int | None
+    ignore_index: IgnoreValues
     eps: float
     weight_type: WeightType
     per_image: bool
@@ -172,7 +174,8 @@ class GeneralizedDiceLoss(LossObject):
     def loss_from_statistics(self, xp: Any, stats: OverlapStats | SquaredStats) -> Any:
         """The loss of (N, C) statistics (shapes in the class docstring)."""
         if self.classes is not None:
-            stats = tuple(self._select(xp, s) for s in stats)
+            idx = class_index(xp, self.classes, stats[0].shape[-1], device_of(stats[0]))
+            stats = tuple(xp.take(s, idx, axis=-1) for s in stats)
         pooled = pooled_statistics(xp, stats, per_image=self.per_image, sync=self.sync)
         score = generalized_dice_score(
             xp,
@@ -192,16 +195,6 @@ class GeneralizedDiceLoss(LossObject):
         if self.reduction == "sum":
             return as_array(xp.sum(loss))
         return as_array(xp.sum(loss) / max(loss.shape[0], 1))
-
-    def _select(self, xp: Any, s: Any) -> Any:
-        classes = self.classes or ()
-        num_classes = s.shape[-1]
-        if max(classes) >= num_classes:
-            raise ValueError(
-                f"classes must be class indices in [0, {num_classes}); got {list(classes)}"
-            )
-        dev = device_of(s)
-        return xp.take(s, xp.asarray(classes, dtype=index_dtype(xp, dev), device=dev), axis=-1)
 
     def __call__(self, y_pred: ArrayT, y_true: Any) -> ArrayT:
         xp = get_namespace(y_pred=y_pred, y_true=y_true)

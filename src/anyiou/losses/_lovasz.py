@@ -27,7 +27,7 @@ from .._lib._options import (
     check_flag,
     check_ignore_index,
 )
-from .._lib._types import ArrayT, IgnoreIndex, LovaszClasses, Mode
+from .._lib._types import ArrayT, IgnoreIndex, IgnoreValues, LovaszClasses, Mode
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -169,7 +169,7 @@ class LovaszLoss(LossObject):
 
     mode: Mode
     per_image: bool
-    ignore_index: int | None
+    ignore_index: IgnoreValues
     from_logits: bool
     class_axis: int
     classes: LovaszClasses | tuple[int, ...]
@@ -304,7 +304,6 @@ class LovaszLoss(LossObject):
         return self.classes
 
 
-
 def _check_lovasz_classes(classes: Any, mode: str) -> LovaszClasses | tuple[int, ...]:
     """``classes``: ``"present"``, ``"all"`` or distinct non-negative class ids; anything
     but the default only in multiclass mode."""
@@ -337,7 +336,7 @@ def _check_lovasz_weights(class_weights: Any, mode: str) -> tuple[float, ...] | 
     return check_class_weights(class_weights, mode)
 
 
-def _valid(xp: Any, t: Any, ignore_index: int | None) -> Any:
+def _valid(xp: Any, t: Any, ignore_index: IgnoreValues) -> Any:
     """Boolean mask of the pixels that are not ``ignore_index``; None when all are.
 
     Bool targets compare as 0/1 (as the same values in int64 would): ``ignore_index=1``

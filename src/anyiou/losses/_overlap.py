@@ -26,7 +26,7 @@ from .._lib._options import (
     check_smoothing,
     check_sync,
 )
-from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, LossReduction, Mode
+from .._lib._types import ArrayT, EmptyRule, IgnoreIndex, IgnoreValues, LossReduction, Mode
 from ._class_losses import reduce_class_losses, tversky_score
 from ._loss_object import LossObject
 from ._pooling import pooled_statistics, statistics_of
@@ -50,7 +50,7 @@ class OverlapLoss(LossObject):
     log_loss: bool
     from_logits: bool
     smooth: float
-    ignore_index: int | None
+    ignore_index: IgnoreValues
     eps: float
     class_weights: tuple[float, ...] | None
     per_image: bool

@@ -18,6 +18,7 @@ from .._lib import kernels
 from .._lib._checks import is_dense_multiclass_target
 from .._lib._namespace import accumulation_dtype, device_of, is_integral
 from .._lib._options import BINARY_MODE, MULTICLASS_MODE
+from .._lib._types import IgnoreValues
 from .._lib._values import ignore_mask, index_labels, widen_unsigned
 from ._statistics import _flatten
 
@@ -32,7 +33,7 @@ def squared_sums(
     *,
     mode: str,
     from_logits: bool,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     class_axis: int = 1,
 ) -> tuple[Any, Any]:
     """``(sum p**2, sum t**2)`` per sample and class, each (N, C) in the accumulation
@@ -78,7 +79,7 @@ def _dense(
     xp: Any,
     x: Any,
     t: Any,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     from_logits: bool,
     target_sum: Any,
     acc: Any,

@@ -38,6 +38,7 @@ from .._lib._namespace import (
     values_checkable,
 )
 from .._lib._options import BINARY_MODE, MULTICLASS_MODE
+from .._lib._types import IgnoreValues
 from .._lib._values import (
     check_labels_in_range,
     check_targets_in_unit_interval,
@@ -46,7 +47,7 @@ from .._lib._values import (
     widen_unsigned,
 )
 
-__all__ = ["OverlapStats", "overlap_statistics"]
+__all__ = ["OverlapStats", "label_bins", "overlap_statistics"]
 
 
 class OverlapStats(NamedTuple):
@@ -75,7 +76,7 @@ def overlap_statistics(
     *,
     mode: str,
     from_logits: bool,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     class_axis: int = 1,
 ) -> OverlapStats:
     """Compute `OverlapStats` for a validated mode and options.
@@ -122,6 +123,23 @@ def overlap_statistics(
     return _dense_statistics(xp, p, t, ignore_index, from_logits)
 
 
+def label_bins(
+    xp: Any, labels: Any, c: int, ignored: Any | None, in_range: bool
+) -> tuple[Any | None, Any, Any]:
+    """``(valid, binned, safe)`` of (N, P) ``labels`` in the indexing dtype: pixels that
+    are ``ignored`` (or, where ``in_range`` is False because the values were not
+    checked, out of [0, c)) go to an extra dump bin ``c`` in ``binned``, which the
+    kernels slice away, and to class 0 in ``safe`` (a gather index); ``valid`` is their
+    complement, None when every pixel counts."""
+    if in_range and ignored is None:
+        return None, labels, labels
+    valid = ~ignored if in_range else (labels >= 0) & (labels < c)
+    if ignored is not None and not in_range:
+        valid = valid & ~ignored
+    dump = xp.asarray(c, dtype=labels.dtype, device=device_of(labels))
+    return valid, xp.where(valid, labels, dump), xp.where(valid, labels, xp.zeros_like(labels))
+
+
 def _multiclass_statistics(
     xp: Any,
     x: Any,
@@ -136,18 +154,7 @@ def _multiclass_statistics(
     ignored), ``masked`` whether an ``ignore_index`` was given at all."""
     n, c, _ = x.shape
     acc = accumulation_dtype(xp, x.dtype)
-    dev = device_of(x)
-    # Pixels that are ignored (or, on arrays whose values were not checked, out of
-    # range) go to an extra dump bin c, which is sliced away: the one-hot row is zero.
-    if in_range and ignored is None:
-        valid = None
-        binned = safe = labels
-    else:
-        valid = ~ignored if in_range else (labels >= 0) & (labels < c)
-        if ignored is not None and not in_range:
-            valid = valid & ~ignored
-        binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
-        safe = xp.where(valid, labels, xp.zeros_like(labels))
+    valid, binned, safe = label_bins(xp, labels, c, ignored, in_range)
     # smp masks the prediction only when ignore_index is given.
     mask = valid if masked else None
     if from_logits:
@@ -166,7 +173,7 @@ def _multiclass_statistics(
 
 
 def _dense_statistics(
-    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+    xp: Any, x: Any, t: Any, ignore_index: IgnoreValues, from_logits: bool
 ) -> OverlapStats:
     acc = accumulation_dtype(xp, x.dtype)
     # The product sum(p * t) is smp's L1 form, value and gradient, only for targets known
@@ -186,7 +193,7 @@ def _dense_statistics(
 
 
 def _dense_multiclass_statistics(
-    xp: Any, x: Any, t: Any, ignore_index: int | None, from_logits: bool
+    xp: Any, x: Any, t: Any, ignore_index: IgnoreValues, from_logits: bool
 ) -> OverlapStats:
     """Multiclass statistics of a dense (one-hot or soft) target ``t`` (N, C, P): smp's
     L1 form with ``p = softmax(x)`` over the classes (``x`` itself without

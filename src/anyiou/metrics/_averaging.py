@@ -35,7 +35,7 @@ from .._lib._options import (
     check_zero_division,
     ignored_classes,
 )
-from .._lib._types import Average, ZeroDivision
+from .._lib._types import Average, IgnoreValues, ZeroDivision
 from ._counts import float_dtype
 
 __all__ = [
@@ -86,7 +86,7 @@ def reduce_overlap(
     dice: bool,
     multilabel: bool,
     average: str,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     zero_division: float,
 ) -> Any:
     """IoU or Dice from per-class counts (C,), or (..., C) for one reduction per leading
@@ -136,7 +136,7 @@ def reduce_confmat(
     *,
     dice: bool,
     average: str,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     zero_division: float,
 ) -> Any:
     """Scores of a (C, C) or (C, 2, 2) matrix with checked options (see `reduce_overlap`),

@@ -36,7 +36,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._types import ArrayT, Average, IgnoreIndex, Mode
+from .._lib._types import ArrayT, Average, IgnoreIndex, IgnoreValues, Mode
 from .._lib._values import ignore_mask, index_labels
 from ._averaging import check_average, check_confmat_zero_division, reduce_overlap
 from ._boundary_options import (
@@ -74,7 +74,7 @@ def _label_dtype(xp: Any, c: int) -> Any:
 
 
 def _multiclass_labels(xp: Any, preds: Any, target: Any, num_classes: int | None,
-                       ignore_index: int | None) -> tuple[Any, Any, Any, int, bool, bool]:
+                       ignore_index: IgnoreValues) -> tuple[Any, Any, Any, int, bool, bool]:
     """Checked multiclass pair: ``(t, p, ignored, C, t_ok, p_ok)`` with the labels in the
     indexing dtype (the argmax of score predictions), the `ignore_mask` of the target,
     and whether the eager checks saw every target/predicted label in [0, C)."""
@@ -196,7 +196,7 @@ def boundary_counts(
     preds: Any,
     target: Any,
     num_classes: int | None,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     mode: str,
     threshold: Any,
     dilation_ratio: float,
@@ -245,7 +245,7 @@ def _zeros(xp: Any, like: Any, m: int, c: int) -> tuple[Any, Any, Any]:
 
 
 def reduce_boundary(xp: Any, tp: Any, fp: Any, fn: Any, *, multilabel: bool, average: str,
-                    ignore_index: int | None, zero_division: float) -> Any:
+                    ignore_index: IgnoreValues, zero_division: float) -> Any:
     """Scores of (..., C) boundary counts with checked options (`reduce_overlap`), as one
     compiled program on eager JAX."""
     zd = "nan" if math.isnan(zero_division) else zero_division  # nan != nan as a jit key

@@ -19,7 +19,7 @@ from .._lib._options import (
     check_ignore_index,
     check_num_classes,
 )
-from .._lib._types import ArrayT, Average, IgnoreIndex, Mode
+from .._lib._types import ArrayT, Average, IgnoreIndex, IgnoreValues, Mode
 from ._averaging import check_average, check_confmat_zero_division, reduce_confmat, score_confmat
 from ._counts import binary_counts, binary_masks, multiclass_histogram
 
@@ -93,7 +93,7 @@ def multilabel_confusion_matrix(
     target: Any,
     mode: str,
     num_classes: int | None,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     threshold: Any,
 ) -> Any:
     """Per-class 2x2 matrices ``[[tn, fp], [fn, tp]]``, shape (C, 2, 2) (C = 1 for binary).
@@ -195,7 +195,7 @@ def counts(
     preds: Any,
     target: Any,
     num_classes: int | None,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     mode: str,
     threshold: Any,
 ) -> Any:

@@ -31,7 +31,7 @@ from .._lib._options import (
     check_num_classes,
     ignored_classes,
 )
-from .._lib._types import ArrayT, IgnoreIndex, Mode
+from .._lib._types import ArrayT, IgnoreIndex, IgnoreValues, Mode
 from .._lib._values import (
     check_no_nan,
     check_zero_one,
@@ -86,7 +86,7 @@ def multiclass_histogram(
     preds: Any,
     target: Any,
     num_classes: int | None,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     *,
     per_image: bool,
     preds_name: str = "preds",
@@ -158,7 +158,7 @@ def multiclass_counts(
     preds: Any,
     target: Any,
     num_classes: int | None,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     *,
     preds_name: str = "preds",
     target_name: str = "target",
@@ -264,7 +264,7 @@ def binary_masks(
     mode: str,
     num_classes: int | None,
     threshold: Any,
-    ignore_index: int | None,
+    ignore_index: IgnoreValues,
     *,
     output_name: str = "output",
     target_name: str = "target",

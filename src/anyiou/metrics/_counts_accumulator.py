@@ -24,7 +24,7 @@ from .._lib._options import (
     check_sync,
     check_threshold,
 )
-from .._lib._types import Average, IgnoreIndex, Mode
+from .._lib._types import Average, IgnoreIndex, IgnoreValues, Mode
 from ._averaging import check_average, check_confmat_zero_division
 
 __all__ = ["CountsAccumulator", "State"]
@@ -42,7 +42,7 @@ class CountsAccumulator:
     _config_words = "num_classes, ignore_index, mode and threshold"
 
     num_classes: int
-    ignore_index: int | None
+    ignore_index: IgnoreValues
     average: Average
     zero_division: float
     mode: Mode

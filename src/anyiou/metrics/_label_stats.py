@@ -15,6 +15,7 @@ from typing import Any
 
 from .._lib import kernels
 from .._lib._namespace import device_of, index_dtype, values_checkable
+from .._lib._types import IgnoreValues
 from .._lib._values import check_labels_in_range, label_range
 
 __all__ = [
@@ -116,7 +117,7 @@ def label_overlap(xp: Any, a: Any, b: Any, c: int) -> tuple[Any, Any, Any]:
 
 
 def check_label_pair(xp: Any, t: Any, p: Any, labels_p: Any, target: Any, c: int,
-                     ignore_index: int | None, ignored: Any, preds_name: str = "preds",
+                     ignore_index: IgnoreValues, ignored: Any, preds_name: str = "preds",
                      target_name: str = "target") -> tuple[bool, bool]:
     """Eager arrays only: target labels in [0, C) or ``ignore_index``; predicted labels
     in [0, C) at the pixels that are not ignored.

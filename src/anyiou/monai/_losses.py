@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from anyiou._lib import kernels
+from anyiou._lib._options import check_ignore_value
 from anyiou.losses._generalized import generalized_dice_score
+from anyiou.losses._loss_object import LossObject
 
 from ._prepare import as_weight, check_activation, check_reduction, loss_statistics
 from ._route import core_loss, enable
@@ -23,7 +25,7 @@ __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss"]
 W_TYPES = ("square", "simple", "uniform")
 
 
-class _MonaiLoss:
+class _MonaiLoss(LossObject):
     """The options shared by the three losses (set and checked at construction)."""
 
     def __init__(
@@ -42,10 +44,6 @@ class _MonaiLoss:
     ) -> None:
         self.reduction = check_reduction(reduction)
         check_activation(sigmoid, softmax, other_act)
-        if ignore_index is not None and (
-            isinstance(ignore_index, bool) or not isinstance(ignore_index, int)
-        ):
-            raise TypeError(f"ignore_index must be None or an int, got {ignore_index!r}")
         self.include_background = include_background
         self.to_onehot_y = to_onehot_y
         self.sigmoid = sigmoid
@@ -55,7 +53,7 @@ class _MonaiLoss:
         self.smooth_dr = float(smooth_dr)
         self.batch = batch
         self.soft_label = soft_label
-        self.ignore_index = ignore_index
+        self.ignore_index = check_ignore_value(ignore_index)
 
     def forward(self, input: Any, target: Any) -> Any:
         """The loss of ``input`` against ``target`` (see the class), as a call does."""
@@ -63,10 +61,6 @@ class _MonaiLoss:
 
     def __call__(self, input: Any, target: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def to(self, *args: Any, **kwargs: Any) -> _MonaiLoss:
-        """No-op (the loss holds no arrays); returns ``self`` like ``nn.Module.to``."""
-        return self
 
 
 def _broadcast_shape(xp: Any, f: Any, ndim: int) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from anyiou._lib._namespace import accumulation_dtype, device_of, get_namespace
 from anyiou._lib._numerics import safe_divide
+from anyiou._lib._options import check_ignore_value
 
 from ._prepare import check_reduction, dense_ignore_mask
 from ._reduction import METRIC_REDUCTIONS, metric_reduction
@@ -32,11 +33,7 @@ class _Cumulative:
         self.reduction = check_reduction(reduction, METRIC_REDUCTIONS)
         self.get_not_nans = get_not_nans
         self.ignore_empty = ignore_empty
-        if ignore_index is not None and (
-            isinstance(ignore_index, bool) or not isinstance(ignore_index, int)
-        ):
-            raise TypeError(f"ignore_index must be None or an int, got {ignore_index!r}")
-        self.ignore_index = ignore_index
+        self.ignore_index = check_ignore_value(ignore_index)
         self._buffer: list[Any] = []
 
     def __call__(self, y_pred: Any, y: Any) -> Any:

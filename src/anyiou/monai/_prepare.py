@@ -18,6 +18,7 @@ from typing import Any
 
 from anyiou._lib import kernels
 from anyiou._lib._namespace import device_of, get_namespace
+from anyiou._lib._values import ignore_mask
 
 from ._statistics import ClassStats, dense_statistics, label_statistics
 
@@ -64,8 +65,9 @@ def dense_ignore_mask(xp: Any, t: Any, ignore_index: int, dtype: Any) -> Any:
     a class index keeps ``1 - t[:, ignore_index]``, any other value the pixels whose
     target is not 0 in every channel."""
     c = t.shape[1]
-    if c == 1:
-        return xp.astype(t != ignore_index, dtype)
+    if c == 1:  # by value: never converted into t's dtype (uint8 and 300: none equal)
+        ignored = ignore_mask(xp, t, ignore_index)
+        return xp.ones_like(t, dtype=dtype) if ignored is None else xp.astype(~ignored, dtype)
     t = xp.astype(t, dtype)
     if 0 <= ignore_index < c:
         return 1 - t[:, ignore_index:ignore_index + 1, :]

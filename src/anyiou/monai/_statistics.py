@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 from anyiou._lib import kernels
 from anyiou._lib._namespace import accumulation_dtype, device_of, index_dtype
 from anyiou._lib._values import check_labels_in_range, ignore_mask, index_labels
+from anyiou.losses._statistics import label_bins
 
 __all__ = ["ClassStats", "dense_statistics", "label_statistics"]
 
@@ -106,15 +107,7 @@ def label_statistics(
     )
     acc = accumulation_dtype(xp, p.dtype)
     dev = device_of(p)
-    if in_range and ignored is None:
-        valid = None
-        binned = safe = labels
-    else:
-        valid = (labels >= 0) & (labels < c)
-        if ignored is not None:
-            valid = valid & ~ignored
-        binned = xp.where(valid, labels, xp.asarray(c, dtype=labels.dtype, device=dev))
-        safe = xp.where(valid, labels, xp.zeros_like(labels))
+    valid, binned, safe = label_bins(xp, labels, c, ignored, in_range)
     mask = None if ignore_index is None else valid
     counts = xp.astype(kernels.label_counts(xp, binned, c + 1)[:, :c], acc)
     if softmax and not squared:  # the fused path: no (N, C, P) probabilities kept

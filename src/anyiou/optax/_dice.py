@@ -9,7 +9,7 @@ from typing import Any
 import array_api_compat as aac
 
 from .._lib._namespace import device_of, is_floating
-from .._lib._types import ArrayT, LossReduction
+from .._lib._types import ArrayT, IgnoreIndex, LossReduction
 from ..losses._class_losses import as_array, tversky_score
 from ._statistics import align, is_labels, namespace, statistics
 
@@ -56,7 +56,7 @@ def class_losses(
     beta: Any,
     apply_softmax: bool,
     axis: Any,
-    ignore_index: int | None,
+    ignore_index: IgnoreIndex,
     mask: Any | None = None,
 ) -> tuple[Any, Any, int]:
     """optax's per-class losses ``1 - dice`` (kept axes, classes last) before weights and
@@ -98,7 +98,7 @@ def dice_loss(
     reduction: LossReduction = "mean",
     ignore_background: bool = False,
     axis: int | Sequence[int] | None = None,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     mask: Any | None = None,
 ) -> ArrayT:
     r"""optax's Dice (Tversky) loss of channels-last logits, one loss per example.
@@ -143,9 +143,9 @@ def dice_loss(
         Leave class 0 out (after weighting) when there is more than one channel.
     axis : int or sequence of int, optional
         The axes summed over; None: every axis but the first and the last.
-    ignore_index : int, optional
-        anyiou's addition, for integer labels only: pixels with this label count in
-        neither prediction nor target.
+    ignore_index : int or sequence of int, optional
+        anyiou's addition, for integer labels only: pixels with this label (or any of
+        these labels) count in neither prediction nor target.
     mask : array, optional
         anyiou's addition: a boolean array of the pixels' shape (the predictions' shape
         without the channel axis, after optax's shape rule); pixels where it is False

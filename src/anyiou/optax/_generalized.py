@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._lib._types import ArrayT
+from .._lib._types import ArrayT, IgnoreIndex
 from ..losses._class_losses import as_array
 from ..losses._generalized import generalized_weights
 from ._dice import class_losses
@@ -32,7 +32,7 @@ def multiclass_generalized_dice_loss(
     smooth: Any = 1.0,
     apply_softmax: bool = True,
     ignore_background: bool = False,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     mask: Any | None = None,
 ) -> ArrayT:
     r"""optax's Generalized Dice loss: per-class Dice losses weighted by the inverse
@@ -67,9 +67,9 @@ def multiclass_generalized_dice_loss(
         values can be read (not on JAX or Dask) they must sum to 1 over the last axis.
     ignore_background : bool
         Leave class 0 out of the mean when there is more than one channel.
-    ignore_index : int, optional
-        anyiou's addition, for integer labels only: pixels with this label count in
-        neither prediction nor target (nor the class volumes).
+    ignore_index : int or sequence of int, optional
+        anyiou's addition, for integer labels only: pixels with this label (or any of
+        these labels) count in neither prediction nor target (nor the class volumes).
     mask : array, optional
         anyiou's addition: a boolean array of shape (N, ...) (the predictions' shape
         without the channel axis); pixels where it is False count in neither prediction

@@ -26,7 +26,9 @@ from .._lib._namespace import (
     is_integral,
     values_checkable,
 )
-from .._lib._options import MULTICLASS_MODE
+from .._lib._options import MULTICLASS_MODE, check_ignore_index
+from .._lib._types import IgnoreIndex
+from .._lib._values import ignore_mask, index_labels
 from ..losses._statistics import OverlapStats, overlap_statistics
 
 __all__ = ["align", "check_probabilities", "namespace", "normalised_axes", "statistics"]
@@ -160,7 +162,7 @@ def statistics(
     *,
     apply_softmax: bool,
     axis: int | Sequence[int] | None,
-    ignore_index: int | None = None,
+    ignore_index: IgnoreIndex = None,
     mask: Any | None = None,
 ) -> OverlapStats:
     """``(sum(p * t), sum(p), sum(t))`` over ``axis`` of aligned, same-shape arrays (or
@@ -168,14 +170,19 @@ def statistics(
     dtype (float32 or float64). ``p`` is optax's activation of ``predictions``; pixels
     where the boolean ``mask`` (the predictions' shape without the channel axis) is
     False count in no sum."""
+    ignore = check_ignore_index(ignore_index)
     if mask is not None:
         mask = _checked_mask(xp, mask, predictions)
     if is_labels(xp, predictions, targets):
-        if mask is not None:  # masked pixels become ignored labels
-            fill = predictions.shape[-1] if ignore_index is None else ignore_index
-            targets = xp.where(mask, targets, xp.asarray(fill, dtype=targets.dtype,
-                                                         device=device_of(targets)))
-            ignore_index = fill
+        if mask is not None:
+            # masked and ignored pixels become the label C, ignored; the labels widen to
+            # the indexing dtype, which holds C (int8 labels may not)
+            ignored = ignore_mask(xp, targets, ignore)  # by value, as given
+            keep = mask if ignored is None else mask & ~ignored
+            labels = index_labels(xp, targets)
+            ignore = predictions.shape[-1]
+            targets = xp.where(keep, labels, xp.asarray(ignore, dtype=labels.dtype,
+                                                        device=device_of(labels)))
         if axis is not None and normalised_axes(axis, predictions.ndim) != tuple(
             range(1, predictions.ndim - 1)
         ):
@@ -188,11 +195,11 @@ def statistics(
             check_probabilities(xp, predictions)
         return overlap_statistics(
             xp, _as_float(xp, predictions), targets, mode=MULTICLASS_MODE,
-            from_logits=apply_softmax, ignore_index=ignore_index, class_axis=-1,
+            from_logits=apply_softmax, ignore_index=ignore, class_axis=-1,
         )
-    if ignore_index is not None:
+    if ignore is not None:
         raise ValueError(
-            f"ignore_index={ignore_index} applies to integer labels (targets with one axis "
+            f"ignore_index={ignore} applies to integer labels (targets with one axis "
             "less than the predictions); these targets have the predictions' shape"
         )
     if tuple(predictions.shape) != tuple(targets.shape):

@@ -31,6 +31,8 @@ def test_option_errors_like_monai(backend, cls):
         cls(reduction="unknown")
     with pytest.raises(ValueError, match="reduction"):
         cls(reduction=None)
+    with pytest.raises(TypeError, match="ignore_index"):  # one int, as MONAI's
+        cls(ignore_index=(1, 2))
 
 
 def test_shape_mismatch_is_value_and_assertion_error(backend):
@@ -107,6 +109,8 @@ def test_per_component_is_refused(backend):
 def test_metric_reduction_check(backend):
     with pytest.raises(ValueError, match="reduction"):
         am.MeanIoU(reduction="micro")
+    with pytest.raises(TypeError, match="ignore_index"):
+        am.DiceMetric(ignore_index=1.0)
 
 
 def test_metric_lists_are_stacked(backend):

@@ -94,3 +94,17 @@ def test_ignored_pixels_get_no_gradient(backend):
     am.DiceLoss(to_onehot_y=True, softmax=True, ignore_index=2)(x, labels).backward()
     assert bool((x.grad[:, :, 2:] == 0).all())
     assert bool((x.grad[:, :, :2] != 0).any())
+
+
+@pytest.mark.only_backends("numpy", "array_api_strict", "torch")
+def test_ignore_index_beyond_the_label_dtype(backend):
+    """A single-channel uint8 target with ``ignore_index=300``: no label can equal it, so
+    nothing is ignored (MONAI's ``target != 300``); the value is never converted into
+    uint8 (array-api-strict refuses that)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 1, 4, 4)).astype(np.float32)
+    target = rng.integers(0, 2, size=(2, 1, 4, 4)).astype(np.uint8)
+    kwargs = {"sigmoid": True, "ignore_index": 300}
+    expected, _ = monai_loss("DiceLoss", kwargs, None, x, target)
+    got = am.DiceLoss(**kwargs)(backend.asarray(x), backend.asarray(target))
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-5, atol=1e-6)

@@ -153,7 +153,8 @@ def _fits(loss: Any, num_classes: int) -> bool:
 
 
 def _values(ignore_index: int | tuple[int, ...] | None) -> tuple[int, ...]:
-    """The ignored values as a tuple (none: empty)."""
+    """The ignored values as a tuple (none: empty); `_options.ignore_values`, which the
+    kernel layer may not import."""
     if ignore_index is None:
         return ()
     return ignore_index if isinstance(ignore_index, tuple) else (ignore_index,)
