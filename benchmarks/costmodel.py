@@ -37,15 +37,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import math
-import os
-import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .impls import smp_losses, torch_ce
-from .paths import RESULTS
+from .paths import RESULTS, save_result
 
 #: H100 SXM memory bandwidth (bytes/s) and a typical launch latency (s).
 BANDWIDTH = 3.35e12
@@ -429,11 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     fused = None if args.fused == "auto" else args.fused == "on"
     result = measure(fused, not args.no_jax)
     print(markdown(result))
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "costmodel.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {path}", file=sys.stderr)
+    save_result(result, args.out, "costmodel.json")
     return 0
 
 

@@ -15,14 +15,12 @@ size of the sweep. No timing is asserted anywhere.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from typing import Any
 
 from .impls import smp_losses
-from .paths import RESULTS
+from .paths import RESULTS, save_result
 
 TINY_FACTOR = 0.5
 SIZE_FACTOR = 0.75
@@ -144,11 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     result = measure(args.quick, args.threads)
     print(markdown(result))
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "host.json")
-    with open(path, "w") as f:
-        json.dump(result, f, indent=1)
-    print(f"wrote {path}", file=sys.stderr)
+    save_result(result, args.out, "host.json")
     return 0
 
 
