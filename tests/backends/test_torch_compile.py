@@ -12,18 +12,13 @@ import numpy as np
 import pytest
 
 import anyiou
+from tests.support.cases import TRANSFORM_LOSS_IDS as LOSS_IDS
+from tests.support.cases import TRANSFORM_LOSSES as LOSSES
 from tests.support.cases import Case
 from tests.support.oracles import smp_losses, smp_value_and_grad
 
 pytestmark = pytest.mark.only_backends("torch")
 
-LOSSES = [
-    ("JaccardLoss", {}),
-    ("DiceLoss", {"smooth": 1.0}),
-    ("TverskyLoss", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5}),
-    ("LovaszLoss", {}),
-]
-LOSS_IDS = [n for n, _ in LOSSES]
 #: each case on two shapes: (N, C, H, W) and another N, H and W
 CASES = [
     Case("bin", "binary", (2, 1, 5, 6), "hard"),

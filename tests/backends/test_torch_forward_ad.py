@@ -13,18 +13,13 @@ import numpy as np
 import pytest
 
 import anyiou
+from tests.support.cases import TRANSFORM_LOSS_IDS as LOSS_IDS
+from tests.support.cases import TRANSFORM_LOSSES as LOSSES
 from tests.support.cases import Case
 from tests.support.oracles import smp_losses
 
 pytestmark = pytest.mark.only_backends("torch")
 
-LOSSES = [
-    ("JaccardLoss", {}),
-    ("DiceLoss", {"smooth": 1.0}),
-    ("TverskyLoss", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5}),
-    ("LovaszLoss", {}),
-]
-LOSS_IDS = [n for n, _ in LOSSES]
 CASES = [
     Case("bin", "binary", (2, 1, 3, 3), "hard"),
     Case("bin-ign", "binary", (2, 1, 3, 3), "hard", {"ignore_index": -1}, void=-1),

@@ -13,6 +13,8 @@ import pytest
 
 import anyiou
 from anyiou.distributed import jax_sync, torch_sync
+from tests.support.cases import TRANSFORM_LOSS_IDS as LOSS_IDS
+from tests.support.cases import TRANSFORM_LOSSES as LOSSES
 from tests.support.cases import Case
 from tests.support.oracles import smp_losses, smp_value_and_grad
 
@@ -22,13 +24,6 @@ pytestmark = [
     pytest.mark.filterwarnings("error:Dynamo detected a call to a `functools.lru_cache`"),
 ]
 
-LOSSES = [
-    ("JaccardLoss", {}),
-    ("DiceLoss", {"smooth": 1.0}),
-    ("TverskyLoss", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5}),
-    ("LovaszLoss", {}),
-]
-LOSS_IDS = [n for n, _ in LOSSES]
 IGNORED = [
     Case("bin-ign", "binary", (2, 1, 8, 8), "hard", {"ignore_index": -1}, void=-1),
     Case("mc-ign", "multiclass", (2, 3, 8, 8), "labels", {"ignore_index": 255}, void=255),

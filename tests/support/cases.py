@@ -211,3 +211,14 @@ def stats_case(name: str):
     """(output, target, kwargs) for smp.get_stats, seeded by the case name."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     return _STATS_BUILDERS[name](rng)
+
+
+#: One option set per smp loss: the losses of the torch transform tests (compile,
+#: forward mode, torch.func)
+TRANSFORM_LOSSES = [
+    ("JaccardLoss", {}),
+    ("DiceLoss", {"smooth": 1.0}),
+    ("TverskyLoss", {"alpha": 0.3, "beta": 0.7, "gamma": 1.5}),
+    ("LovaszLoss", {}),
+]
+TRANSFORM_LOSS_IDS = [n for n, _ in TRANSFORM_LOSSES]
