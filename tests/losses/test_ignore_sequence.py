@@ -17,6 +17,7 @@ import pytest
 import anyiou
 from anyiou._lib import kernels
 from tests.docs.test_pages import _sessions
+from tests.support.cases import plant_voids, remap_voids
 from tests.support.oracles import smp_value_and_grad
 
 F32 = np.float32
@@ -43,21 +44,13 @@ def _data(mode, voids, seed=0):
         t = rng.integers(0, c, (2, 5, 6))
     else:
         t = rng.integers(0, 2, (2, c, 5, 6))
-    flat = t.reshape(-1)
-    picks = rng.permutation(flat.size)[: 4 * len(voids)]
-    for i, v in enumerate(voids):
-        flat[picks[4 * i : 4 * i + 4]] = v
-    return x, t
-
-
-def _remapped(t, voids, to):
-    return np.where(np.isin(t, voids), to, t)
+    return x, plant_voids(rng, t, voids, 4)
 
 
 def _check(backend, name, mode, voids, given, to):
     x, t = _data(mode, voids)
     expected, grad = smp_value_and_grad(name, {"mode": mode, "ignore_index": to}, x,
-                                        _remapped(t, voids, to))
+                                        remap_voids(t, voids, to))
     loss = getattr(anyiou, name)(mode, ignore_index=given)
     tb = backend.asarray(t)
     if backend.has_autodiff:
@@ -94,7 +87,7 @@ if "torch" in _sessions():
         voids = (255, -1)
         x, t = _data(mode, voids, seed=3)
         expected, grad = smp_value_and_grad("JaccardLoss", {"mode": mode, "ignore_index": 255},
-                                            x, _remapped(t, voids, 255))
+                                            x, remap_voids(t, voids, 255))
         loss = anyiou.JaccardLoss(mode, ignore_index=voids)
         served, original = [], kernels.overlap_loss
 
@@ -114,7 +107,7 @@ if "torch" in _sessions():
         assert served and served[0] is not None  # the fast path served the first call
         wrapped = anyiou.torch.DiceLoss(mode, ignore_index=[-1, 255])
         value, _ = smp_value_and_grad("DiceLoss", {"mode": mode, "ignore_index": 255}, x,
-                                      _remapped(t, voids, 255))
+                                      remap_voids(t, voids, 255))
         got = wrapped(torch.from_numpy(x), torch.from_numpy(t))
         np.testing.assert_allclose(got.numpy(), value, rtol=1e-5, atol=1e-6)
         assert wrapped.ignore_index == (-1, 255)
@@ -133,7 +126,7 @@ if "jax" in _sessions():
         voids = (255, -1)
         x, t = _data("multiclass", voids, seed=5)
         expected, grad = smp_value_and_grad(name, {"mode": "multiclass", "ignore_index": 255},
-                                            x, _remapped(t, voids, 255))
+                                            x, remap_voids(t, voids, 255))
         loss = getattr(anyiou, name)("multiclass", ignore_index=voids)
         value, g = jax.jit(jax.value_and_grad(loss))(jnp.asarray(x), jnp.asarray(t))
         np.testing.assert_allclose(np.asarray(value), expected, rtol=1e-5, atol=1e-6)

@@ -17,6 +17,7 @@ import torchmetrics.functional.classification as TMF
 from anyiou import metrics as M
 from tests.docs.test_pages import _sessions
 from tests.support.boundary_oracles import boundary_iou_oracle
+from tests.support.cases import plant_voids, remap_voids
 from tests.support.oracles import smp_metrics
 
 C = 4
@@ -26,15 +27,7 @@ def _case(seed, voids, shape=(2, 6, 7), c=C):
     rng = np.random.default_rng(seed)
     t = rng.integers(0, c, shape)
     p = np.where(rng.random(shape) < 0.6, t, rng.integers(0, c, shape))
-    flat = t.reshape(-1)
-    picks = rng.permutation(flat.size)[: 5 * len(voids)]
-    for i, v in enumerate(voids):
-        flat[picks[5 * i : 5 * i + 5]] = v
-    return p, t
-
-
-def _remapped(t, voids, to):
-    return np.where(np.isin(t, voids), to, t)
+    return p, plant_voids(rng, t, voids, 5)
 
 
 def test_confusion_matrix_matches_sklearn(backend):
@@ -53,7 +46,7 @@ def test_jaccard_and_dice_match_torchmetrics(backend, average, voids, to):
     torchmetrics' Jaccard leaves it out of the averages, as anyiou does each class id
     given; its F1 keeps it, so Dice is compared with voids outside [0, C) only)."""
     p, t = _case(1, voids)
-    tt = torch.from_numpy(_remapped(t, voids, to))
+    tt = torch.from_numpy(remap_voids(t, voids, to))
     pairs = [(M.jaccard_index, TMF.multiclass_jaccard_index)]
     if to >= C:
         pairs.append((M.dice_score, TMF.multiclass_f1_score))
@@ -72,7 +65,7 @@ def test_multiclass_get_stats_match_smp(backend):
     voids = (255, -1)
     p, t = _case(2, voids)
     expected = smp_metrics().get_stats(torch.from_numpy(p), torch.from_numpy(
-        _remapped(t, voids, 255)), mode="multiclass", ignore_index=255, num_classes=C)
+        remap_voids(t, voids, 255)), mode="multiclass", ignore_index=255, num_classes=C)
     got = M.get_stats(backend.asarray(p), backend.asarray(t), "multiclass", num_classes=C,
                       ignore_index=voids)
     for g, e, name in zip(got, expected, ("tp", "fp", "fn", "tn"), strict=True):
@@ -105,7 +98,7 @@ def test_streaming_mean_iou_matches_torchmetrics(backend):
     p = np.concatenate([b[0] for b in batches])
     t = np.concatenate([b[1] for b in batches])
     expected = TMF.multiclass_jaccard_index(torch.from_numpy(p),
-                                            torch.from_numpy(_remapped(t, voids, 2)), C,
+                                            torch.from_numpy(remap_voids(t, voids, 2)), C,
                                             average="none", ignore_index=2)
     np.testing.assert_allclose(backend.to_numpy(metric.compute()), expected.numpy(),
                                rtol=1e-6)
@@ -140,7 +133,7 @@ if "jax" in _sessions():
         voids = (255, -1)
         p, t = _case(6, voids)
         expected = smp_metrics().get_stats(torch.from_numpy(p), torch.from_numpy(
-            _remapped(t, voids, 255)), mode="multiclass", ignore_index=255, num_classes=C)
+            remap_voids(t, voids, 255)), mode="multiclass", ignore_index=255, num_classes=C)
         fn = jax.jit(lambda a, b: M.get_stats(a, b, "multiclass", num_classes=C,
                                               ignore_index=voids))
         got = fn(jnp.asarray(p), jnp.asarray(t))
@@ -158,5 +151,5 @@ if "torch" in _sessions():
         metric = at.MeanIoU(C, ignore_index=voids)
         metric.update(torch.from_numpy(p), torch.from_numpy(t))
         expected = TMF.multiclass_jaccard_index(torch.from_numpy(p), torch.from_numpy(
-            _remapped(t, voids, 255)), C, ignore_index=255)
+            remap_voids(t, voids, 255)), C, ignore_index=255)
         np.testing.assert_allclose(metric.compute().numpy(), expected.numpy(), rtol=1e-6)

@@ -222,3 +222,19 @@ TRANSFORM_LOSSES = [
     ("LovaszLoss", {}),
 ]
 TRANSFORM_LOSS_IDS = [n for n, _ in TRANSFORM_LOSSES]
+
+
+def plant_voids(rng: np.random.Generator, t: np.ndarray, voids, per_value: int) -> np.ndarray:
+    """``t`` with ``per_value`` random distinct positions set to each of ``voids`` (in
+    place; returned for convenience)."""
+    flat = t.reshape(-1)
+    picks = rng.permutation(flat.size)[: per_value * len(voids)]
+    for i, v in enumerate(voids):
+        flat[picks[per_value * i : per_value * (i + 1)]] = v
+    return t
+
+
+def remap_voids(t: np.ndarray, voids, to: int) -> np.ndarray:
+    """``t`` with every value of ``voids`` replaced by the single void value ``to``: the
+    oracle's input for several ignore values."""
+    return np.where(np.isin(t, voids), to, t)
