@@ -97,6 +97,22 @@ def test_mask_under_jit(backend, optax):
     assert not np.asarray(g)[~keep].any()  # masked pixels get no gradient
 
 
+@pytest.mark.parametrize("axis", [(0, 2), (1, 2, 3)], ids=str)
+def test_labels_with_an_axis_are_their_one_hot(backend, optax, axis):
+    """Integer labels with another ``axis`` than the default: optax's value and gradient
+    of their one-hot target, under ``jax.jit`` too."""
+    import jax
+
+    logits, labels = multiclass(22)
+    x, y, t = _jnp(logits, labels, np.eye(3, dtype=np.float32)[labels])
+    expected, g_expected = jax.value_and_grad(
+        lambda z: optax.losses.dice_loss(z, t, axis=axis).sum())(x)
+    got, g_got = jax.jit(jax.value_and_grad(
+        lambda z: anyiou_optax.dice_loss(z, y, axis=axis).sum()))(x)
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(g_got, g_expected, rtol=RTOL, atol=1e-7)
+
+
 def test_jit_and_vmap(backend, optax):
     """optax's jit and vmap tests, and a jitted gradient."""
     import jax

@@ -58,11 +58,11 @@ def dice_loss(pred, targ, *, class_weights=None, reduction="mean", ignore_backgr
     return loss
 
 
-def binary_dice_loss(pred, targ, *, smooth=1.0, apply_sigmoid=True):
+def binary_dice_loss(pred, targ, *, smooth=1.0, apply_sigmoid=True, valid=None):
     pred, targ = np.asarray(pred), np.asarray(targ)
     if pred.ndim == targ.ndim and pred.shape[-1] != 1:
         pred, targ = pred[..., None], targ[..., None]
-    return dice_loss(pred, targ, smooth=smooth, apply_softmax=apply_sigmoid)
+    return dice_loss(pred, targ, smooth=smooth, apply_softmax=apply_sigmoid, valid=valid)
 
 
 def generalized_dice_loss(pred, targ, *, smooth=1.0, apply_softmax=True,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._lib._options import ignored_classes
+from .._lib._types import IgnoreValues
 from ..metrics._boundary_options import resolve_dilation
 from ._errors import EvaluationError
 from ._files import Pair
@@ -72,7 +73,7 @@ def _bands(labels: np.ndarray, d: int, num_classes: int, void: int) -> np.ndarra
 
 
 def _labels(target: np.ndarray, pred: np.ndarray, num_classes: int,
-            ignore_index: int | tuple[int, ...] | None, dtype: np.dtype,
+            ignore_index: IgnoreValues, dtype: np.dtype,
             void: int) -> tuple[np.ndarray, ...]:
     """Narrow (target, prediction) labels, from C up at void pixels in both."""
     c, fill = num_classes, dtype.type(void)
@@ -90,7 +91,7 @@ def _labels(target: np.ndarray, pred: np.ndarray, num_classes: int,
 
 
 def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
-                ignore_index: int | tuple[int, ...] | None, ratio: float) -> np.ndarray:
+                ignore_index: IgnoreValues, ratio: float) -> np.ndarray:
     """(3, C) int64 band intersection, band union and target band size of one pair.
 
     Parameters
@@ -132,7 +133,7 @@ def band_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
 
 
 def pair_bands(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-               ignore_index: int | tuple[int, ...] | None, ratio: float) -> np.ndarray:
+               ignore_index: IgnoreValues, ratio: float) -> np.ndarray:
     """:func:`anyiou.cli._bands.band_counts` of a checked pair, errors naming it."""
     try:
         return band_counts(pred, target, num_classes, ignore_index, ratio)

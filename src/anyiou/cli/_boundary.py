@@ -17,6 +17,7 @@ from typing import Any
 import array_api_compat.numpy as xp
 import numpy as np
 
+from .._lib._types import IgnoreValues
 from ..metrics._boundary import reduce_boundary
 from ._bands import pair_bands
 from ._checks import load_pair
@@ -47,14 +48,14 @@ def check_ratio(ratio: float) -> str | None:
     return None
 
 
-def _pair_counts(pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None,
+def _pair_counts(pair: Pair, num_classes: int, ignore_index: IgnoreValues,
                  ratio: float) -> np.ndarray:
     """(3, C) int64: band intersection, band union, target band size of one pair."""
     pred, target = load_pair(pair, num_classes, ignore_index)
     return pair_bands(pair, pred, target, num_classes, ignore_index, ratio)
 
 
-def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | tuple[int, ...] | None,
+def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: IgnoreValues,
                    ratio: float, *, per_image: bool = False,
                    workers: int | None = None) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Summed (3, C) band counts of ``pairs`` (and each pair's with ``per_image``): a
@@ -73,7 +74,7 @@ def count_boundary(pairs: list[Pair], num_classes: int, ignore_index: int | tupl
 
 
 def _scores(counts: np.ndarray, average: str,
-            ignore_index: int | tuple[int, ...] | None) -> tuple[Any, Any]:
+            ignore_index: IgnoreValues) -> tuple[Any, Any]:
     """(per-class scores with NaN where the band union is empty, their mean)."""
     inter, union, target = counts[0], counts[1], counts[2]
     args = (xp, inter, union - target, target - inter)
@@ -88,7 +89,7 @@ def _num(x: float) -> float | None:
 
 
 def _add(section: dict, counts: np.ndarray, average: str,
-         ignore_index: int | tuple[int, ...] | None) -> None:
+         ignore_index: IgnoreValues) -> None:
     per_class, mean = _scores(counts, average, ignore_index)
     section["mean_boundary_iou"] = _num(mean)
     for row in section["classes"]:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .._lib._options import check_ignore_index as check_values
 from .._lib._options import ignore_values, ignored_classes
+from .._lib._types import IgnoreValues
 from ._errors import EvaluationError
 from ._files import Pair
 from ._io import read_labels
@@ -70,7 +71,7 @@ def check_memory(num_classes: int, num_images: int) -> None:
 
 def check_ignore_index(
     ignore_index: int | Sequence[int] | None,
-) -> int | tuple[int, ...] | None:
+) -> IgnoreValues:
     """Each ``--ignore-index`` value must fit in int64 (any such value is legal: one no
     label holds simply matches nothing). Returns them as the library stores them: None,
     an int, or a sorted tuple of several distinct values (the library's check)."""
@@ -80,20 +81,20 @@ def check_ignore_index(
         raise EvaluationError(str(exc)) from None
 
 
-def flag_text(ignore_index: int | tuple[int, ...] | None) -> str:
+def flag_text(ignore_index: IgnoreValues) -> str:
     """``ignore_index`` as written after ``--ignore-index``: ``255`` or ``-1,255``."""
     return ",".join(map(str, ignore_values(ignore_index)))
 
 
-def label_dtype(num_classes: int, ignore_index: int | tuple[int, ...] | None) -> np.dtype:
+def label_dtype(num_classes: int, ignore_index: IgnoreValues) -> np.dtype:
     """The integer dtype labels are handed to the backend in: always :data:`LABEL_DTYPE`
     (ignored pixels outside [0, C) are relabelled -1, see ``backend_ignore_index``)."""
     return LABEL_DTYPE
 
 
 def backend_ignore_index(
-    num_classes: int, ignore_index: int | tuple[int, ...] | None
-) -> int | tuple[int, ...] | None:
+    num_classes: int, ignore_index: IgnoreValues
+) -> IgnoreValues:
     """The ``ignore_index`` the backend counts with.
 
     A class id in [0, C) is kept (it also leaves that class out of the means); any other
@@ -178,7 +179,7 @@ def _outside(a: np.ndarray, num_classes: int) -> np.ndarray:
     return out | (a < 0) if info.min < 0 else out
 
 
-def _equals(a: np.ndarray, value: int | tuple[int, ...] | None) -> np.ndarray:
+def _equals(a: np.ndarray, value: IgnoreValues) -> np.ndarray:
     """``a == value`` (any of the values, for a tuple); all False for None or values
     ``a``'s dtype cannot hold."""
     out = np.zeros(a.shape, bool)
@@ -195,7 +196,7 @@ def read_pair(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_pair(
-    pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None
+    pair: Pair, num_classes: int, ignore_index: IgnoreValues
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read and check ``pair``: int32 label maps of one shape.
 
@@ -214,7 +215,7 @@ def load_pair(
 
 def check_pair(
     pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-    ignore_index: int | tuple[int, ...] | None,
+    ignore_index: IgnoreValues,
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`load_pair` on arrays already read from ``pair``'s files."""
     expected_shape(pair, pred.shape, pred.dtype, target.shape, target.dtype, num_classes)

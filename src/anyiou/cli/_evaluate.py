@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._lib._convert import backend_library, from_numpy, to_numpy
+from .._lib._types import IgnoreValues
 from ..metrics import confusion_matrix
 from ._bands import pair_bands
 from ._checks import (
@@ -117,7 +118,7 @@ def _progress(items: Iterable, enabled: bool, total: int | None = None) -> Itera
 
 
 def _read_and_count(
-    pair: Pair, num_classes: int, ignore_index: int | tuple[int, ...] | None,
+    pair: Pair, num_classes: int, ignore_index: IgnoreValues,
     counter: Callable | None,
     ratio: float | None = None,
 ) -> tuple[Counted | tuple[np.ndarray, np.ndarray], np.ndarray | None]:
@@ -138,7 +139,7 @@ def _read_and_count(
 
 
 def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes: int,
-                  ignore_index: int | tuple[int, ...] | None, to_backend: Callable,
+                  ignore_index: IgnoreValues, to_backend: Callable,
                   to_numpy: Callable) -> np.ndarray:
     try:
         cm = confusion_matrix(to_backend(pred[None]), to_backend(target[None]), num_classes,
@@ -151,7 +152,7 @@ def _count_arrays(pair: Pair, pred: np.ndarray, target: np.ndarray, num_classes:
 def count(
     pairs: list[Pair],
     num_classes: int,
-    ignore_index: int | tuple[int, ...] | None = None,
+    ignore_index: IgnoreValues = None,
     *,
     backend: str = "numpy",
     per_image: bool = False,
@@ -253,7 +254,7 @@ def count(
     return Counts(total, pairs, kept, bands_total, bands_kept)
 
 
-def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: int | tuple[int, ...] | None,
+def _count_dask(pairs: list[Pair], num_classes: int, ignore_index: IgnoreValues,
                 where: str, progress: bool, per_image: bool) -> np.ndarray:
     """(F, C, C) counts with ``per_image``, else their (C, C) sum: one lazy array per
     file, read by ``dask.delayed`` tasks."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._lib._options import ignore_values
+from .._lib._types import IgnoreValues
 
 __all__ = ["byte_confusion_matrix", "byte_corner", "joint_histogram"]
 
@@ -43,7 +44,7 @@ def joint_histogram(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 def byte_corner(
     pred: np.ndarray, target: np.ndarray, num_classes: int,
-    ignore_index: int | tuple[int, ...] | None,
+    ignore_index: IgnoreValues,
 ) -> np.ndarray | None:
     """The (k, k) top-left corner, k = min(C, 256), of :func:`byte_confusion_matrix`
     (the rest of the matrix is 0: a byte holds no label >= 256), or None where that is
@@ -78,7 +79,7 @@ def byte_corner(
 
 def byte_confusion_matrix(
     pred: np.ndarray, target: np.ndarray, num_classes: int,
-    ignore_index: int | tuple[int, ...] | None,
+    ignore_index: IgnoreValues,
 ) -> np.ndarray | None:
     """The (C, C) int64 confusion matrix of a pair of uint8 (or bool) label maps.
 

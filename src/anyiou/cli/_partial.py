@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._lib._options import ignored_classes
+from .._lib._types import IgnoreValues
 
 __all__ = ["Corner", "Sparse", "add_counts", "dense_counts", "sparse_counts"]
 
@@ -59,7 +60,7 @@ def dense_counts(part: Counted, num_classes: int) -> np.ndarray:
 
 
 def sparse_counts(pred: np.ndarray, target: np.ndarray, num_classes: int,
-                  ignore_index: int | tuple[int, ...] | None) -> Sparse:
+                  ignore_index: IgnoreValues) -> Sparse:
     """Counts of a checked pair (:func:`anyiou.cli._checks.check_pair`: int32 labels in
     [0, C), -1 for a target left out) as non-zero cells, rows target, columns
     prediction. A target equal to an ``ignore_index`` in [0, C) is left out too.

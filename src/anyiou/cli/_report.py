@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._lib._options import ignore_values
+from .._lib._types import IgnoreValues
 from ..metrics import dice_from_confusion_matrix, iou_from_confusion_matrix
 from ._checks import flag_text
 from ._errors import shown
@@ -36,7 +37,7 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.maximum(den, 1), np.nan)
 
 
-def summarize(confmat: np.ndarray, ignore_index: int | tuple[int, ...] | None,
+def summarize(confmat: np.ndarray, ignore_index: IgnoreValues,
               average: str) -> dict[str, Any]:
     """Scores of one (C, C) confusion matrix (rows target, columns prediction).
 
@@ -94,7 +95,7 @@ def _named(rows: list[dict], names: list[str]) -> list[dict]:
 def build_report(
     counts: Counts,
     *,
-    ignore_index: int | tuple[int, ...] | None,
+    ignore_index: IgnoreValues,
     average: str,
     class_names: list[str] | None,
     backend: str,

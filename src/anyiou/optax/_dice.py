@@ -124,6 +124,8 @@ def dice_loss(
         One-hot or soft targets of the predictions' shape ((...,) or (..., 1) for
         binary), float, integer or bool. With C > 1 also integer class labels of shape
         (...,) (the predictions' shape without its last axis): no one-hot is built.
+        Where values can be read (not on JAX or Dask) a label outside [0, C) that is
+        neither ``ignore_index`` nor masked is a ``ValueError``.
     class_weights : array or sequence of float, optional
         One weight per class, rank 1 (length C, or 1); each class's loss is multiplied by
         its weight before the reduction.
@@ -142,7 +144,9 @@ def dice_loss(
     ignore_background : bool
         Leave class 0 out (after weighting) when there is more than one channel.
     axis : int or sequence of int, optional
-        The axes summed over; None: every axis but the first and the last.
+        The axes summed over; None: every axis but the first and the last. Integer
+        labels take any ``axis`` too, as their one-hot target would (the class axis is
+        the predictions' last).
     ignore_index : int or sequence of int, optional
         anyiou's addition, for integer labels only: pixels with this label (or any of
         these labels) count in neither prediction nor target.
@@ -190,6 +194,7 @@ def binary_dice_loss(
     *,
     smooth: Any = 1.0,
     apply_sigmoid: bool = True,
+    mask: Any | None = None,
 ) -> ArrayT:
     """optax's binary Dice loss: `dice_loss` of one channel, mean reduction.
 
@@ -205,6 +210,10 @@ def binary_dice_loss(
         Added to the numerator and the denominator.
     apply_sigmoid : bool
         Apply the sigmoid to ``predictions``.
+    mask : array, optional
+        anyiou's addition, as `dice_loss`'s: a boolean array of the pixels' shape (the
+        predictions' shape without a trailing singleton channel axis, shape (N, ...));
+        pixels where it is False count in neither prediction nor target.
 
     Returns
     -------
@@ -222,5 +231,6 @@ def binary_dice_loss(
     if predictions.ndim == targets.ndim and predictions.shape[-1] != 1:
         predictions, targets = predictions[..., None], targets[..., None]
     return dice_loss(
-        predictions, targets, smooth=smooth, apply_softmax=apply_sigmoid, reduction="mean"
+        predictions, targets, smooth=smooth, apply_softmax=apply_sigmoid, reduction="mean",
+        mask=mask,
     )

@@ -5,7 +5,8 @@ first and the last) of channels-last arrays and keeps the others. `statistics` b
 arrays into the kernels' (A, B, R) layout (R: the summed axes; a free reshape wherever
 those axes are one consecutive block, as by default) and returns the sums in the kept
 axes' shape. Integer labels (optax's one-hot target without the one-hot) take the core's
-multiclass label path, which builds no one-hot.
+multiclass label path, which builds no one-hot (another ``axis`` than the default: on
+the labels brought into (rows, pixels) by the kept and summed axes).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from .._lib._namespace import (
     values_checkable,
 )
 from .._lib._options import MULTICLASS_MODE, check_ignore_index
-from .._lib._types import IgnoreIndex
-from .._lib._values import ignore_mask, index_labels
+from .._lib._types import IgnoreIndex, IgnoreValues
+from .._lib._values import check_labels_in_range, ignore_mask, index_labels
 from ..losses._statistics import OverlapStats, overlap_statistics
 
 __all__ = ["align", "check_probabilities", "namespace", "normalised_axes", "statistics"]
@@ -174,29 +175,8 @@ def statistics(
     if mask is not None:
         mask = _checked_mask(xp, mask, predictions)
     if is_labels(xp, predictions, targets):
-        if mask is not None:
-            # masked and ignored pixels become the label C, ignored; the labels widen to
-            # the indexing dtype, which holds C (int8 labels may not)
-            ignored = ignore_mask(xp, targets, ignore)  # by value, as given
-            keep = mask if ignored is None else mask & ~ignored
-            labels = index_labels(xp, targets)
-            ignore = predictions.shape[-1]
-            targets = xp.where(keep, labels, xp.asarray(ignore, dtype=labels.dtype,
-                                                        device=device_of(labels)))
-        if axis is not None and normalised_axes(axis, predictions.ndim) != tuple(
-            range(1, predictions.ndim - 1)
-        ):
-            raise ValueError(
-                f"integer labels (targets of shape {tuple(targets.shape)}) take the default "
-                f"axis (every axis but the first and the last); got axis={axis!r}: pass a "
-                "one-hot target of the predictions' shape for other axes"
-            )
-        if not apply_softmax:
-            check_probabilities(xp, predictions)
-        return overlap_statistics(
-            xp, _as_float(xp, predictions), targets, mode=MULTICLASS_MODE,
-            from_logits=apply_softmax, ignore_index=ignore, class_axis=-1,
-        )
+        return _label_statistics(xp, predictions, targets, apply_softmax=apply_softmax,
+                                 axis=axis, ignore=ignore, mask=mask)
     if ignore is not None:
         raise ValueError(
             f"ignore_index={ignore} applies to integer labels (targets with one axis "
@@ -227,3 +207,69 @@ def statistics(
         xp, _to_rows(xp, probs, axes), _to_rows(xp, targets, axes), valid, True, acc
     )
     return OverlapStats(*(xp.reshape(s, kept) for s in sums))
+
+
+def _check_labels(xp: Any, targets: Any, classes: int, ignore: IgnoreValues,
+                  mask: Any | None) -> None:
+    """Eager arrays only: the labels at the pixels ``mask`` keeps lie in [0, C) or are
+    ``ignore``; a `ValueError` naming ``targets`` otherwise (the values found are those
+    of the kept pixels, masked ones read as 0)."""
+    if not values_checkable(targets) or (mask is not None and not values_checkable(mask)):
+        return
+    ignored = ignore_mask(xp, targets, ignore)  # by value, as given
+    original = targets
+    if mask is not None:
+        ignored = ~mask if ignored is None else ignored | ~mask
+        original = xp.where(mask, targets, xp.zeros_like(targets))
+    check_labels_in_range(xp, index_labels(xp, targets), classes, ignore, ignored,
+                          name="targets", original=original)
+
+
+def _label_statistics(
+    xp: Any,
+    predictions: Any,
+    targets: Any,
+    *,
+    apply_softmax: bool,
+    axis: int | Sequence[int] | None,
+    ignore: IgnoreValues,
+    mask: Any | None,
+) -> OverlapStats:
+    """`statistics` of integer labels (`is_labels`) by the core's multiclass label path:
+    predictions (..., C), labels (...). Another ``axis`` than the default: the kept
+    axes become the rows and the summed ones the pixels of (rows, pixels, C); a class
+    axis among ``axis`` sums the per-class sums."""
+    ndim, classes = predictions.ndim, predictions.shape[-1]
+    axes = normalised_axes(axis, ndim)
+    _check_labels(xp, targets, classes, ignore, mask)
+    if mask is not None:
+        # masked and ignored pixels become the label C, ignored; the labels widen to
+        # the indexing dtype, which holds C (int8 labels may not)
+        ignored = ignore_mask(xp, targets, ignore)  # by value, as given
+        keep = mask if ignored is None else mask & ~ignored
+        labels = index_labels(xp, targets)
+        ignore = classes
+        targets = xp.where(keep, labels, xp.asarray(ignore, dtype=labels.dtype,
+                                                    device=device_of(labels)))
+    if not apply_softmax:
+        check_probabilities(xp, predictions)
+    x = _as_float(xp, predictions)
+    default = axes == tuple(range(1, ndim - 1))
+    if not default:
+        summed = tuple(a for a in axes if a != ndim - 1)
+        kept = tuple(a for a in range(ndim - 1) if a not in summed)
+        kept_shape = tuple(predictions.shape[a] for a in kept)
+        rows = math.prod(kept_shape)
+        pixels = math.prod(predictions.shape[a] for a in summed)
+        x = xp.reshape(xp.permute_dims(x, (*kept, *summed, ndim - 1)), (rows, pixels, classes))
+        targets = xp.reshape(xp.permute_dims(targets, kept + summed), (rows, pixels))
+    stats = overlap_statistics(
+        xp, x, targets, mode=MULTICLASS_MODE, from_logits=apply_softmax,
+        ignore_index=ignore, class_axis=-1,
+    )
+    if default:
+        return stats
+    sums = [xp.reshape(s, (*kept_shape, classes)) for s in stats]
+    if ndim - 1 in axes:  # the classes summed too
+        sums = [xp.sum(s, axis=-1) for s in sums]
+    return OverlapStats(*sums)

@@ -12,12 +12,14 @@ hand handed to the statistics' lean backward pass. The same values and gradients
 generic path, up to the order of float32 sums.
 
 It serves only the usual case and answers ``None`` for anything else, which the caller
-then computes with the generic pipeline (that also raises the errors): probabilities
-(``from_logits=False``), ``eps <= 0``, focal ``gamma != 1``, a class axis other than 1,
-sums of squares (``squared_pred``), separate ``smooth_nr``/``smooth_dr``,
-empty inputs, unusual dtypes, shapes or devices that the checks would refuse, labels or
-targets out of range (checked on eager CPU tensors with one ``aminmax``), and every
-traced or transformed call (``torch.compile``, ``torch.jit.trace``, ``torch.func``,
+then computes with the generic pipeline (that also raises the errors): options outside
+`_allowed.TORCH` (an allow-list: an option it does not know, or a value outside it,
+declines the call), such as probabilities (``from_logits=False``), ``eps <= 0``, focal
+``gamma != 1``, a class axis other than 1, sums of squares (``squared_pred``), separate
+``smooth_nr``/``smooth_dr`` or ``empty="keep"``; empty inputs, unusual dtypes, shapes
+or devices that the checks would refuse, labels or targets out of range (checked on
+eager CPU tensors with one ``aminmax``), and every traced or transformed call
+(``torch.compile``, ``torch.jit.trace``, ``torch.func``,
 tensor subclasses): those take the generic path as before. With ``sync`` or under
 forward-mode AD the loss is composed of the kernels' autograd Functions and the
 epilogue's operations (`_composed`); a backward pass with ``create_graph=True`` or a
@@ -33,7 +35,7 @@ from typing import Any, NamedTuple
 import torch
 from torch.autograd import forward_ad as _forward_ad
 
-from . import _chunks, _torch, _torch_sigmoid
+from . import _allowed, _chunks, _torch, _torch_sigmoid
 from . import _torch_batch as _batch
 from . import _torch_epilogue as _epilogue
 from . import _torch_host as _host
@@ -95,9 +97,7 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     """The value of ``loss(y_pred, y_true)`` for an `OverlapLoss` ``loss``, or None
     where this path does not serve the call (see the module docstring)."""
     if (
-        not loss.from_logits or loss.eps <= 0 or loss.gamma != 1.0 or loss.class_axis != 1
-        or loss.squared_pred or loss.smooth_nr != loss.smooth or loss.smooth_dr != loss.smooth
-        or loss.empty == "keep"
+        not _allowed.TORCH_GATE(loss)  # the options it computes (an allow-list)
         or type(y_true) not in _PLAIN or y_pred.dtype not in _FLOATS or y_pred.ndim < 2
         or y_pred.device != y_true.device or not _plain(y_pred, y_true)
     ):

@@ -14,8 +14,8 @@ launches for one forward + backward pass.
 3. in the backward pass the statistics' gradient kernel multiplies those by the output's
    gradient in its prologue and writes dL/dlogits.
 
-It serves the options in `_ALLOWED` (an allow-list: an option it does not know, or a
-value outside it, takes the composable path, whose statistics are `_triton`'s fused
+It serves the options in `_allowed.TRITON` (an allow-list: an option it does not know,
+or a value outside it, takes the composable path, whose statistics are `_triton`'s fused
 kernels): logits (``from_logits``), ``reduction`` mean or sum (``"none"`` declined),
 ``eps > 0``, any ``class_axis`` (channels-last logits are read in place, by strides), no
 ``sync``, an integer or no ``ignore_index``, the Jaccard, Dice and Tversky losses
@@ -28,7 +28,6 @@ differentiates the composable path instead.
 from __future__ import annotations
 
 import contextlib
-import math
 import struct
 import threading
 from typing import Any, NamedTuple
@@ -40,6 +39,7 @@ from torch.autograd import forward_ad as _forward_ad
 
 from . import _torch, _triton
 from . import _torch_epilogue as _epilogue
+from ._allowed import TRITON_GATE as _TRITON_GATE
 
 __all__ = ["overlap_loss"]
 
@@ -47,45 +47,6 @@ _LOSSES = ("JaccardLoss", "DiceLoss", "TverskyLoss")
 _LABELS = (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)
 _TARGETS = (*_LABELS, torch.bool, torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
-
-def _real(v: Any) -> bool:
-    """A finite real number float32 can hold (`_split`)."""
-    return (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-            and abs(v) < 1e38)
-
-
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _int_or_none(v: Any) -> bool:
-    return v is None or _int(v)
-
-
-#: Every option of the loss the fused path computes, and the values it handles. An
-#: option missing here (one added later) or a value outside declines the call.
-_ALLOWED = {
-    "mode": lambda v: v in ("multiclass", "binary", "multilabel"),
-    "classes": lambda v: v is None or all(_int(k) for k in v),
-    "log_loss": lambda v: v in (True, False),
-    "from_logits": lambda v: v is True,
-    "smooth": lambda v: _real(v) and v >= 0,
-    "ignore_index": _int_or_none,
-    "eps": lambda v: _real(v) and v > 0,
-    "class_weights": lambda v: v is None or all(_real(w) for w in v),
-    "per_image": lambda v: v in (True, False),
-    "reduction": lambda v: v in ("mean", "sum"),
-    "empty": lambda v: v in ("zero", "exclude", "keep"),
-    "class_axis": _int,
-    "sync": lambda v: v is None,
-    "alpha": _real,
-    "beta": _real,
-    "gamma": _real,
-    # one smoothing, added to numerator and denominator alike (checked in `_allowed`)
-    "smooth_nr": _real,
-    "smooth_dr": _real,
-    "squared_pred": lambda v: v is False,
-}
 
 _local = threading.local()
 
@@ -104,11 +65,7 @@ def _allowed(loss: Any) -> bool:
     cls = type(loss)
     if cls.__name__ not in _LOSSES or not cls.__module__.startswith("anyiou.losses."):
         return False
-    options = {**{k: getattr(loss, k) for k in ("alpha", "beta", "gamma")}, **vars(loss)}
-    if not all(k in _ALLOWED and _ALLOWED[k](v) for k, v in options.items()):
-        return False
-    smooth = options["smooth"]
-    return options.get("smooth_nr", smooth) == smooth == options.get("smooth_dr", smooth)
+    return _TRITON_GATE(loss)
 
 
 class _Plan(NamedTuple):
