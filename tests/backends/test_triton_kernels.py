@@ -348,35 +348,70 @@ def test_cost_model_targets(backend):
         assert fused["bytes"] <= 0.75 * ce["bytes"], (case.name, fused["by_op"])
 
 
-MONAI_ROUTED = [
-    ({"softmax": True, "to_onehot_y": True}, "labels"),
-    ({"softmax": True, "to_onehot_y": True, "jaccard": True, "include_background": False,
-      "batch": True, "reduction": "sum", "smooth_nr": 1e-3, "smooth_dr": 1e-3}, "labels"),
-    ({"sigmoid": True, "soft_label": True}, "soft"),
-]
+MONAI_ROUTED = {
+    "softmax-labels": ("DiceLoss", {"softmax": True, "to_onehot_y": True}, "labels"),
+    "jaccard-nobg-batch-sum": ("DiceLoss", {
+        "softmax": True, "to_onehot_y": True, "jaccard": True, "include_background": False,
+        "batch": True, "reduction": "sum", "smooth_nr": 1e-3, "smooth_dr": 1e-3}, "labels"),
+    "sigmoid-soft": ("DiceLoss", {"sigmoid": True, "soft_label": True}, "soft"),
+    "tversky-softmax-labels": ("TverskyLoss", {"softmax": True, "to_onehot_y": True,
+                                               "alpha": 0.3, "beta": 0.7}, "labels"),
+    "tversky-sigmoid-soft-batch-sum": ("TverskyLoss", {
+        "sigmoid": True, "soft_label": True, "alpha": 0.8, "beta": 0.2, "batch": True,
+        "reduction": "sum"}, "soft"),
+}
 
 
-@pytest.mark.parametrize("options,target", MONAI_ROUTED, ids=["softmax-labels",
-                                                              "jaccard-nobg-batch-sum",
-                                                              "sigmoid-soft"])
-def test_monai_dice_takes_the_whole_fused_loss(backend, launches, options, target):
-    """anyiou.monai's DiceLoss maps its common configurations onto the core loss, which
-    the whole fused loss serves (three launches), with MONAI's value and gradient (a
-    class absent from the target keeps MONAI's loss)."""
-    from monai.losses import DiceLoss as MonaiDice
-
-    from anyiou.monai import DiceLoss
-
+def _monai_case(target: str) -> tuple[np.ndarray, torch.Tensor]:
     mode = "multiclass" if target == "labels" else "multilabel"
     case = Case("monai", mode, (2, 4, 3, 3), target, absent=2)
     y_pred, y_true = case.make(dtype=np.float64)
-    t = torch.from_numpy(y_true[:, None] if target == "labels" else y_true)
+    return y_pred, torch.from_numpy(y_true[:, None] if target == "labels" else y_true)
+
+
+def _monai_oracle(name: str, options: dict, y_pred: np.ndarray, t: torch.Tensor):
+    from monai import losses
+
+    xm = torch.from_numpy(y_pred).requires_grad_(True)
+    expected = getattr(losses, name)(**options)(xm, t)
+    (expected_grad,) = torch.autograd.grad(expected, xm)
+    return expected.item(), expected_grad.numpy()
+
+
+@pytest.mark.parametrize("key", list(MONAI_ROUTED))
+def test_monai_losses_take_the_whole_fused_loss(backend, launches, key):
+    """anyiou.monai's DiceLoss and TverskyLoss map their common configurations onto the
+    core loss, which the whole fused loss serves (three launches), with MONAI's value
+    and gradient (a class absent from the target keeps MONAI's loss)."""
+    from anyiou import monai
+
+    name, options, target = MONAI_ROUTED[key]
+    y_pred, t = _monai_case(target)
     x = torch.from_numpy(y_pred).requires_grad_(True)
-    value = DiceLoss(**options)(x, t)
+    value = getattr(monai, name)(**options)(x, t)
     (grad,) = torch.autograd.grad(value, x)
     assert launches == (WHOLE_SOFTMAX if target == "labels" else WHOLE_SIGMOID)
-    xm = torch.from_numpy(y_pred).requires_grad_(True)
-    expected = MonaiDice(**options)(xm, t)
-    (expected_grad,) = torch.autograd.grad(expected, xm)
-    np.testing.assert_allclose(value.item(), expected.item(), rtol=1e-10)
-    np.testing.assert_allclose(grad.numpy(), expected_grad.numpy(), rtol=1e-8, atol=1e-12)
+    expected, expected_grad = _monai_oracle(name, options, y_pred, t)
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-10)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-8, atol=1e-12)
+
+
+def test_monai_options_set_on_a_built_loss_reach_the_fused_loss(backend, launches):
+    """The route reads the options at each call: a loss built with ``batch=False`` and
+    then set to ``batch=True`` gives MONAI's ``batch=True`` loss on the fused path."""
+    from anyiou import monai
+
+    y_pred, t = _monai_case("labels")
+    loss = monai.TverskyLoss(softmax=True, to_onehot_y=True, alpha=0.3, beta=0.7)
+    loss(torch.from_numpy(y_pred), t)
+    loss.batch, loss.alpha = True, 0.6
+    del launches[:]
+    x = torch.from_numpy(y_pred).requires_grad_(True)
+    value = loss(x, t)
+    (grad,) = torch.autograd.grad(value, x)
+    assert launches == WHOLE_SOFTMAX
+    expected, expected_grad = _monai_oracle(
+        "TverskyLoss", {"softmax": True, "to_onehot_y": True, "alpha": 0.6, "beta": 0.7,
+                        "batch": True}, y_pred, t)
+    np.testing.assert_allclose(value.item(), expected, rtol=1e-10)
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-8, atol=1e-12)

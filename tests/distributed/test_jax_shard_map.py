@@ -1,8 +1,10 @@
 """JAX: with ``sync=jax_sync(axis)``, the loss inside ``shard_map`` over 2 host CPU devices
 equals smp's loss on the concatenated batch, and so does the gradient w.r.t. replicated
 parameters (to 1e-6, float64) in each usual recipe: ``jax.grad`` outside ``shard_map``,
-``jax.grad`` inside then ``pmean`` (``check_vma`` on and off), and ``pmap``. MeanIoU's
-state syncs with one ``psum`` (torchmetrics on the concatenated data as oracle).
+``jax.grad`` inside then ``pmean`` (``check_vma`` on and off), and ``pmap``.
+anyiou.monai's TverskyLoss with ``batch=True`` and ``sync=`` gives MONAI's loss and
+gradient on the concatenated batch. MeanIoU's state syncs with one ``psum``
+(torchmetrics on the concatenated data as oracle).
 
 XLA's device count must be set before JAX starts, so the sharded half runs in a
 subprocess (this file run as a script) and the suite's own JAX is left untouched.
@@ -31,6 +33,9 @@ CASES = {
     "dice_multiclass_channels_last": ("DiceLoss", {"mode": "multiclass"}, True),
     "tversky_multilabel": ("TverskyLoss", {"mode": "multilabel", "alpha": 0.7, "beta": 0.3, "gamma": 2.0}, False),
 }
+# anyiou.monai, on sharded logits (N, C, 5, 6) and labels (N, 1, 5, 6): MONAI's arguments
+MONAI_KWARGS = {"to_onehot_y": True, "softmax": True, "batch": True, "alpha": 0.3,
+                "beta": 0.7, "ignore_index": 255, "reduction": "none"}
 RECIPES = ("outer_grad", "inner_grad_pmean", "inner_grad_pmean_no_vma", "pmap_pmean")
 
 pytestmark = [pytest.mark.only_backends("jax"), pytest.mark.slow]  # a subprocess
@@ -52,6 +57,16 @@ def _data(name: str):
         y[:, 3] = 0
         y[N - 1, 3, 0, :2] = 1
     return x, y, w, b
+
+
+def _monai_data():
+    """Logits (N, C, 5, 6) float64 and labels (N, 1, 5, 6): class 3 on device 1 only."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(N, C, 5, 6))
+    y = rng.integers(0, 3, size=(N, 1, 5, 6))
+    y[N - 1, 0, :2, :2] = 3
+    y[0, 0, 0, :4] = 255
+    return x, y
 
 
 def _labels():
@@ -129,6 +144,19 @@ def _worker(out: str) -> None:
             params, xs.reshape(split + xs.shape[1:]), ys.reshape(split + ys.shape[1:]))
         _put(res, f"{name}/pmap_pmean", v[1], (g[0][1], g[1][1]))  # device 1's copy
 
+    # anyiou.monai: jax.grad of the shard_map-ped global loss w.r.t. the sharded logits
+    from anyiou import monai
+
+    tversky = monai.TverskyLoss(**MONAI_KWARGS, sync=jax_sync("batch"))
+    global_tversky = jax.shard_map(tversky, mesh=mesh, in_specs=(sharded, sharded),
+                                   out_specs=rep)
+    x, y = _monai_data()
+    v, g = jax.jit(jax.value_and_grad(lambda p, t: jnp.sum(global_tversky(p, t))))(
+        jnp.asarray(x), jnp.asarray(y))
+    res["monai_tversky/loss"] = np.asarray(jax.jit(global_tversky)(jnp.asarray(x),
+                                                                   jnp.asarray(y)))
+    res["monai_tversky/sum"], res["monai_tversky/grad"] = np.asarray(v), np.asarray(g)
+
     # metrics: local update, one psum in compute_state
     p, t = _labels()
     metric = MeanIoU(C, ignore_index=255, sync=jax_sync("batch"))
@@ -191,6 +219,21 @@ def test_global_batch_loss_and_gradient(backend, sharded, name, recipe):
     np.testing.assert_allclose(sharded[f"{key}/loss"], loss, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(sharded[f"{key}/grad_w"], gw, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(sharded[f"{key}/grad_b"], gb, rtol=1e-6, atol=1e-9)
+
+
+def test_monai_tversky_syncs_with_psum(backend, sharded):
+    import torch
+    from monai.losses import TverskyLoss
+
+    x, y = _monai_data()
+    logits = torch.from_numpy(x).requires_grad_(True)
+    expected = TverskyLoss(**MONAI_KWARGS)(logits, torch.from_numpy(y))
+    (grad,) = torch.autograd.grad(expected.sum(), logits)
+    np.testing.assert_allclose(sharded["monai_tversky/loss"], expected.detach().numpy(),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(sharded["monai_tversky/sum"], expected.sum().item(), rtol=1e-6)
+    np.testing.assert_allclose(sharded["monai_tversky/grad"], grad.numpy(), rtol=1e-6,
+                               atol=1e-9)
 
 
 def test_mean_iou_syncs_with_psum(backend, sharded):

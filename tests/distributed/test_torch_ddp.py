@@ -1,7 +1,8 @@
 """torch.distributed: the global-batch loss over 2 gloo ranks on 127.0.0.1 equals smp's loss
 on the concatenated batch, and so do the parameter gradients after DDP's averaging (to
-1e-6, float64); MeanIoU syncs its confusion matrix with one all-reduce (torchmetrics and
-sklearn on the concatenated data as oracles).
+1e-6, float64); anyiou.monai's losses with ``batch=True`` and ``sync=`` give MONAI's loss
+of the concatenated batch; MeanIoU syncs its confusion matrix with one all-reduce
+(torchmetrics and sklearn on the concatenated data as oracles).
 
 The two ranks are this file run as a script (``python test_distributed_torch.py RANK
 PORT OUT``), launched by a module fixture with a hard timeout, so a hung collective can
@@ -35,6 +36,14 @@ CASES = {
     "tversky_binary": ("TverskyLoss", {"mode": "binary", "alpha": 0.3, "beta": 0.7, "gamma": 1.5}, False),
 }
 
+# anyiou.monai: name -> (loss class, MONAI's arguments); labels (N, 1, 6, 5), class 3 rare
+MONAI_CASES = {
+    "monai_dice_ignore": ("DiceLoss", {"to_onehot_y": True, "softmax": True, "batch": True,
+                                       "ignore_index": 255, "include_background": False}),
+    "monai_gdl_none": ("GeneralizedDiceLoss", {"to_onehot_y": True, "softmax": True,
+                                               "batch": True, "reduction": "none"}),
+}
+
 pytestmark = [pytest.mark.only_backends("torch"), pytest.mark.slow]  # spawns ranks
 
 
@@ -63,6 +72,18 @@ def _data(name: str):
         y = np.zeros((3, 1, 6, 5), np.int64)
         y[2, 0, 1:3, 1:3] = 1  # foreground on rank 1 only
     return x, y, weight, bias
+
+
+def _monai_data(name: str):
+    """Logits (3, C, 6, 5) float64 and labels (3, 1, 6, 5): class 3 on rank 1 only."""
+    rng = np.random.default_rng(sum(map(ord, name)))
+    x = rng.normal(size=(3, C, 6, 5))
+    y = rng.integers(0, 3, size=(3, 1, 6, 5))
+    y[2, 0, :2, :2] = 3
+    y[0, 0, 0, :3] = 255
+    if "ignore_index" not in MONAI_CASES[name][1]:
+        y[0, 0, 0, :3] = 1
+    return x, y
 
 
 def _model(weight: np.ndarray, bias: np.ndarray):
@@ -121,6 +142,17 @@ def _worker(rank: int, port: int, out: str) -> None:
         with torch.no_grad():  # the per-rank loss without sync, for the teeth check
             local = getattr(anyiou, cls)(**kwargs)(logits, torch.from_numpy(y[sl]))
         res[f"{name}/local_loss"] = local.numpy()
+
+    from anyiou import monai
+
+    for name, (cls, kwargs) in MONAI_CASES.items():  # logits as leaves: no model
+        x, y = _monai_data(name)
+        logits = torch.from_numpy(x[SPLITS[rank]]).requires_grad_(True)
+        loss = getattr(monai, cls)(**kwargs, sync=torch_sync())(logits,
+                                                                torch.from_numpy(y[SPLITS[rank]]))
+        loss.sum().backward()
+        res[f"{name}/loss"] = loss.detach().numpy()
+        res[f"{name}/grad_logits"] = logits.grad.numpy()
 
     p, t, ml_p, ml_t = (torch.from_numpy(a) for a in _labels(rank))
     m = MeanIoU(C, ignore_index=255, average="macro", sync=torch_sync())
@@ -224,6 +256,25 @@ def test_mean_of_rank_losses_is_not_the_batch_loss(backend, ranks, name):
     loss = _reference(name)[0]
     per_rank_mean = np.mean([res[f"{name}/local_loss"] for res in ranks])
     assert abs(per_rank_mean - loss) > 1e-2
+
+
+@pytest.mark.parametrize("name", list(MONAI_CASES))
+def test_monai_losses_sync_the_global_batch(backend, ranks, name):
+    """MONAI's loss of the concatenated batch on every rank; a rank's logits get world
+    size x MONAI's gradient there (the hook's backward all-reduce, as for the core)."""
+    import torch
+    from monai import losses
+
+    cls, kwargs = MONAI_CASES[name]
+    x, y = _monai_data(name)
+    logits = torch.from_numpy(x).requires_grad_(True)
+    expected = getattr(losses, cls)(**kwargs)(logits, torch.from_numpy(y))
+    (grad,) = torch.autograd.grad(expected.sum(), logits)
+    for rank, res in enumerate(ranks):
+        np.testing.assert_allclose(res[f"{name}/loss"], expected.detach().numpy(), rtol=1e-6,
+                                   atol=1e-9)
+        np.testing.assert_allclose(res[f"{name}/grad_logits"],
+                                   WORLD * grad.numpy()[SPLITS[rank]], rtol=1e-6, atol=1e-9)
 
 
 def test_mean_iou_syncs_confusion_matrix(backend, ranks):

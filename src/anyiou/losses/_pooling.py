@@ -8,13 +8,13 @@ Shared by the overlap losses and `GeneralizedDiceLoss`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from ._squared import squared_sums
 from ._statistics import OverlapStats, overlap_statistics
 
-__all__ = ["PooledStats", "SquaredStats", "pooled_statistics", "statistics_of"]
+__all__ = ["PooledStats", "SquaredStats", "batch_sums", "pooled_statistics", "statistics_of"]
 
 
 class SquaredStats(NamedTuple):
@@ -55,6 +55,19 @@ def statistics_of(xp: Any, loss: Any, y_pred: Any, y_true: Any) -> OverlapStats 
     return SquaredStats(*stats, pred_sq, target_sq)
 
 
+def batch_sums(
+    xp: Any, arrays: Sequence[Any], *, sync: Callable[[Any], Any] | None = None
+) -> list[Any]:
+    """The sums over the batch (axis 0) of k statistics of one shape (N, C) and dtype,
+    each (C,); with ``sync`` summed over the workers too, as one (k, C) array (one
+    all-reduce): the statistics of the global batch."""
+    stacked = xp.sum(xp.stack(list(arrays)), axis=1)  # (k, C)
+    if sync is not None:
+        # Global batch: sum the statistics over workers before the ratio.
+        stacked = sync(stacked)
+    return [stacked[i, ...] for i in range(stacked.shape[0])]
+
+
 def pooled_statistics(
     xp: Any,
     stats: OverlapStats | SquaredStats | tuple[Any, ...],
@@ -66,11 +79,7 @@ def pooled_statistics(
     or 5) unless ``per_image``."""
     arrays = list(stats)
     if not per_image:
-        stacked = xp.sum(xp.stack(arrays), axis=1)  # (k, C)
-        if sync is not None:
-            # Global batch: sum the statistics over workers before the ratio.
-            stacked = sync(stacked)
-        arrays = [stacked[i, ...] for i in range(len(arrays))]
+        arrays = batch_sums(xp, arrays, sync=sync)
     if len(arrays) == 3:
         arrays += arrays[1:3]
     return PooledStats(*arrays)

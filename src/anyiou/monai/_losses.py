@@ -16,8 +16,8 @@ from anyiou._lib._options import check_ignore_value
 from anyiou.losses._generalized import generalized_dice_score
 from anyiou.losses._loss_object import LossObject
 
-from ._prepare import as_weight, check_activation, check_reduction, loss_statistics
-from ._route import core_loss, enable
+from ._prepare import as_weight, check_activation, check_reduction, check_sync, loss_statistics
+from ._route import core_loss
 
 __all__ = ["DiceLoss", "GeneralizedDiceLoss", "TverskyLoss"]
 
@@ -27,6 +27,9 @@ W_TYPES = ("square", "simple", "uniform")
 
 class _MonaiLoss(LossObject):
     """The options shared by the three losses (set and checked at construction)."""
+
+    #: The core loss this loss maps onto where its options allow (`_route`), or None.
+    core_kind: str | None = None
 
     def __init__(
         self,
@@ -41,6 +44,7 @@ class _MonaiLoss(LossObject):
         batch: bool,
         soft_label: bool,
         ignore_index: int | None,
+        sync: Callable[[Any], Any] | None,
     ) -> None:
         self.reduction = check_reduction(reduction)
         check_activation(sigmoid, softmax, other_act)
@@ -54,6 +58,7 @@ class _MonaiLoss(LossObject):
         self.batch = batch
         self.soft_label = soft_label
         self.ignore_index = check_ignore_value(ignore_index)
+        self.sync = check_sync(sync, batch)
 
     def forward(self, input: Any, target: Any) -> Any:
         """The loss of ``input`` against ``target`` (see the class), as a call does."""
@@ -61,6 +66,12 @@ class _MonaiLoss(LossObject):
 
     def __call__(self, input: Any, target: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _whole(self, input: Any, target: Any) -> Any | None:
+        """The loss by a backend's whole-loss path of the equal core loss (`_route`), or
+        None: the call composes MONAI's steps."""
+        core = core_loss(self, input, target)
+        return None if core is None else kernels.overlap_loss(core, input, target)
 
 
 def _broadcast_shape(xp: Any, f: Any, ndim: int) -> Any:
@@ -117,7 +128,16 @@ class DiceLoss(_MonaiLoss):
     ignore_index : int or None
         Pixels whose label is ``ignore_index`` count nowhere (labels); for one-hot
         targets MONAI's rule (see the migration page).
+    sync : callable or None
+        anyiou's addition (keyword only): a sum over the workers (an all-reduce, e.g.
+        ``anyiou.distributed.torch_sync()`` or ``jax_sync(axis_name)``), as the core
+        losses' ``sync``. With ``batch=True`` the statistics summed over the local batch
+        go through it, one (4, C') array, before the ratio: every worker gets the loss
+        of the global (concatenated) batch. Needs ``batch=True`` (else ``ValueError``):
+        per-image losses are not summed over the batch.
     """
+
+    core_kind = "dice"
 
     def __init__(
         self,
@@ -135,20 +155,20 @@ class DiceLoss(_MonaiLoss):
         weight: Sequence[float] | float | int | Any | None = None,
         soft_label: bool = False,
         ignore_index: int | None = None,
+        *,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
-                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index,
+                         sync)
         self.squared_pred = squared_pred
         self.jaccard = jaccard
         self.weight, self._scalar_weight = _check_weight(weight)
-        enable(self)  # the core loss where the options map (`_route`)
 
     def __call__(self, input: Any, target: Any) -> Any:
-        core = core_loss(self, input, target)
-        if core is not None:  # a backend's whole-loss path of the equal core loss
-            fast = kernels.overlap_loss(core, input, target)
-            if fast is not None:
-                return fast
+        fast = self._whole(input, target)
+        if fast is not None:
+            return fast
         xp, (tp, fp, fn, _) = loss_statistics(self, input, target, squared=self.squared_pred)
         if not self.jaccard:
             fp = fp * 0.5
@@ -196,6 +216,8 @@ class TverskyLoss(_MonaiLoss):
     negatives, default 0.5).
     """
 
+    core_kind = "tversky"
+
     def __init__(
         self,
         include_background: bool = True,
@@ -211,13 +233,19 @@ class TverskyLoss(_MonaiLoss):
         batch: bool = False,
         soft_label: bool = False,
         ignore_index: int | None = None,
+        *,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
-                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index,
+                         sync)
         self.alpha = float(alpha)
         self.beta = float(beta)
 
     def __call__(self, input: Any, target: Any) -> Any:
+        fast = self._whole(input, target)
+        if fast is not None:
+            return fast
         xp, (tp, fp, fn, _) = loss_statistics(self, input, target)
         f = 1.0 - (tp + self.smooth_nr) / (tp + self.alpha * fp + self.beta * fn + self.smooth_dr)
         return _reduce(xp, f, self.reduction, input.ndim, keep=False)
@@ -251,9 +279,12 @@ class GeneralizedDiceLoss(_MonaiLoss):
         batch: bool = False,
         soft_label: bool = False,
         ignore_index: int | None = None,
+        *,
+        sync: Callable[[Any], Any] | None = None,
     ) -> None:
         super().__init__(include_background, to_onehot_y, sigmoid, softmax, other_act,
-                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index)
+                         reduction, smooth_nr, smooth_dr, batch, soft_label, ignore_index,
+                         sync)
         value = getattr(w_type, "value", w_type)
         if value not in W_TYPES:
             raise ValueError(f"w_type must be one of {list(W_TYPES)}, got {w_type!r}")

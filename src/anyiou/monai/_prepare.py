@@ -5,8 +5,9 @@ The steps and their order follow MONAI 1.6.1's ``DiceLoss.forward``: activation
 (``sigmoid``, ``softmax`` over the channels, ``other_act``), ``to_onehot_y`` (here:
 labels routed to `label_statistics`), ``include_background=False`` (the first channel
 dropped), the ``ignore_index`` mask, then the statistics, summed over the batch too
-with ``batch=True``. A single channel turns ``softmax``, ``to_onehot_y`` and
-``include_background=False`` off with MONAI's warnings.
+with ``batch=True`` (and over the workers with anyiou's ``sync``). A single channel
+turns ``softmax``, ``to_onehot_y`` and ``include_background=False`` off with MONAI's
+warnings.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from anyiou._lib import kernels
+from anyiou._lib import _options, kernels
 from anyiou._lib._namespace import device_of, get_namespace
 from anyiou._lib._values import ignore_mask
+from anyiou.losses._pooling import batch_sums
 
 from ._statistics import ClassStats, dense_statistics, label_statistics
 
 __all__ = ["LOSS_REDUCTIONS", "ShapeMismatchError", "check_activation", "check_reduction",
-           "loss_statistics"]
+           "check_sync", "loss_statistics"]
 
 #: MONAI's ``LossReduction`` values.
 LOSS_REDUCTIONS = ("none", "mean", "sum")
@@ -55,6 +57,18 @@ def check_activation(sigmoid: bool, softmax: bool, other_act: Callable | None) -
         )
 
 
+def check_sync(sync: Any, batch: Any) -> Any:
+    """``sync``: None or a callable (``TypeError``), and only with ``batch=True``
+    (``ValueError``), as the core losses refuse it with ``per_image=True``."""
+    _options.check_sync(sync)
+    if sync is not None and not batch:
+        raise ValueError(
+            "sync sums the batch's statistics over workers; it needs batch=True "
+            "(per-image losses are not summed over the batch)"
+        )
+    return sync
+
+
 def _warn_single(option: str) -> None:
     warnings.warn(f"single channel prediction, `{option}=True` ignored.", stacklevel=4)
 
@@ -81,6 +95,7 @@ def loss_statistics(
     read from the attributes), each (N, C') or, with ``batch``, (C'); C' drops the
     background with ``include_background=False``."""
     xp = get_namespace(input=input, target=target)
+    check_sync(loss.sync, loss.batch)  # the attributes may have been set after construction
     if input.ndim < 2:
         raise ValueError(f"input must have the shape (N, C, *S), got {tuple(input.shape)}")
     n, c = input.shape[0], input.shape[1]
@@ -133,8 +148,8 @@ def loss_statistics(
         if drop_background:
             p, t = p[:, 1:, :], t[:, 1:, :]
         stats = dense_statistics(xp, p, t, mask, squared=squared, soft_label=loss.soft_label)
-    if loss.batch:
-        stats = ClassStats(*(xp.sum(s, axis=0) for s in stats))
+    if loss.batch:  # with sync: over the workers too (the global batch)
+        stats = ClassStats(*batch_sums(xp, stats, sync=loss.sync))
     return xp, stats
 
 
