@@ -8,7 +8,8 @@ marks name (conftest.py; docs/architecture.md, "Running the tests"). The Python 
 of README.md and docs/ run in the session each page names (``tests/docs``). torch is pinned by
 ``constraints.txt`` (an unpinned torch pulls a multi-GB CUDA build). Arguments after ``--``
 go to pytest: ``nox -s tests keras -- -m "not slow"`` is the fast lane for local work (no
-subprocess or torch.compile tests; docs/architecture.md), CI runs everything.
+subprocess or torch.compile tests; docs/architecture.md), CI runs everything. Each session
+spreads its tests over the machine's cores with pytest-xdist (``XDIST``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ def _check_report(session: nox.Session, report: Path, backend: str) -> None:
     session.log(f"{backend}: {passed} tests passed")
 
 
+#: pytest-xdist: one worker per core (at most 4), a test file's tests in one worker, so
+#: that a file's compiled JAX programs and torch.compile graphs are reused. ``-- -n 0``
+#: runs a session in one process (a later ``-n`` wins).
+XDIST = ("--numprocesses=auto", "--maxprocesses=4", "--dist=loadfile")
+
+
 def _run_tests(
     session: nox.Session, backend: str, *paths: str, keras_backend: str = "",
     env: dict[str, str] | None = None,
@@ -78,6 +85,7 @@ def _run_tests(
     session.run(
         "pytest",
         f"--junitxml={report}",
+        *XDIST,
         *paths,
         *session.posargs,
         env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend,
