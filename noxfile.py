@@ -76,16 +76,16 @@ XDIST = ("--numprocesses=auto", "--maxprocesses=4", "--dist=loadfile")
 
 def _run_tests(
     session: nox.Session, backend: str, *paths: str, keras_backend: str = "",
-    env: dict[str, str] | None = None,
+    env: dict[str, str] | None = None, workers: tuple[str, ...] = XDIST,
 ) -> None:
     """pytest on one backend. tests/adapters/keras is collected only with KERAS_BACKEND set
     (tests/adapters/conftest.py), which only the ``keras`` sessions do; ``env`` adds
-    variables (the ``triton`` session's switches)."""
+    variables (the ``triton`` session's switches); ``workers`` are pytest-xdist's options."""
     report = Path(session.create_tmp()) / f"junit-{backend}.xml"
     session.run(
         "pytest",
         f"--junitxml={report}",
-        *XDIST,
+        *workers,
         *paths,
         *session.posargs,
         env={"ANYIOU_BACKENDS": backend, "PYTHONHASHSEED": "0", "KERAS_BACKEND": keras_backend,
@@ -131,9 +131,10 @@ def triton(session: nox.Session) -> None:
 @nox.session(name="tests-gpu")
 @nox.parametrize("backend", list(GPU_BACKENDS))
 def tests_gpu(session: nox.Session, backend: str) -> None:
-    """The test suite on a GPU backend (needs a GPU; never part of CI)."""
+    """The test suite on a GPU backend (needs a GPU; never part of CI), in one process:
+    JAX and CuPy workers would each reserve the GPU's memory."""
     _install_test_env(session, GPU_BACKENDS[backend])
-    _run_tests(session, backend)
+    _run_tests(session, backend, workers=())
 
 
 @nox.session
