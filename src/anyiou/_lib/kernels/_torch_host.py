@@ -128,10 +128,11 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
     ignored = _ignored(t, loss.ignore_index)
     if softmax:
         p = torch.softmax(x, dim=1, dtype=acc).numpy().reshape(n, c, -1)
-        tf = t == _class_index(c)  # no class matches a label out of range
+        onehot = t == _class_index(c)  # no class matches a label out of range
         if ignored is not None:
             np.copyto(p, 0, where=ignored)  # also hides NaN logits there
-            tf &= ~ignored
+            onehot &= ~ignored
+        tf = onehot.astype(p.dtype)  # float operands: NumPy's fast loops
         soft = False
     else:
         p = torch.sigmoid(x if x.dtype == acc else x.to(acc)).numpy().reshape(n, c, -1)
@@ -298,10 +299,9 @@ def _grad(loss: Any, state: State, g_cell: list) -> Any:
                 a_row.append(g_pred)
                 b_row.append(g_inter)
     p = state.p
-    shape = (*state.shape, 1)
-    a = np.array(a_row, dtype=p.dtype).reshape(shape)
-    b = np.array(b_row, dtype=p.dtype).reshape(shape)
-    v = a + b * (np.sign(state.w) if soft else state.w)
+    a, b = np.array((a_row, b_row), dtype=p.dtype).reshape(2, *state.shape, 1)
+    v = (np.sign(state.w) if soft else state.w) * b
+    v += a
     if state.softmax:  # p (v - sum_c p v)
         v -= np.add.reduce(v * p, 1, keepdims=True)
         v *= p
