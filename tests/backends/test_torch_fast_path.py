@@ -134,3 +134,89 @@ def test_subclass_that_replaces_a_step_takes_its_own_step(backend, monkeypatch, 
     np.testing.assert_allclose(out.detach().numpy(), 2 * expected, rtol=1e-6, atol=1e-6)
     scale = max(np.abs(expected_grad).max(), 1e-3)
     np.testing.assert_allclose(x.grad.numpy(), 2 * expected_grad, rtol=1e-4, atol=1e-5 * scale)
+
+
+def _smp_grad(loss_name: str, args: dict, y_pred: np.ndarray, y_true: np.ndarray,
+              upstream: float) -> np.ndarray:
+    """smp's gradient with respect to the logits for the upstream gradient ``upstream``."""
+    import torch
+
+    from tests.support.oracles import smp_losses
+
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    t = torch.from_numpy(np.ascontiguousarray(y_true))
+    out = getattr(smp_losses(), loss_name)(**args)(x, t)
+    (grad,) = torch.autograd.grad(out, x, torch.tensor(upstream, dtype=out.dtype))
+    return grad.numpy()
+
+
+@pytest.mark.parametrize("upstream", [2.5, float("nan")])
+@pytest.mark.parametrize("case", [CASES[1], CASES[10], CASES[13]], ids=lambda c: c.id)
+def test_host_lane_scales_its_gradient_by_the_upstream_gradient(backend, case, upstream):
+    """A scalar loss: the host lane's forward pass computes the gradient for an upstream
+    gradient of 1 and the backward pass multiplies (a non-finite one is propagated
+    cell by cell instead); smp's gradient for the same upstream gradient."""
+    import torch
+
+    y_pred, y_true = case.make(seed=6)
+    args = {**case.smp_args, "classes": [0, 2]} if case.mode != "binary" else case.smp_args
+    expected = _smp_grad("JaccardLoss", args, y_pred, y_true, upstream)
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    out = anyiou.JaccardLoss(**args)(x, torch.from_numpy(y_true))
+    assert type(out.grad_fn).__name__ == "_OverlapLossBackward"
+    (grad,) = torch.autograd.grad(out, x, torch.tensor(upstream))
+    scale = max(np.abs(np.nan_to_num(expected)).max(), 1e-3)
+    np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("case", [CASES[1], CASES[12]], ids=lambda c: c.id)
+def test_host_lane_gradient_of_unreduced_losses(backend, case, per_image):
+    """``reduction="none"``: the gradient of ``sum(G * losses)`` for a random (C,) or
+    (N, C) ``G`` is smp's: the sum over classes j (and images n) of ``G_j`` times smp's
+    gradient of the loss of class j alone (``classes=[j]``, image n alone)."""
+    import torch
+
+    y_pred, y_true = case.make(seed=8)
+    n, c = y_pred.shape[:2]
+    weights = np.random.default_rng(2).normal(size=(n, c) if per_image else (c,))
+    expected = np.zeros_like(y_pred)
+    for i in range(n) if per_image else [None]:
+        rows = slice(None) if i is None else slice(i, i + 1)
+        for j in range(c):
+            g = weights[j] if i is None else weights[i, j]
+            expected[rows] += g * _smp_grad("DiceLoss", {**case.smp_args, "classes": [j]},
+                                            y_pred[rows], y_true[rows], 1.0)
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    loss = anyiou.DiceLoss(**case.smp_args, reduction="none", per_image=per_image)
+    out = loss(x, torch.from_numpy(y_true))
+    assert type(out.grad_fn).__name__ == "_OverlapLossBackward"
+    assert out.shape == weights.shape
+    (grad,) = torch.autograd.grad(out, x, torch.from_numpy(weights.astype(np.float32)))
+    scale = max(np.abs(expected).max(), 1e-3)
+    np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-4, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("case", [CASES[0], CASES[10]], ids=lambda c: c.id)
+def test_host_lane_half_precision(backend, case):
+    """float16 logits take the host lane (float32 sums, a float16 gradient); bfloat16
+    targets, which NumPy cannot read, take the whole-batch kernels: smp's value and
+    gradient on the same values in float32."""
+    import torch
+
+    y_pred, y_true = case.make(seed=9)
+    y_pred = y_pred.astype(np.float16).astype(np.float32)
+    expected, expected_grad = smp_value_and_grad("DiceLoss", case.smp_args, y_pred, y_true)
+    x = torch.from_numpy(y_pred).to(torch.float16).requires_grad_(True)
+    t = torch.from_numpy(y_true)
+    if t.dtype.is_floating_point:
+        t = t.to(torch.bfloat16)  # the soft targets' draws are not all bfloat16 values
+        expected, expected_grad = smp_value_and_grad(
+            "DiceLoss", case.smp_args, y_pred, t.float().numpy())
+    out = anyiou.DiceLoss(**case.smp_args)(x, t)
+    out.backward()
+    assert out.dtype == torch.float32 and x.grad.dtype == torch.float16
+    np.testing.assert_allclose(out.detach().numpy(), expected, rtol=1e-6, atol=1e-6)
+    scale = max(np.abs(expected_grad).max(), 1e-3)
+    np.testing.assert_allclose(x.grad.float().numpy(), expected_grad, rtol=1e-2,
+                               atol=1e-3 * scale)

@@ -1,36 +1,39 @@
-"""The host lane of the torch fast path (`_torch_overlap`) for tiny CPU inputs: the
-statistics as one stacked sum read to the host (``tolist``), the (N, C) epilogue and
-its gradient in Python floats, and the gradient with respect to the logits in two
-operations.
+"""The host lane of the torch fast path (`_torch_overlap`) for tiny CPU inputs: one
+torch operation (the activation), the rest in NumPy on the CPU tensors' own memory, the
+(N, C) epilogue and its gradient in Python floats, and for a scalar loss the gradient
+with respect to the logits already in the forward pass.
 
-On tiny inputs each torch operation costs more than its arithmetic, so the epilogue's
-dozen (C,)-sized operations and their hand-written gradient (`_torch_epilogue`) are
-most of a call. Here a forward pass is the activation, the per-pixel rows
-``[I, p, t]`` stacked and summed (``p t``, or ``|p - t|`` for soft targets: smp's L1
-form), and one host read; the backward pass builds two (C,) coefficient rows ``a, b``
-from the upstream gradient and returns ``act'(a + b w)`` with ``w`` the targets
-(one-hot labels) or ``sign(p - t)`` (soft targets): ``_softmax_backward_data`` or
-``sigmoid_backward``, the activation's own backward kernel. The epilogue is computed
-in float64 from the float32 sums (at least as exact as the float32 epilogue).
+On tiny inputs each torch operation costs more than its arithmetic (a few microseconds
+of dispatch each; a NumPy operation on such arrays about one), so the lane leaves torch
+after the activation: ``torch.softmax``/``torch.sigmoid`` of the detached logits (the
+same probabilities as the other paths), read as a NumPy array (``Tensor.numpy``: no
+copy on the CPU), the per-class sums ``[I, Sp, St]`` (``I`` the products ``p t``, or
+smp's L1 form from ``|p - t|`` for soft targets) and the value checks in NumPy, and the
+epilogue in float64 Python floats from the float32 sums (at least as exact as the
+float32 epilogue). A scalar loss (``reduction`` "mean" or "sum") has the gradient
+``g G`` for an upstream gradient ``g``, so the forward pass computes ``G`` (`_grad`,
+upstream gradient 1) and the backward pass is one multiplication by ``g``; a
+non-finite ``g`` and ``reduction="none"`` build the coefficients from ``g`` instead.
+The gradient is ``act'(a + b w)``: two (rows, C) coefficient rows ``a, b`` and ``w``
+the targets (one-hot labels) or ``sign(p - t)`` (soft targets), through the softmax's
+``p (v - sum_c p v)`` or the sigmoid's ``v p (1 - p)``.
 
 Only CPU tensors (the host read is free there; on an accelerator it would be a
 synchronisation, so also not on `_torch`'s accelerator path forced on the CPU), inputs
 of at most `HOST_ELEMENTS` values and `HOST_CELLS` (sample, class) cells, targets that
-need no gradient; everything else takes the whole-batch or per-sample kernels as
-before.
+need no gradient and that NumPy reads (not bfloat16); everything else takes the
+whole-batch or per-sample kernels as before.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 
 from . import _torch
-from . import _torch_batch as _batch
-from . import _torch_epilogue as _epilogue
 
 __all__ = ["HOST_CELLS", "HOST_ELEMENTS", "Done", "State", "backward", "forward", "serves"]
 
@@ -39,103 +42,156 @@ HOST_ELEMENTS = 1 << 14
 #: the most (sample, class) cells of the epilogue it takes (N * C with per_image, else C)
 HOST_CELLS = 256
 
+
 def serves(loss: Any, x: Any, t: Any) -> bool:
     """Whether the host lane serves the logits ``x`` (N, C, *S) and targets ``t``
     (non-empty plain tensors, checked by the caller)."""
-    if _torch._accelerator(x) or t.requires_grad or x.numel() > HOST_ELEMENTS:
+    if (_torch._accelerator(x) or t.requires_grad or x.numel() > HOST_ELEMENTS
+            or t.dtype == torch.bfloat16 or t.is_neg()):
         return False
     c = 1 if loss.mode == "binary" else x.shape[1]
     return (x.shape[0] * c if loss.per_image else c) <= HOST_CELLS
 
 
-def _class_index(c: int, device: Any) -> Any:
+_ranges: dict[int, Any] = {}
+
+
+def _class_index(c: int) -> Any:
     """The class indices (1, C, 1): the one-hot labels by one comparison."""
-    return _epilogue._constant(tuple(range(c)), device, torch.int64, (1, c, 1))
+    out = _ranges.get(c)
+    if out is None:
+        out = _ranges[c] = np.arange(c).reshape(1, c, 1)
+    return out
 
 
-def _tensor(values: list, dtype: Any) -> Any:
-    """A 1-D CPU tensor of Python floats (``frombuffer``: a third of ``torch.tensor``'s
-    cost on a short list)."""
-    if dtype == torch.float64:
-        return torch.frombuffer(array("d", values), dtype=torch.float64)
-    return torch.frombuffer(array("f", values), dtype=torch.float32)
+def _ignored(t: Any, ignore_index: Any) -> Any | None:
+    """Where the NumPy targets ``t`` hold an ignored value (`_torch_overlap._ignored`:
+    values the dtype cannot hold ignore nothing), or None."""
+    if ignore_index is None:
+        return None
+    mask = None
+    dtype = t.dtype
+    for v in ignore_index if isinstance(ignore_index, tuple) else (ignore_index,):
+        if dtype == np.bool_:
+            if v not in (0, 1):
+                continue
+            one = t if v == 1 else ~t
+        elif dtype.kind == "f":
+            if float(dtype.type(v)) != v:
+                continue
+            one = t == dtype.type(v)
+        else:
+            info = np.iinfo(dtype)
+            if not info.min <= v <= info.max:
+                continue
+            one = t == v
+        mask = one if mask is None else mask | one
+    return mask
 
 
 class State(NamedTuple):
     """What the backward pass takes: the activation, the gradient's weight ``w``, the
-    epilogue's cells and the layout."""
+    epilogue's cells, the layout and, for a scalar loss, its gradient for an upstream
+    gradient of 1 (NumPy arrays)."""
 
-    p: Any
-    w: Any  # the targets (float, one-hot) or p - t (soft targets: its sign)
+    p: Any  # (N, C, P)
+    w: Any  # the targets (one-hot, bool or float) or p - t (soft targets: its sign)
     cells: list  # `_cells` of the statistics
     softmax: bool
     soft: bool
     shape: tuple  # (rows, C) of the coefficients
     dtype: Any  # the logits' dtype (the gradient's)
     xshape: Any  # the logits' shape (the gradient's)
+    unit: Any  # the gradient (xshape) for an upstream gradient of 1, or None
 
 
 class Done(NamedTuple):
-    """A forward pass: the prepared inputs, the loss and its gradient's `State`."""
+    """A forward pass: the loss and its gradient's `State`."""
 
-    inputs: Any
     out: Any
     state: State | None
 
 
-def forward(loss: Any, inputs: Any, keep: bool, xshape: Any) -> Done | None:
-    """The loss (a tensor in the accumulation dtype) and, with ``keep``, the `State`
-    of its gradient with respect to the logits of shape ``xshape``; None where the
-    targets are out of range: labels without ``ignore_index`` and integer targets,
-    which `_torch_overlap` leaves to the checks here (the counts of the one-hot labels
-    must add up to the pixels; ``sum t^2 == sum t`` per class holds for integers
-    exactly where every ``t`` is 0 or 1, and the float32 sums of at most
-    `HOST_ELEMENTS` such values are exact).
+def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
+    """The loss of the detached logits ``x`` (N, C, *S) against the targets ``y`` (their
+    shape and dtype checked by the caller; ``c`` classes, 1 in binary mode): a tensor in
+    the accumulation dtype and, with ``keep``, the `State` of its gradient with respect
+    to the logits. None where the targets are out of range, which the caller leaves to
+    the checks here: labels whose one-hot counts do not add up to the counted pixels,
+    integer targets other than 0 and 1, float targets outside [0, 1] or NaN (at pixels
+    not ignored; the generic path then raises the error).
     """
-    x, t, valid, acc = inputs.x, inputs.t, inputs.valid, inputs.acc
-    n, c, _ = x.shape
-    softmax = inputs.safe is not None
+    n = x.shape[0]
+    acc = torch.float64 if x.dtype == torch.float64 else torch.float32
+    softmax = loss.mode == "multiclass"
+    t = y.numpy().reshape(n, 1 if softmax else c, -1)
+    ignored = _ignored(t, loss.ignore_index)
     if softmax:
-        p = torch.softmax(x, dim=1, dtype=acc)
-        if valid is not None:
-            p.masked_fill_(~valid.unsqueeze(1), 0)
-        # ``binned`` is C where not counted: no class matches it
-        tf = (inputs.binned.unsqueeze(1) == _class_index(c, x.device)).to(acc)
+        p = torch.softmax(x, dim=1, dtype=acc).numpy().reshape(n, c, -1)
+        onehot = t == _class_index(c)  # no class matches a label out of range
+        if ignored is not None:
+            np.copyto(p, 0, where=ignored)  # also hides NaN logits there
+            onehot &= ~ignored
+        tf = onehot.astype(p.dtype)  # float operands: NumPy's fast loops
+        soft = False
     else:
-        p, tf = _batch.masked_sigmoid(x, t, valid, acc)
-    soft = not softmax and not inputs.hard
+        p = torch.sigmoid(x if x.dtype == acc else x.to(acc)).numpy().reshape(n, c, -1)
+        soft = t.dtype.kind == "f"
+        if t.dtype != np.bool_ and not _in_unit_range(t, soft, ignored):
+            return None
+        tf = t.astype(p.dtype)
+        if ignored is not None:
+            np.copyto(p, 0, where=ignored)
+            np.copyto(tf, 0, where=ignored)
     if soft:
         w = p - tf
-        first = w.abs()
+        first = np.abs(w)
     else:
         w, first = tf, p * tf
-    rows_in = [first, p, tf]
-    squares = not softmax and inputs.hard and t.dtype != torch.bool
-    if squares:
-        rows_in.append(tf * tf)
-    dims = 3 if loss.per_image else (1, 3)
-    stats = torch.stack(rows_in).sum(dim=dims).tolist()
+    dims = 2 if loss.per_image else (0, 2)
+    stats = [np.add.reduce(a, dims).tolist() for a in (first, p, tf)]
+    if softmax:  # every counted label is a class
+        total = sum(stats[2]) if not loss.per_image else sum(map(sum, stats[2]))
+        counted = t.size if ignored is None else t.size - np.count_nonzero(ignored)
+        if total != counted:
+            return None
     if not loss.per_image:
         stats = [[row] for row in stats]
-    if squares:
-        if stats.pop() != stats[2]:
-            return None
-    elif softmax and loss.ignore_index is None:
-        if sum(sum(row) for row in stats[2]) != x.numel() // c:
-            return None
     rows = n if loss.per_image else 1
     cells = _cells(loss, stats, soft)
     value = _reduce(loss, cells, rows, c)
     if isinstance(value, list):  # reduction="none": (C,) or (N, C)
         flat = [v for row in value for v in row] if loss.per_image else value
-        shape = (n, -1) if loss.per_image else (-1,)
-        out = _tensor(flat, acc).view(shape)
+        out = torch.from_numpy(np.array(flat, dtype=p.dtype))
+        if loss.per_image:
+            out = out.view(n, -1)
     else:
         out = torch.scalar_tensor(value, dtype=acc)
     if not keep:
-        return Done(inputs, out, None)
-    return Done(inputs, out, State(p, w, cells, softmax, soft, (rows, c), x.dtype,
-                                   xshape))
+        return Done(out, None)
+    state = State(p, w, cells, softmax, soft, (rows, c), x.dtype, x.shape, None)
+    if loss.reduction == "none":
+        return Done(out, state)
+    # a scalar loss: its gradient for an upstream gradient of 1
+    unit = _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0))
+    return Done(out, State(p, w, cells, softmax, soft, (rows, c), x.dtype, x.shape, unit))
+
+
+def _in_unit_range(t: Any, soft: bool, ignored: Any | None) -> bool:
+    """Whether the integer or float NumPy targets ``t`` are 0 or 1 (in [0, 1], not NaN)
+    wherever not ``ignored``."""
+    if soft:
+        lo, hi = t.min(), t.max()
+        if lo >= 0 and hi <= 1:
+            return True
+        if math.isnan(lo) or math.isnan(hi):
+            return False
+        bad = (t < 0) | (t > 1)
+    else:  # as unsigned, every value but 0 and 1 is above 1
+        bad = t.view(f"u{t.itemsize}") > 1
+    if ignored is not None:
+        bad &= ~ignored
+    return not bad.any()
 
 
 def _cells(loss: Any, stats: list, soft: bool) -> list:
@@ -194,59 +250,83 @@ def _reduce(loss: Any, cells: list, rows: int, c: int) -> Any:
     return total / wsum if wsum != 0 else 0.0
 
 
-def backward(loss: Any, state: State, g: Any) -> Any:
-    """dL/dx (N, C, P) in the logits' dtype for the upstream gradient ``g``."""
-    rows, c = state.shape
-    cells = state.cells
+
+def _cell_grads(loss: Any, cells: list, rows: int, c: int, g: Any) -> list:
+    """dL/d(per_class) of every cell for the upstream gradient ``g``: a Python float
+    (a scalar loss) or the nested list of ``reduction="none"``'s (C,) or (N, C)."""
     idx = _selected(loss, c)
-    reduction = loss.reduction
-    # dL/d(per_class) of every cell
     g_cell = [[0.0] * c for _ in range(rows)]
-    if reduction == "none":
-        gv = g.tolist()
-        gv = gv if loss.per_image else [gv]
+    if loss.reduction == "none":
+        gv = g if loss.per_image else [g]
         for r in range(rows):
             for j, cls in enumerate(idx):
                 g_cell[r][cls] = gv[r][j]
-    else:
-        gs = g.item()
-        w, wsum = _weights(loss, cells, idx)
-        if w is None:
-            one = gs if reduction == "sum" else gs / (rows * len(idx))
-            for r in range(rows):
-                for cls in idx:
-                    g_cell[r][cls] = one
-        else:
-            scale = gs if reduction == "sum" else (gs / wsum if wsum != 0 else 0.0)
-            for r in range(rows):
-                for j, cls in enumerate(idx):
-                    g_cell[r][cls] = scale * w[r][j]
-    alpha, beta, eps = loss.alpha, loss.beta, loss.eps
+        return g_cell
+    w, wsum = _weights(loss, cells, idx)
+    if w is None:
+        one = g if loss.reduction == "sum" else g / (rows * len(idx))
+        for r in range(rows):
+            for cls in idx:
+                g_cell[r][cls] = one
+        return g_cell
+    scale = g if loss.reduction == "sum" else (g / wsum if wsum != 0 else 0.0)
+    for r in range(rows):
+        for j, cls in enumerate(idx):
+            g_cell[r][cls] = scale * w[r][j]
+    return g_cell
+
+
+def _grad(loss: Any, state: State, g_cell: list) -> Any:
+    """dL/dx (the logits' shape, NumPy, the accumulation dtype) for the gradients of
+    the cells' per-class losses ``g_cell``: ``act'(a + b w)``."""
+    alpha, beta, eps, log_loss = loss.alpha, loss.beta, loss.eps, loss.log_loss
     k = 1.0 - alpha - beta
+    soft = state.soft
     a_row: list[float] = []
     b_row: list[float] = []
-    for r in range(rows):
-        for cls in range(c):
-            score, clamped, den_ok, _, present = cells[r][cls]
-            gl = g_cell[r][cls] * present
-            if loss.log_loss:  # d(-log(max(s, eps)))/ds = -1/s where s >= eps
-                gl = gl / (eps if score < eps else score) if score >= eps else 0.0
+    for cell_row, g_row in zip(state.cells, g_cell, strict=True):
+        for (score, clamped, den_ok, _, present), gl in zip(cell_row, g_row, strict=True):
+            gl = gl * present
+            if log_loss:  # d(-log(max(s, eps)))/ds = -1/s where s >= eps
+                gl = gl / score if score >= eps else 0.0
             q = gl / clamped
             g_den = q * score * (1.0 if den_ok else 0.0)
             g_inter, g_pred = k * g_den - q, alpha * g_den
-            if state.soft:  # dI/dp = (1 - sign(p - t)) / 2
+            if soft:  # dI/dp = (1 - sign(p - t)) / 2
                 a_row.append(g_pred + 0.5 * g_inter)
                 b_row.append(-0.5 * g_inter)
             else:  # dI/dp = t
                 a_row.append(g_pred)
                 b_row.append(g_inter)
     p = state.p
-    coef = _tensor(a_row + b_row, p.dtype).view(2, rows, c, 1)
-    w = state.w.sign() if state.soft else state.w
-    grad = torch.addcmul(coef[0], w, coef[1])
-    if state.softmax:
-        grad = torch._softmax_backward_data(grad, p, 1, p.dtype)
+    a, b = np.array((a_row, b_row), dtype=p.dtype).reshape(2, *state.shape, 1)
+    v = (np.sign(state.w) if soft else state.w) * b
+    v += a
+    if state.softmax:  # p (v - sum_c p v)
+        v -= np.add.reduce(v * p, 1, keepdims=True)
+        v *= p
+    else:  # v p (1 - p)
+        v *= p * (1 - p)
+    return v.reshape(state.xshape)
+
+
+def backward(loss: Any, state: State, g: Any) -> Any:
+    """dL/dx in the logits' dtype and shape for the upstream gradient ``g`` (a plain CPU
+    tensor of the loss's shape)."""
+    unit = state.unit
+    if unit is not None:
+        gs = g.item()
+        if math.isfinite(gs):  # linear in g: the forward pass's gradient times g
+            return _tensor(unit * gs, state.dtype)
+        g = gs
     else:
-        grad = torch.ops.aten.sigmoid_backward(grad, p)
-    grad = grad.view(state.xshape)
-    return grad if grad.dtype == state.dtype else grad.to(state.dtype)
+        g = g.tolist()
+    rows, c = state.shape
+    return _tensor(_grad(loss, state, _cell_grads(loss, state.cells, rows, c, g)),
+                   state.dtype)
+
+
+def _tensor(a: Any, dtype: Any) -> Any:
+    """The NumPy array ``a`` as a tensor of ``dtype`` (no copy where it is ``a``'s)."""
+    out = torch.from_numpy(a)
+    return out if out.dtype == dtype else out.to(dtype)

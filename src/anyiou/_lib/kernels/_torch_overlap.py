@@ -123,20 +123,38 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
 
 
 def _host_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
-    """`overlap_loss` by the host lane (`_torch_host`): the statistics of the detached
-    logits, and one autograd node on ``y_pred`` that returns the precomputed loss."""
-    keep = torch.is_grad_enabled() and y_pred.requires_grad
-    x = y_pred.detach() if keep else y_pred
-    if loss.mode == "multiclass":
-        inputs = _multiclass(loss, x, y_true, host=True)
-    else:
-        inputs = _dense(loss, x, y_true, host=True)
-    if inputs is None or not _fits(loss, inputs.x.shape[1]):
+    """`overlap_loss` by the host lane (`_torch_host`): the loss and its gradient from
+    the detached logits, and one autograd node on ``y_pred`` that returns them."""
+    c = _classes(loss, y_pred.shape, y_true)
+    if c is None or not _fits(loss, c):
         return None
-    done = _host.forward(loss, inputs, keep, y_pred.shape)
+    keep = torch.is_grad_enabled() and y_pred.requires_grad
+    done = _host.forward(loss, y_pred.detach(), y_true, c, keep)
     if done is None or not keep:  # None: values out of range (the generic path raises)
         return None if done is None else done.out
-    return _apply_loss(y_pred, inputs.t, loss, done)
+    return _apply_loss(y_pred, y_true, loss, done)
+
+
+def _classes(loss: Any, pshape: Any, t: Any) -> int | None:
+    """The classes C of the logits' shape ``pshape`` (1 in binary mode) where the
+    targets ``t`` have a shape and dtype this path takes, else None: labels (N, *S) or
+    (N, 1, *S) of an integer dtype (multiclass); targets of the logits' shape, or
+    without its channel of 1 in binary mode, integer, bool or float."""
+    tshape = t.shape
+    if loss.mode == "multiclass":
+        if t.dtype not in _LABEL_DTYPES or tshape[:1] != pshape[:1] or not (
+            tshape[1:] == pshape[2:] or (tshape[1:2] == (1,) and tshape[2:] == pshape[2:])
+        ):
+            return None
+        return pshape[1]
+    if t.dtype not in _TARGET_INTS and t.dtype not in _FLOATS:
+        return None
+    if loss.mode == "binary":
+        if (pshape == tshape or (pshape[1] == 1 and pshape[:1] + pshape[2:] == tshape)
+                or (len(tshape) > 1 and tshape[1] == 1 and tshape[:1] + tshape[2:] == pshape)):
+            return 1
+        return None
+    return pshape[1] if pshape == tshape else None
 
 
 def _fits(loss: Any, num_classes: int) -> bool:
@@ -173,16 +191,13 @@ class _Inputs(NamedTuple):
     hard: bool = False
 
 
-def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | None:
+def _multiclass(loss: Any, x: Any, raw: Any) -> _Inputs | None:
     """`_statistics._multiclass_statistics` of softmax logits (N, C, *S), up to the
-    kernel: the labels and their masks. ``host``: without ``ignore_index`` the labels'
-    range is left to the host lane's check."""
-    pshape, tshape = x.shape, raw.shape
-    n, c = pshape[0], pshape[1]
-    if raw.dtype not in _LABEL_DTYPES or not (
-        tshape[1:] == pshape[2:] or (tshape[1:2] == (1,) and tshape[2:] == pshape[2:])
-    ) or tshape[:1] != pshape[:1]:
+    kernel: the labels and their masks."""
+    c = _classes(loss, x.shape, raw)
+    if c is None:
         return None
+    n = x.shape[0]
     pixels = x.numel() // (n * c)
     x = x.reshape(n, c, pixels)
     raw = raw.reshape(n, pixels)
@@ -190,9 +205,7 @@ def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | No
     ignored = _ignored(raw, ignore_index)
     labels = raw.to(torch.int64)
     in_range = inside = None
-    if host and ignore_index is None:
-        in_range = True  # `_torch_host.forward` counts the labels in range
-    elif not _torch._accelerator(labels):  # values_checkable, given `_plain`
+    if not _torch._accelerator(labels):  # values_checkable, given `_plain`
         lo, hi = (v.item() for v in torch.aminmax(labels))
         in_range = lo >= 0 and hi < c
         if not in_range:
@@ -218,33 +231,20 @@ def _multiclass(loss: Any, x: Any, raw: Any, host: bool = False) -> _Inputs | No
                    binned)
 
 
-def _dense(loss: Any, x: Any, t: Any, host: bool = False) -> _Inputs | None:
+def _dense(loss: Any, x: Any, t: Any) -> _Inputs | None:
     """`_statistics._dense_statistics` of sigmoid logits, up to the kernel: binary
     (N, *S) or (N, 1, *S) against targets of that shape or without the channel;
-    multilabel (N, C, *S) both. ``host``: the range of integer targets is left to the
-    host lane's check."""
-    pshape, tshape = x.shape, t.shape
-    n = pshape[0]
-    if loss.mode == "binary":
-        if not (
-            pshape == tshape
-            or (pshape[1] == 1 and pshape[:1] + pshape[2:] == tshape)
-            or (len(tshape) > 1 and tshape[1] == 1 and tshape[:1] + tshape[2:] == pshape)
-        ):
-            return None
-        c = 1
-    elif pshape != tshape:
+    multilabel (N, C, *S) both."""
+    c = _classes(loss, x.shape, t)
+    if c is None:
         return None
-    else:
-        c = pshape[1]
-    if t.dtype not in _TARGET_INTS and t.dtype not in _FLOATS:
-        return None
+    n = x.shape[0]
     pixels = x.numel() // (n * c)
     x, t = x.reshape(n, c, pixels), t.reshape(n, c, pixels)
     checkable = not _torch._accelerator(t)  # values_checkable, given `_plain`
     hard = checkable and not t.dtype.is_floating_point
     ignored = _ignored(t, loss.ignore_index)
-    if checkable and t.dtype != torch.bool and not (host and hard):
+    if checkable and t.dtype != torch.bool:
         lo, hi = (v.item() for v in torch.aminmax(t))
         if not (lo >= 0 and hi <= 1):  # also NaN
             if math.isnan(lo) or math.isnan(hi):
@@ -330,9 +330,9 @@ class _OverlapLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
-        if type(inputs) is _host.Done:  # `_host_loss`: computed; x is y_pred
+        if type(inputs) is _host.Done:  # `_host_loss`: computed; x, t are as given
             ctx.save_for_backward(x, t)
-            ctx.loss, ctx.inputs, ctx.host = loss, inputs.inputs, inputs.state
+            ctx.loss, ctx.inputs, ctx.host = loss, None, inputs.state
             return inputs.out
         inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
         out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
@@ -349,6 +349,10 @@ class _OverlapLoss(torch.autograd.Function):
             return _host.backward(ctx.loss, host, g), None, None, None
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
+        if inputs is None:  # the host lane's node: the kernels' inputs of the same values
+            inputs = (_multiclass if loss.mode == "multiclass" else _dense)(
+                loss, x.detach(), t)
+            t = inputs.t
         need_t = ctx.needs_input_grad[1]
         differentiable = torch.is_grad_enabled()  # create_graph=True
         if differentiable or not _plain(g):  # or a batched gradient (gradcheck's vmap)
