@@ -13,6 +13,9 @@ adds it here with the values the fast paths compute (possibly none:
 The check runs on every call: a gate remembers its verdict by the options (the loss's
 class, the class-level options, ``vars(loss)``'s names and values, compared by
 equality), so a call with options seen before costs one tuple and one dict lookup.
+Callers ask the gate after their check that no tracer (``torch.compile``'s dynamo,
+``torch.jit.trace``) is running: dynamo would guard on every entry of the memo, and a
+compiled step would take minutes.
 """
 
 from __future__ import annotations

@@ -97,9 +97,11 @@ def overlap_loss(loss: Any, y_pred: Any, y_true: Any) -> Any | None:
     """The value of ``loss(y_pred, y_true)`` for an `OverlapLoss` ``loss``, or None
     where this path does not serve the call (see the module docstring)."""
     if (
-        not _allowed.TORCH_GATE(loss)  # the options it computes (an allow-list)
-        or type(y_true) not in _PLAIN or y_pred.dtype not in _FLOATS or y_pred.ndim < 2
+        type(y_true) not in _PLAIN or y_pred.dtype not in _FLOATS or y_pred.ndim < 2
         or y_pred.device != y_true.device or not _plain(y_pred, y_true)
+        # the options it computes (an allow-list); after `_plain`, which declines while
+        # dynamo traces: traced, the gate's memo would be guarded entry by entry
+        or not _allowed.TORCH_GATE(loss)
     ):
         return None
     if y_pred.numel() == 0:

@@ -98,12 +98,16 @@ def _dense_ignore(t: Any, ignore_index: int | None) -> tuple[int, Any] | None:
 
 def _plan(loss: Any, y_pred: Any, y_true: Any) -> _Plan | None:
     """The plan of the call, or None where the fused loss does not serve it."""
-    if getattr(_local, "off", False) or not _allowed(loss):
+    if getattr(_local, "off", False):
         return None
     if (type(y_true) not in (torch.Tensor, torch.nn.Parameter) or y_pred.ndim < 2
             or y_pred.dtype not in _triton._FLOATS or y_pred.numel() == 0
             or y_pred.device != y_true.device or y_true.requires_grad
             or _forward_ad._current_level >= 0 or not _triton._plain(y_pred, y_true)):
+        return None
+    # the options last: `_plain` declines while dynamo traces, which must not trace the
+    # gate (its memo would be guarded entry by entry)
+    if not _allowed(loss):
         return None
     pshape, tshape = tuple(y_pred.shape), tuple(y_true.shape)
     n, ndim = pshape[0], len(pshape)
