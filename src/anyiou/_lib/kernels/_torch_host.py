@@ -174,7 +174,7 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
         return Done(out, state)
     # a scalar loss: its gradient for an upstream gradient of 1
     unit = _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0))
-    return Done(out, State(p, w, cells, softmax, soft, (rows, c), x.dtype, x.shape, unit))
+    return Done(out, state._replace(unit=unit))
 
 
 def _in_unit_range(t: Any, soft: bool, ignored: Any | None) -> bool:
