@@ -210,13 +210,12 @@ def statistics(
 
 
 def _check_labels(xp: Any, targets: Any, classes: int, ignore: IgnoreValues,
-                  mask: Any | None) -> None:
+                  ignored: Any | None, mask: Any | None) -> None:
     """Eager arrays only: the labels at the pixels ``mask`` keeps lie in [0, C) or are
-    ``ignore``; a `ValueError` naming ``targets`` otherwise (the values found are those
-    of the kept pixels, masked ones read as 0)."""
+    ``ignore`` (where ``ignored``, `ignore_mask`'s); a `ValueError` naming ``targets``
+    otherwise (the values found are those of the kept pixels, masked ones read as 0)."""
     if not values_checkable(targets) or (mask is not None and not values_checkable(mask)):
         return
-    ignored = ignore_mask(xp, targets, ignore)  # by value, as given
     original = targets
     if mask is not None:
         ignored = ~mask if ignored is None else ignored | ~mask
@@ -241,11 +240,14 @@ def _label_statistics(
     axis among ``axis`` sums the per-class sums."""
     ndim, classes = predictions.ndim, predictions.shape[-1]
     axes = normalised_axes(axis, ndim)
-    _check_labels(xp, targets, classes, ignore, mask)
+    # the ignored pixels (by value, as given), for the check and the mask; lazy arrays
+    # without a mask need neither
+    ignored = (ignore_mask(xp, targets, ignore)
+               if mask is not None or values_checkable(targets) else None)
+    _check_labels(xp, targets, classes, ignore, ignored, mask)
     if mask is not None:
         # masked and ignored pixels become the label C, ignored; the labels widen to
         # the indexing dtype, which holds C (int8 labels may not)
-        ignored = ignore_mask(xp, targets, ignore)  # by value, as given
         keep = mask if ignored is None else mask & ~ignored
         labels = index_labels(xp, targets)
         ignore = classes
