@@ -120,3 +120,31 @@ def test_a_changed_option_is_seen(backend):
     del loss.future_option
     loss.reduction = "mean"
     assert _allowed.TORCH_GATE(loss) and _allowed.TRITON_GATE(loss)
+
+
+def test_the_gate_is_not_traced_by_torch_compile(backend, monkeypatch):
+    """``torch.compile`` never runs the torch gate inside its trace: dynamo would guard
+    every entry of the gate's memo, and a compiled step would take minutes. The
+    compiled loss still equals smp's."""
+    torch = backend.lib
+    from anyiou._lib.kernels import _allowed, _torch_overlap
+
+    calls = []
+    gate = _allowed.TORCH_GATE
+
+    def recording(loss):
+        calls.append(torch.compiler.is_compiling())
+        return gate(loss)
+
+    monkeypatch.setattr(_torch_overlap._allowed, "TORCH_GATE", recording)
+    y_pred, y_true = CASE.make(seed=3)
+    expected, _ = smp_value_and_grad("JaccardLoss", CASE.smp_args, y_pred, y_true)
+    loss = anyiou.JaccardLoss(**CASE.smp_args)
+    torch._dynamo.reset()
+    try:
+        compiled = torch.compile(lambda x, t: loss(x, t), backend="eager", fullgraph=True)
+        out = compiled(torch.from_numpy(y_pred), torch.from_numpy(y_true))
+    finally:
+        torch._dynamo.reset()
+    assert True not in calls
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
