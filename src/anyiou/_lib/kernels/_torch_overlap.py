@@ -334,7 +334,7 @@ class _OverlapLoss(torch.autograd.Function):
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
         if type(inputs) is _host.Done:  # `_host_loss`: computed; x, t are as given
             ctx.save_for_backward(x, t)
-            ctx.loss, ctx.inputs, ctx.host = loss, None, inputs.state
+            ctx.loss, ctx.inputs, ctx.host, ctx.unit = loss, None, inputs.state, inputs.unit
             return inputs.out
         inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
         out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
@@ -348,7 +348,8 @@ class _OverlapLoss(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         host = ctx.host
         if host is not None and not torch.is_grad_enabled() and _plain(g):
-            return _host.backward(ctx.loss, host, g), None, None, None
+            unit, ctx.unit = ctx.unit, None  # handed over: used by one backward pass
+            return _host.backward(ctx.loss, host, g, unit), None, None, None
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
         if inputs is None:  # the host lane's node: the kernels' inputs of the same values
