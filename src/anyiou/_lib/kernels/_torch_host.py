@@ -162,7 +162,7 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
         stats = [[row] for row in stats]
     rows = n if loss.per_image else 1
     cells = _cells(loss, stats, soft)
-    value = _reduce(loss, cells, rows, c)
+    value, weights = _reduce(loss, cells, rows, c)
     if isinstance(value, list):  # reduction="none": (C,) or (N, C)
         flat = [v for row in value for v in row] if loss.per_image else value
         out = torch.from_numpy(np.array(flat, dtype=p.dtype))
@@ -176,7 +176,10 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
     if loss.reduction == "none":
         return Done(out, state)
     # a scalar loss: its gradient for an upstream gradient of 1
-    return Done(out, state, _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0)))
+    return Done(out, state, _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0, weights)))
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _in_unit_range(t: Any, soft: bool, ignored: Any | None) -> bool:
@@ -190,7 +193,7 @@ def _in_unit_range(t: Any, soft: bool, ignored: Any | None) -> bool:
             return False
         bad = (t < 0) | (t > 1)
     else:  # as unsigned, every value but 0 and 1 is above 1
-        unsigned = t.view(f"u{t.itemsize}")
+        unsigned = t.view(_UNSIGNED[t.itemsize])
         if ignored is None:
             return bool(np.maximum.reduce(unsigned, None) <= 1)
         bad = unsigned > 1
@@ -237,43 +240,49 @@ def _selected(loss: Any, c: int) -> Any:
     return loss.classes if loss.classes is not None else range(c)
 
 
-def _reduce(loss: Any, cells: list, rows: int, c: int) -> Any:
-    """The loss value(s) as Python floats (`_torch_epilogue.from_reduced`'s reduction)."""
+def _reduce(loss: Any, cells: list, rows: int, c: int) -> tuple[Any, tuple]:
+    """The loss value(s) as Python floats (`_torch_epilogue.from_reduced`'s reduction)
+    and the cells' weights (`_weights`: for `_cell_grads`)."""
     idx = _selected(loss, c)
-    vals = [[row[j][3] for j in idx] for row in cells]
     reduction = loss.reduction
     if reduction == "none":
-        return vals if loss.per_image else vals[0]
-    w, wsum = _weights(loss, cells, idx)
+        vals = [[row[j][3] for j in idx] for row in cells]
+        return (vals if loss.per_image else vals[0]), (None, 0.0)
+    weights = w, wsum = _weights(loss, cells, idx)
     if w is None:
-        total = sum(sum(r) for r in vals)
-        return total if reduction == "sum" else total / (rows * len(idx))
-    total = sum(v * wv for vr, wr in zip(vals, w, strict=True)
-                for v, wv in zip(vr, wr, strict=True))
+        total = sum(row[j][3] for row in cells for j in idx)
+        return (total if reduction == "sum" else total / (rows * len(idx))), weights
+    total = sum(row[j][3] * wv for row, wr in zip(cells, w, strict=True)
+                for j, wv in zip(idx, wr, strict=True))
     if reduction == "sum":
-        return total
-    return total / wsum if wsum != 0 else 0.0
+        return total, weights
+    return (total / wsum if wsum != 0 else 0.0), weights
 
 
-
-def _cell_grads(loss: Any, cells: list, rows: int, c: int, g: Any) -> list:
+def _cell_grads(loss: Any, cells: list, rows: int, c: int, g: Any,
+                weights: tuple | None = None) -> list:
     """dL/d(per_class) of every cell for the upstream gradient ``g``: a Python float
-    (a scalar loss) or the nested list of ``reduction="none"``'s (C,) or (N, C)."""
+    (a scalar loss) or the nested list of ``reduction="none"``'s (C,) or (N, C);
+    ``weights``: `_reduce`'s, if at hand."""
     idx = _selected(loss, c)
-    g_cell = [[0.0] * c for _ in range(rows)]
     if loss.reduction == "none":
+        g_cell = [[0.0] * c for _ in range(rows)]
         gv = g if loss.per_image else [g]
         for r in range(rows):
             for j, cls in enumerate(idx):
                 g_cell[r][cls] = gv[r][j]
         return g_cell
-    w, wsum = _weights(loss, cells, idx)
+    w, wsum = _weights(loss, cells, idx) if weights is None else weights
     if w is None:
         one = g if loss.reduction == "sum" else g / (rows * len(idx))
+        if loss.classes is None:
+            return [[one] * c for _ in range(rows)]
+        g_cell = [[0.0] * c for _ in range(rows)]
         for r in range(rows):
             for cls in idx:
                 g_cell[r][cls] = one
         return g_cell
+    g_cell = [[0.0] * c for _ in range(rows)]
     scale = g if loss.reduction == "sum" else (g / wsum if wsum != 0 else 0.0)
     for r in range(rows):
         for j, cls in enumerate(idx):
@@ -307,14 +316,16 @@ def _grad(loss: Any, state: State, g_cell: list) -> Any:
     if len(a_row) == 1:  # one cell (binary mode): Python floats, no coefficient rows
         a, b = a_row[0], b_row[0]
     else:
-        a, b = np.array((a_row, b_row), dtype=p.dtype).reshape(2, *state.shape, 1)
+        a, b = np.array(a_row + b_row, dtype=p.dtype).reshape(2, *state.shape, 1)
     v = (np.sign(state.w) if soft else state.w) * b
     v += a
     if state.softmax:  # p (v - sum_c p v)
         v -= np.add.reduce(v * p, 1, keepdims=True)
         v *= p
     else:  # v p (1 - p)
-        v *= p * (1 - p)
+        q = 1 - p
+        q *= p
+        v *= q
     return v.reshape(state.xshape)
 
 
