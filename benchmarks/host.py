@@ -7,7 +7,7 @@ up a sweep of sizes, against smp 0.6.0 and cross-entropy (BCE) on the same tenso
 
 (also part of ``python -m benchmarks.run --host``). One torch thread; every time is the
 minimum over interleaved rounds after a warm-up (anyiou, smp and cross-entropy
-alternate, in rounds of about 10 ms each), so that machine load hits all three alike.
+alternate, in rounds of about 30 ms each), so that machine load hits all three alike.
 Targets: anyiou at most ``TINY_FACTOR`` times smp on the tiny inputs, at most
 ``SIZE_FACTOR`` times smp at every size of the sweep. No timing is asserted anywhere.
 """
@@ -89,9 +89,10 @@ def _warm(fn: Any, seconds: float = 0.05, calls: int = 200) -> float:
 
 def _time(calls: dict[str, Any], rounds: int) -> dict[str, float]:
     """Microseconds per call: the minimum over ``rounds`` interleaved rounds, each of
-    about 10 ms of calls of every callable (after a warm-up)."""
+    about 30 ms of calls of every callable (after a warm-up; long enough that the first,
+    cold call of a round weighs little)."""
     one = max(_warm(fn) for fn in calls.values())
-    inner = max(1, min(100, int(0.01 / max(one, 1e-6))))
+    inner = max(1, min(200, int(0.03 / max(one, 1e-6))))
     best = {k: float("inf") for k in calls}
     for _ in range(rounds):
         for key, fn in calls.items():

@@ -58,14 +58,15 @@ def _plain(x: Any, *others: Any) -> bool:
     """Eager, untraced, untransformed plain tensors (see `_torch.values_checkable`);
     ``x`` may also not be a batched tensor of the legacy vmap (gradcheck's batched
     gradients)."""
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+    # `torch._C._is_tracing` is `torch.jit.is_tracing` outside TorchScript
+    if torch.compiler.is_compiling() or torch._C._is_tracing():
         return False
     if torch._C._are_functorch_transforms_active():
         return False
     for t in (x, *others):
         if type(t) not in _PLAIN or torch._C._functorch.is_functorch_wrapped_tensor(t):
             return False
-    return not _torch._wrapped(x)
+    return not torch._C._functorch.is_legacy_batchedtensor(x)
 
 
 def _ignored(t: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
