@@ -6,10 +6,10 @@ up a sweep of sizes, against smp 0.6.0 and cross-entropy (BCE) on the same tenso
     python -m benchmarks.host --quick    # fewer repeats (a smoke test)
 
 (also part of ``python -m benchmarks.run --host``). One torch thread; every time is the
-minimum over interleaved rounds (anyiou, smp and cross-entropy alternate, each call
-timed alone), so that machine load hits all three alike. Targets: anyiou at most
-``TINY_FACTOR`` times smp on the tiny inputs, at most ``SIZE_FACTOR`` times smp at every
-size of the sweep. No timing is asserted anywhere.
+minimum over interleaved rounds after a warm-up (anyiou, smp and cross-entropy
+alternate, in rounds of about 30 ms each), so that machine load hits all three alike.
+Targets: anyiou at most ``TINY_FACTOR`` times smp on the tiny inputs, at most
+``SIZE_FACTOR`` times smp at every size of the sweep. No timing is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -72,13 +72,28 @@ def _calls(loss: str, mode: str, x: Any, y: Any, y_ce: Any) -> dict[str, Any]:
     return {"anyiou": fb(ours, y), "smp": fb(theirs, y), "ce": fb(ce, y_ce)}
 
 
-def _time(calls: dict[str, Any], rounds: int, inner: int) -> dict[str, float]:
-    """Microseconds per call: the minimum over ``rounds`` interleaved rounds of
-    ``inner`` calls each."""
+def _warm(fn: Any, seconds: float = 0.05, calls: int = 200) -> float:
+    """Call ``fn`` until ``calls`` calls or ``seconds`` have passed (the allocator's
+    caches, autograd's and the interpreter's are then warm, as in a training loop);
+    the seconds of its last call."""
+    end = time.perf_counter() + seconds
+    one = 0.0
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        fn()
+        one = time.perf_counter() - t0
+        if t0 + one > end:
+            break
+    return one
+
+
+def _time(calls: dict[str, Any], rounds: int) -> dict[str, float]:
+    """Microseconds per call: the minimum over ``rounds`` interleaved rounds, each of
+    about 30 ms of calls of every callable (after a warm-up; long enough that the first,
+    cold call of a round weighs little)."""
+    one = max(_warm(fn) for fn in calls.values())
+    inner = max(1, min(200, int(0.03 / max(one, 1e-6))))
     best = {k: float("inf") for k in calls}
-    for fn in calls.values():  # warm-up
-        for _ in range(3):
-            fn()
     for _ in range(rounds):
         for key, fn in calls.items():
             t0 = time.perf_counter()
@@ -99,11 +114,7 @@ def measure(quick: bool = False, threads: int = 1) -> dict:
         x, y, y_ce = _inputs(mode, n, c, side)
         for loss in LOSSES:
             calls = _calls(loss, mode, x, y, y_ce)
-            first = time.perf_counter()
-            calls["smp"]()
-            one = time.perf_counter() - first
-            inner = max(1, min(50, int(0.01 / max(one, 1e-6))))
-            us = _time(calls, 5 if quick else 25, inner)
+            us = _time(calls, 5 if quick else 25)
             target = TINY_FACTOR if _tiny(n, side) else SIZE_FACTOR
             ratio = us["anyiou"] / us["smp"]
             rows.append({"loss": loss, "mode": mode, "case": f"N{n} C{c} {side}x{side}",

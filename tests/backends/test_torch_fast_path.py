@@ -169,6 +169,29 @@ def test_host_lane_scales_its_gradient_by_the_upstream_gradient(backend, case, u
     np.testing.assert_allclose(grad.numpy(), expected, rtol=1e-4, atol=1e-5 * scale)
 
 
+@pytest.mark.parametrize("case", [CASES[0], CASES[7], CASES[11]], ids=lambda c: c.id)
+def test_host_lane_hands_over_a_gradient_of_the_callers_own(backend, case):
+    """The first backward pass hands the forward pass's gradient over (upstream gradient
+    1); what the caller then does with it (accumulating ``.grad`` over more backward
+    passes) changes neither the gradients handed out before nor those rebuilt after:
+    each is smp's."""
+    import torch
+
+    y_pred, y_true = case.make(seed=9)
+    expected = _smp_grad("DiceLoss", case.smp_args, y_pred, y_true, 1.0)
+    x = torch.from_numpy(y_pred.copy()).requires_grad_(True)
+    out = anyiou.DiceLoss(**case.smp_args)(x, torch.from_numpy(y_true))
+    assert type(out.grad_fn).__name__ == "_OverlapLossBackward"
+    (first,) = torch.autograd.grad(out, x, retain_graph=True)  # handed over
+    kept = first.clone()
+    out.backward(retain_graph=True)  # rebuilt, becomes x.grad
+    out.backward()  # accumulated into x.grad in place
+    scale = max(np.abs(expected).max(), 1e-3)
+    np.testing.assert_allclose(first.numpy(), expected, rtol=1e-4, atol=1e-5 * scale)
+    np.testing.assert_array_equal(first.numpy(), kept.numpy())
+    np.testing.assert_allclose(x.grad.numpy(), 2 * expected, rtol=1e-4, atol=2e-5 * scale)
+
+
 @pytest.mark.parametrize("per_image", [False, True])
 @pytest.mark.parametrize("case", [CASES[1], CASES[12]], ids=lambda c: c.id)
 def test_host_lane_gradient_of_unreduced_losses(backend, case, per_image):

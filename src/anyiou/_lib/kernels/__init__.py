@@ -154,10 +154,11 @@ def _fused(x: Any) -> bool:
 BACKENDS: tuple[Backend, ...] = (
     # fused Triton kernels of the loss statistics (opt-in), a layer over the torch modules
     Backend(_fused, _load_triton, layer=True),
+    # the whole overlap loss in few operations (eager, plain tensors), a layer over _torch
+    # (first of the torch layers: asked on every loss call)
+    Backend(is_torch_tensor, _load_torch_overlap, layer=True),
     # the Lovasz kernels (one sort per row), each a layer over its library's module
     Backend(is_torch_tensor, _load_lovasz_torch, layer=True),
-    # the whole overlap loss in few operations (eager, plain tensors), a layer over _torch
-    Backend(is_torch_tensor, _load_torch_overlap, layer=True),
     # the sigmoid + dense statistics (one torch Function), a layer over _torch
     Backend(is_torch_tensor, _load_torch_sigmoid, layer=True),
     Backend(is_torch_tensor, _load_torch),

@@ -137,24 +137,11 @@ def _transformed(*tensors: Any) -> bool:
     return any(t is not None and _wrapped(t) for t in tensors)
 
 
-#: whether a dispatch key set (by its ``raw_repr``) holds a batched key (`_wrapped`)
-_batched_keys: dict[int, bool] = {}
-
-
 def _wrapped(t: Any) -> bool:
     """A functorch wrapper (``torch.func`` transforms) or a batched tensor of the legacy
-    vmap (``gradcheck(check_batched_grad=True)``; its key has no Python name, so the
-    key set's text is searched, once per key set)."""
-    if torch._C._functorch.is_functorch_wrapped_tensor(t):
-        return True
-    keys = torch._C._dispatch_keys(t)
-    raw = keys.raw_repr()
-    batched = _batched_keys.get(raw)
-    if batched is None:
-        if len(_batched_keys) > 64:
-            _batched_keys.clear()
-        batched = _batched_keys[raw] = "Batched" in str(keys)
-    return batched
+    vmap (``gradcheck(check_batched_grad=True)``)."""
+    return (torch._C._functorch.is_functorch_wrapped_tensor(t)
+            or torch._C._functorch.is_legacy_batchedtensor(t))
 
 
 def _lean(*tensors: Any) -> bool:

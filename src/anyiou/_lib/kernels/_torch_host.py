@@ -12,8 +12,9 @@ smp's L1 form from ``|p - t|`` for soft targets) and the value checks in NumPy, 
 epilogue in float64 Python floats from the float32 sums (at least as exact as the
 float32 epilogue). A scalar loss (``reduction`` "mean" or "sum") has the gradient
 ``g G`` for an upstream gradient ``g``, so the forward pass computes ``G`` (`_grad`,
-upstream gradient 1) and the backward pass is one multiplication by ``g``; a
-non-finite ``g`` and ``reduction="none"`` build the coefficients from ``g`` instead.
+upstream gradient 1) and the backward pass hands it over (``g = 1``, the usual
+``loss.backward()``) or scales it by ``g``, once; a non-finite ``g``, a second backward
+pass and ``reduction="none"`` build the coefficients from ``g`` instead.
 The gradient is ``act'(a + b w)``: two (rows, C) coefficient rows ``a, b`` and ``w``
 the targets (one-hot labels) or ``sign(p - t)`` (soft targets), through the softmax's
 ``p (v - sum_c p v)`` or the sigmoid's ``v p (1 - p)``.
@@ -91,8 +92,7 @@ def _ignored(t: Any, ignore_index: Any) -> Any | None:
 
 class State(NamedTuple):
     """What the backward pass takes: the activation, the gradient's weight ``w``, the
-    epilogue's cells, the layout and, for a scalar loss, its gradient for an upstream
-    gradient of 1 (NumPy arrays)."""
+    epilogue's cells and the layout (NumPy arrays)."""
 
     p: Any  # (N, C, P)
     w: Any  # the targets (one-hot, bool or float) or p - t (soft targets: its sign)
@@ -102,14 +102,15 @@ class State(NamedTuple):
     shape: tuple  # (rows, C) of the coefficients
     dtype: Any  # the logits' dtype (the gradient's)
     xshape: Any  # the logits' shape (the gradient's)
-    unit: Any  # the gradient (xshape) for an upstream gradient of 1, or None
 
 
 class Done(NamedTuple):
-    """A forward pass: the loss and its gradient's `State`."""
+    """A forward pass: the loss, its gradient's `State` and, for a scalar loss, its
+    gradient (NumPy, the logits' shape) for an upstream gradient of 1 (else None)."""
 
     out: Any
     state: State | None
+    unit: Any = None
 
 
 def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
@@ -143,13 +144,15 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
         if ignored is not None:
             np.copyto(p, 0, where=ignored)
             np.copyto(tf, 0, where=ignored)
-    if soft:
-        w = p - tf
-        first = np.abs(w)
-    else:
-        w, first = tf, p * tf
-    dims = 2 if loss.per_image else (0, 2)
-    stats = [np.add.reduce(a, dims).tolist() for a in (first, p, tf)]
+    w = p - tf if soft else tf
+    if loss.per_image or c > 1:
+        first = np.abs(w) if soft else p * tf
+        dims = 2 if loss.per_image else (0, 2)
+        stats = [np.add.reduce(a, dims).tolist() for a in (first, p, tf)]
+    else:  # one cell: whole-array sums, the products' by one dot product
+        first = np.add.reduce(np.abs(w), None) if soft else np.dot(p.ravel(), tf.ravel())
+        stats = [[float(first)], [float(np.add.reduce(p, None))],
+                 [float(np.add.reduce(tf, None))]]
     if softmax:  # every counted label is a class
         total = sum(stats[2]) if not loss.per_image else sum(map(sum, stats[2]))
         counted = t.size if ignored is None else t.size - np.count_nonzero(ignored)
@@ -159,7 +162,7 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
         stats = [[row] for row in stats]
     rows = n if loss.per_image else 1
     cells = _cells(loss, stats, soft)
-    value = _reduce(loss, cells, rows, c)
+    value, weights = _reduce(loss, cells, rows, c)
     if isinstance(value, list):  # reduction="none": (C,) or (N, C)
         flat = [v for row in value for v in row] if loss.per_image else value
         out = torch.from_numpy(np.array(flat, dtype=p.dtype))
@@ -169,26 +172,31 @@ def forward(loss: Any, x: Any, y: Any, c: int, keep: bool) -> Done | None:
         out = torch.scalar_tensor(value, dtype=acc)
     if not keep:
         return Done(out, None)
-    state = State(p, w, cells, softmax, soft, (rows, c), x.dtype, x.shape, None)
+    state = State(p, w, cells, softmax, soft, (rows, c), x.dtype, x.shape)
     if loss.reduction == "none":
         return Done(out, state)
     # a scalar loss: its gradient for an upstream gradient of 1
-    unit = _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0))
-    return Done(out, state._replace(unit=unit))
+    return Done(out, state, _grad(loss, state, _cell_grads(loss, cells, rows, c, 1.0, weights)))
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _in_unit_range(t: Any, soft: bool, ignored: Any | None) -> bool:
     """Whether the integer or float NumPy targets ``t`` are 0 or 1 (in [0, 1], not NaN)
     wherever not ``ignored``."""
     if soft:
-        lo, hi = t.min(), t.max()
+        lo, hi = np.minimum.reduce(t, None), np.maximum.reduce(t, None)
         if lo >= 0 and hi <= 1:
             return True
         if math.isnan(lo) or math.isnan(hi):
             return False
         bad = (t < 0) | (t > 1)
     else:  # as unsigned, every value but 0 and 1 is above 1
-        bad = t.view(f"u{t.itemsize}") > 1
+        unsigned = t.view(_UNSIGNED[t.itemsize])
+        if ignored is None:
+            return bool(np.maximum.reduce(unsigned, None) <= 1)
+        bad = unsigned > 1
     if ignored is not None:
         bad &= ~ignored
     return not bad.any()
@@ -232,43 +240,49 @@ def _selected(loss: Any, c: int) -> Any:
     return loss.classes if loss.classes is not None else range(c)
 
 
-def _reduce(loss: Any, cells: list, rows: int, c: int) -> Any:
-    """The loss value(s) as Python floats (`_torch_epilogue.from_reduced`'s reduction)."""
+def _reduce(loss: Any, cells: list, rows: int, c: int) -> tuple[Any, tuple]:
+    """The loss value(s) as Python floats (`_torch_epilogue.from_reduced`'s reduction)
+    and the cells' weights (`_weights`: for `_cell_grads`)."""
     idx = _selected(loss, c)
-    vals = [[row[j][3] for j in idx] for row in cells]
     reduction = loss.reduction
     if reduction == "none":
-        return vals if loss.per_image else vals[0]
-    w, wsum = _weights(loss, cells, idx)
+        vals = [[row[j][3] for j in idx] for row in cells]
+        return (vals if loss.per_image else vals[0]), (None, 0.0)
+    weights = w, wsum = _weights(loss, cells, idx)
     if w is None:
-        total = sum(sum(r) for r in vals)
-        return total if reduction == "sum" else total / (rows * len(idx))
-    total = sum(v * wv for vr, wr in zip(vals, w, strict=True)
-                for v, wv in zip(vr, wr, strict=True))
+        total = sum(row[j][3] for row in cells for j in idx)
+        return (total if reduction == "sum" else total / (rows * len(idx))), weights
+    total = sum(row[j][3] * wv for row, wr in zip(cells, w, strict=True)
+                for j, wv in zip(idx, wr, strict=True))
     if reduction == "sum":
-        return total
-    return total / wsum if wsum != 0 else 0.0
+        return total, weights
+    return (total / wsum if wsum != 0 else 0.0), weights
 
 
-
-def _cell_grads(loss: Any, cells: list, rows: int, c: int, g: Any) -> list:
+def _cell_grads(loss: Any, cells: list, rows: int, c: int, g: Any,
+                weights: tuple | None = None) -> list:
     """dL/d(per_class) of every cell for the upstream gradient ``g``: a Python float
-    (a scalar loss) or the nested list of ``reduction="none"``'s (C,) or (N, C)."""
+    (a scalar loss) or the nested list of ``reduction="none"``'s (C,) or (N, C);
+    ``weights``: `_reduce`'s, if at hand."""
     idx = _selected(loss, c)
-    g_cell = [[0.0] * c for _ in range(rows)]
     if loss.reduction == "none":
+        g_cell = [[0.0] * c for _ in range(rows)]
         gv = g if loss.per_image else [g]
         for r in range(rows):
             for j, cls in enumerate(idx):
                 g_cell[r][cls] = gv[r][j]
         return g_cell
-    w, wsum = _weights(loss, cells, idx)
+    w, wsum = _weights(loss, cells, idx) if weights is None else weights
     if w is None:
         one = g if loss.reduction == "sum" else g / (rows * len(idx))
+        if loss.classes is None:
+            return [[one] * c for _ in range(rows)]
+        g_cell = [[0.0] * c for _ in range(rows)]
         for r in range(rows):
             for cls in idx:
                 g_cell[r][cls] = one
         return g_cell
+    g_cell = [[0.0] * c for _ in range(rows)]
     scale = g if loss.reduction == "sum" else (g / wsum if wsum != 0 else 0.0)
     for r in range(rows):
         for j, cls in enumerate(idx):
@@ -299,27 +313,35 @@ def _grad(loss: Any, state: State, g_cell: list) -> Any:
                 a_row.append(g_pred)
                 b_row.append(g_inter)
     p = state.p
-    a, b = np.array((a_row, b_row), dtype=p.dtype).reshape(2, *state.shape, 1)
+    if len(a_row) == 1:  # one cell (binary mode): Python floats, no coefficient rows
+        a, b = a_row[0], b_row[0]
+    else:
+        a, b = np.array(a_row + b_row, dtype=p.dtype).reshape(2, *state.shape, 1)
     v = (np.sign(state.w) if soft else state.w) * b
     v += a
     if state.softmax:  # p (v - sum_c p v)
         v -= np.add.reduce(v * p, 1, keepdims=True)
         v *= p
     else:  # v p (1 - p)
-        v *= p * (1 - p)
+        q = 1 - p
+        q *= p
+        v *= q
     return v.reshape(state.xshape)
 
 
-def backward(loss: Any, state: State, g: Any) -> Any:
+def backward(loss: Any, state: State, g: Any, unit: Any = None) -> Any:
     """dL/dx in the logits' dtype and shape for the upstream gradient ``g`` (a plain CPU
-    tensor of the loss's shape)."""
-    unit = state.unit
+    tensor of the loss's shape); ``unit``: the forward pass's gradient for an upstream
+    gradient of 1 (`Done.unit`), handed over (returned as it is for ``g == 1``)."""
     if unit is not None:
         gs = g.item()
+        if gs == 1.0:
+            return _tensor(unit, state.dtype)
         if math.isfinite(gs):  # linear in g: the forward pass's gradient times g
-            return _tensor(unit * gs, state.dtype)
+            unit *= gs
+            return _tensor(unit, state.dtype)
         g = gs
-    else:
+    else:  # a float (scalar loss) or the nested list of reduction="none"
         g = g.tolist()
     rows, c = state.shape
     return _tensor(_grad(loss, state, _cell_grads(loss, state.cells, rows, c, g)),

@@ -58,14 +58,15 @@ def _plain(x: Any, *others: Any) -> bool:
     """Eager, untraced, untransformed plain tensors (see `_torch.values_checkable`);
     ``x`` may also not be a batched tensor of the legacy vmap (gradcheck's batched
     gradients)."""
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+    # `torch._C._is_tracing` is `torch.jit.is_tracing` outside TorchScript
+    if torch.compiler.is_compiling() or torch._C._is_tracing():
         return False
     if torch._C._are_functorch_transforms_active():
         return False
     for t in (x, *others):
         if type(t) not in _PLAIN or torch._C._functorch.is_functorch_wrapped_tensor(t):
             return False
-    return not _torch._wrapped(x)
+    return not torch._C._functorch.is_legacy_batchedtensor(x)
 
 
 def _ignored(t: Any, ignore_index: int | tuple[int, ...] | None) -> Any | None:
@@ -334,7 +335,7 @@ class _OverlapLoss(torch.autograd.Function):
     def forward(ctx, x, t, loss, inputs):  # type: ignore[override]
         if type(inputs) is _host.Done:  # `_host_loss`: computed; x, t are as given
             ctx.save_for_backward(x, t)
-            ctx.loss, ctx.inputs, ctx.host = loss, None, inputs.state
+            ctx.loss, ctx.inputs, ctx.host, ctx.unit = loss, None, inputs.state, inputs.unit
             return inputs.out
         inter, pred_sum, target_sum, p, aux = _statistics(loss, inputs, x, t)
         out, parts = _epilogue.from_reduced(loss, inter, pred_sum, target_sum)
@@ -348,7 +349,8 @@ class _OverlapLoss(torch.autograd.Function):
     def backward(ctx, g):  # type: ignore[override]
         host = ctx.host
         if host is not None and not torch.is_grad_enabled() and _plain(g):
-            return _host.backward(ctx.loss, host, g), None, None, None
+            unit, ctx.unit = ctx.unit, None  # handed over: used by one backward pass
+            return _host.backward(ctx.loss, host, g, unit), None, None, None
         x, t = ctx.saved_tensors
         loss, inputs = ctx.loss, ctx.inputs
         if inputs is None:  # the host lane's node: the kernels' inputs of the same values
