@@ -75,11 +75,12 @@ def _sigmoid_forward(x: Any, t: Any, valid: Any, hard: bool, acc: Any, inplace: 
     for i, lo, hi in blocks:
         pc = p[i, :, lo:hi]
         tf = _target(buffer, t[i, :, lo:hi], _chunk(valid, i, lo, hi))
-        target_sum[i] += tf.sum(dim=-1)
+        # ``add_`` on the row's view: ``a[i] += b`` would also copy the view onto itself
+        target_sum[i].add_(tf.sum(dim=-1))
         if hard:
-            inter[i] += tf.mul_(pc).sum(dim=-1)  # in place: no copy of a strided pc
+            inter[i].add_(tf.mul_(pc).sum(dim=-1))  # in place: no copy of a strided pc
         else:  # L1 form: (Sp + St - sum|p - t|) / 2, assembled below
-            inter[i] -= tf.sub_(pc).abs_().sum(dim=-1)
+            inter[i].sub_(tf.sub_(pc).abs_().sum(dim=-1))
     if not hard:
         inter = (inter + pred_sum + target_sum) / 2
     return inter, pred_sum, target_sum, p
@@ -127,12 +128,15 @@ class SigmoidDenseStats(torch.autograd.Function):
         x, t, valid = ctx.saved_tensors
         n, c, pixels = x.shape
         p, ctx.probs = ctx.probs, None
-        zeros = x.new_zeros((n, c), dtype=ctx.acc)
-        g_inter = zeros if g_inter is None else g_inter
-        g_pred = zeros if g_pred is None else g_pred
-        g_target = zeros if g_target is None else g_target
         need_t = ctx.needs_input_grad[1]
+        if g_inter is None or g_pred is None or (need_t and g_target is None):
+            zeros = x.new_zeros((n, c), dtype=ctx.acc)  # only where a gradient is None
+            g_inter = zeros if g_inter is None else g_inter
+            g_pred = zeros if g_pred is None else g_pred
+            g_target = zeros if g_target is None else g_target
         if not _lean(x, t, g_inter, g_pred, g_target):  # differentiable, out of place
+            if g_target is None:
+                g_target = torch.zeros_like(g_pred)
             grad_x, grad_t = _sigmoid_grads(
                 x, t, valid, ctx.hard, ctx.acc, g_inter, g_pred, g_target
             )
@@ -149,6 +153,8 @@ class SigmoidDenseStats(torch.autograd.Function):
             if valid is not None:
                 grad_t.masked_fill_(~valid, 0)
             grad_t = grad_t.to(t.dtype)
+        if not ctx.hard:  # the L1 form's coefficients, once for every block
+            gi, gp = -0.5 * gi, gp + 0.5 * gi  # of sign(p - t), and the constant
         blocks, buffer = _blocks(p, ctx.acc)
         for i, lo, hi in blocks:
             pc = p[i, :, lo:hi]
@@ -156,7 +162,7 @@ class SigmoidDenseStats(torch.autograd.Function):
             if ctx.hard:
                 g.mul_(gi[i]).add_(gp[i])
             else:
-                g.neg_().add_(pc).sign_().mul_(-0.5 * gi[i]).add_(gp[i] + 0.5 * gi[i])
+                g.neg_().add_(pc).sign_().mul_(gi[i]).add_(gp[i])
             torch.ops.aten.sigmoid_backward.grad_input(g, pc, grad_input=pc)
         return p.to(x.dtype), grad_t, None, None, None
 
